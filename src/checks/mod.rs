@@ -1,0 +1,117 @@
+//! Contract checks: what a check result is. `plan` turns a contract into checks, `run` measures them in DuckDB,
+//! `sla` evaluates service levels against an injectable "now".
+
+pub mod plan;
+pub mod run;
+pub mod sla;
+
+use crate::catalog::Sample;
+use crate::manifest::odcs::Threshold;
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Pass,
+    /// A blocking check whose measured value misses its threshold.
+    Fail,
+    /// A non-blocking check (severity info/warning) that misses, or a rule that cannot be tested as written.
+    Warn,
+    /// The check could not run (SQL error, unknown column).
+    Error,
+    /// Not executed by design (custom and text rules), with the reason.
+    Skipped,
+}
+
+impl CheckStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CheckStatus::Pass => "pass",
+            CheckStatus::Fail => "fail",
+            CheckStatus::Warn => "warn",
+            CheckStatus::Error => "error",
+            CheckStatus::Skipped => "skipped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    /// Declared columns, types and constraints.
+    Schema,
+    /// `quality[]` rules.
+    Quality,
+    /// `slaProperties[]`.
+    Servicelevel,
+    /// Reading the data itself (malformed lines).
+    Load,
+}
+
+/// Where a check comes from: the contract file and the field that declares it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub field: String,
+}
+
+/// One check and its verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// Stable key in datacontract-cli's style: `orders__amount__field_required`.
+    pub key: String,
+    pub category: Category,
+    /// The kind of check, in datacontract-cli's vocabulary (`field_required`, `field_null_values`, `model_quality_sql`, ...).
+    pub kind: String,
+    pub name: String,
+    pub table: Option<String>,
+    pub column: Option<String>,
+    /// The rule's `id` in the contract, if any.
+    pub quality_id: Option<String>,
+    pub dimension: Option<String>,
+    pub severity: Option<String>,
+    pub status: CheckStatus,
+    /// The measured value: a count of rows (or a percentage with `unit: percent`), or seconds for SLAs.
+    pub measured: Option<f64>,
+    pub unit: Option<String>,
+    /// The count behind a percentage, or the rows in duplicated groups.
+    pub count: Option<u64>,
+    pub row_count: Option<u64>,
+    pub threshold: Option<Threshold>,
+    /// Why it failed, warned, errored or was skipped.
+    pub reason: Option<String>,
+    /// The SQL that measured it.
+    pub sql: Option<String>,
+    pub origin: Option<Origin>,
+    /// Up to five offending rows, classified columns masked.
+    pub samples: Option<Sample>,
+}
+
+impl CheckResult {
+    pub fn is_problem(&self) -> bool {
+        matches!(self.status, CheckStatus::Fail | CheckStatus::Error | CheckStatus::Warn)
+    }
+
+    /// `measured` as people read it: `37`, `12.5 %`.
+    pub fn measured_text(&self) -> String {
+        match self.measured {
+            None => String::new(),
+            Some(v) if self.unit.as_deref() == Some("percent") => {
+                format!("{} %", crate::format::number(v))
+            }
+            Some(v) if self.unit.as_deref() == Some("seconds") => crate::format::number(v) + " s",
+            Some(v) => crate::format::number(v),
+        }
+    }
+
+    pub fn threshold_text(&self) -> String {
+        match &self.threshold {
+            None => String::new(),
+            Some(t) if self.unit.as_deref() == Some("percent") => format!("{t} %"),
+            Some(t) if self.unit.as_deref() == Some("seconds") => format!("{t} s"),
+            Some(t) => t.to_string(),
+        }
+    }
+}

@@ -1,0 +1,800 @@
+//! From an ODCS contract to the list of checks of one table: schema conformance, constraints and quality rules.
+//! Nothing runs here; each check says how it is measured so the runner can batch them into as few scans as possible.
+
+use super::{Category, CheckResult, CheckStatus, Origin};
+use crate::ingest::TableLoad;
+use crate::manifest::odcs::{Column, Contract, Metric, QualityRule, RuleKind, Table, Threshold, is_warning_severity};
+use crate::sql::{quote_ident, quote_literal, yaml_literal};
+use crate::types::{Family, declared_type, family};
+use serde_yaml::Value;
+use std::path::Path;
+
+/// How a check is measured.
+#[derive(Debug, Clone)]
+pub enum Measure {
+    /// Rows matching `predicate`, counted in the table's single aggregate pass.
+    Count { predicate: String },
+    /// The table's row count.
+    RowCount,
+    /// Distinct non-null key values occurring more than once.
+    Duplicates { columns: Vec<String> },
+    /// A contract SQL rule (placeholders already substituted); its first value.
+    Sql { query: String },
+    /// Known from loading (presence, conversion failures).
+    Known { value: f64 },
+    /// Decided without measuring.
+    Preset { status: CheckStatus, reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub result: CheckResult,
+    pub measure: Measure,
+    /// Compare the share of rows (0–100) instead of the count.
+    pub percent: bool,
+    /// A failure is reported as a warning (severity info/warning/…).
+    pub warn_only: bool,
+}
+
+fn origin(contract: &Contract, field: &str, root: &Path) -> Origin {
+    let (line, _) = contract.doc.position(field).unwrap_or((0, 0));
+    Origin {
+        file: contract
+            .doc
+            .file
+            .strip_prefix(root)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| contract.doc.file.clone()),
+        line: (line > 0).then_some(line),
+        field: field.to_string(),
+    }
+}
+
+struct Builder<'a> {
+    contract: &'a Contract,
+    table: &'a Table,
+    root: &'a Path,
+    out: Vec<Planned>,
+}
+
+impl Builder<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        category: Category,
+        kind: &str,
+        column: Option<&str>,
+        name: String,
+        field: &str,
+        measure: Measure,
+        threshold: Option<Threshold>,
+        dimension: Option<&str>,
+    ) -> &mut Planned {
+        let key = match column {
+            Some(c) => format!("{}__{}__{}", self.table.name, c, kind),
+            None => format!("{}__{}", self.table.name, kind),
+        };
+        self.out.push(Planned {
+            result: CheckResult {
+                key,
+                category,
+                kind: kind.to_string(),
+                name,
+                table: Some(self.table.name.clone()),
+                column: column.map(str::to_string),
+                quality_id: None,
+                dimension: dimension.map(str::to_string),
+                severity: None,
+                status: CheckStatus::Skipped,
+                measured: None,
+                unit: None,
+                count: None,
+                row_count: None,
+                threshold,
+                reason: None,
+                sql: None,
+                origin: Some(origin(self.contract, field, self.root)),
+                samples: None,
+            },
+            measure,
+            percent: false,
+            warn_only: false,
+        });
+        self.out.last_mut().expect("just pushed")
+    }
+}
+
+fn zero() -> Option<Threshold> {
+    Some(Threshold::MustBe(0.0))
+}
+
+/// A literal to compare a column with: numbers as numbers, anything else as text.
+fn bound_literal(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(quote_literal(s)),
+        _ => None,
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
+    }
+}
+
+/// Plans every check of the table `object` of `contract`. `load` is None when the table has no data.
+pub fn plan_table(contract: &Contract, object: usize, load: Option<&TableLoad>, root: &Path) -> Vec<Planned> {
+    let table = &contract.tables[object];
+    let mut b = Builder {
+        contract,
+        table,
+        root,
+        out: Vec::new(),
+    };
+    let Some(load) = load else {
+        return b.out;
+    };
+    for col in &table.columns {
+        plan_column(&mut b, col, load);
+    }
+    // Composite primary key, ordered by primaryKeyPosition.
+    let mut pk: Vec<&Column> = table.columns.iter().filter(|c| c.primary_key).collect();
+    if pk.len() > 1 {
+        pk.sort_by_key(|c| c.primary_key_position.unwrap_or(i64::MAX));
+        let names: Vec<String> = pk.iter().map(|c| c.name.clone()).collect();
+        b.push(
+            Category::Schema,
+            "primary_key_unique",
+            None,
+            format!("primary key ({}) has no duplicate values", names.join(", ")),
+            &pk[0].path,
+            Measure::Duplicates { columns: names },
+            zero(),
+            Some("uniqueness"),
+        );
+    }
+    if !load.extra.is_empty() {
+        let p = b.push(
+            Category::Schema,
+            "schema_extra_columns",
+            None,
+            "the data has no columns the contract does not declare".into(),
+            &table.path,
+            Measure::Known {
+                value: load.extra.len() as f64,
+            },
+            zero(),
+            Some("conformity"),
+        );
+        p.warn_only = true;
+        p.result.reason = Some(format!("undeclared columns: {}", load.extra.join(", ")));
+    }
+    if load.malformed_count > 0 {
+        let detail: Vec<String> = load
+            .malformed
+            .iter()
+            .map(|m| format!("line {}: {}", m.line, m.error))
+            .collect();
+        let p = b.push(
+            Category::Load,
+            "load_malformed_lines",
+            None,
+            "every line of the file can be read".into(),
+            &table.path,
+            Measure::Known {
+                value: load.malformed_count as f64,
+            },
+            zero(),
+            Some("conformity"),
+        );
+        p.result.reason = Some(format!(
+            "{} unreadable lines were skipped ({})",
+            load.malformed_count,
+            detail.join("; ")
+        ));
+    }
+    for (i, rule) in table.quality.iter().enumerate() {
+        plan_rule(&mut b, rule, None, i, load);
+    }
+    b.out
+}
+
+fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
+    let c = col.name.as_str();
+    let q = quote_ident(c);
+    let present = !load.missing.iter().any(|m| m == c);
+    {
+        let p = b.push(
+            Category::Schema,
+            "field_is_present",
+            Some(c),
+            format!("field `{c}` is present"),
+            &col.path,
+            Measure::Known {
+                value: if present { 0.0 } else { 1.0 },
+            },
+            zero(),
+            Some("conformity"),
+        );
+        if !present {
+            p.result.reason = Some(format!("Required column '{c}' is missing"));
+        }
+    }
+    let declared = declared_type(col);
+    let loaded_type = load
+        .columns
+        .iter()
+        .find(|lc| lc.name == c)
+        .map(|lc| lc.data_type.clone())
+        .unwrap_or_default();
+    if present && (declared.sql.is_some() || col.logical_type.is_some()) {
+        let failures = load.cast_failures.iter().find(|f| f.column == c);
+        let shown = col
+            .logical_type
+            .clone()
+            .or(col.physical_type.clone())
+            .unwrap_or_default();
+        let p = b.push(
+            Category::Schema,
+            "field_type",
+            Some(c),
+            format!("field `{c}` has type {shown}"),
+            &col.path,
+            Measure::Known {
+                value: failures.map(|f| f.count as f64).unwrap_or(0.0),
+            },
+            zero(),
+            Some("conformity"),
+        );
+        if let Some(f) = failures {
+            let cells: Vec<String> = f
+                .samples
+                .iter()
+                .map(|s| format!("row {}: {}", s.row, crate::checks::run::mask_if(col, &s.value)))
+                .collect();
+            p.result.reason = Some(format!(
+                "{} values do not convert to {} (loaded as NULL): {}",
+                f.count,
+                f.to_type,
+                cells.join(", ")
+            ));
+        } else if let Some(note) = declared.note.clone().or_else(|| {
+            load.type_notes
+                .iter()
+                .find(|n| n.starts_with(&format!("`{c}`")))
+                .cloned()
+        }) {
+            p.result.reason = Some(note);
+        }
+    }
+    let fam = family(&loaded_type);
+    if col.required {
+        b.push(
+            Category::Schema,
+            "field_required",
+            Some(c),
+            format!("field `{c}` has no missing values"),
+            &col.path,
+            Measure::Count {
+                predicate: format!("{q} IS NULL"),
+            },
+            zero(),
+            Some("completeness"),
+        );
+    }
+    if col.unique {
+        b.push(
+            Category::Schema,
+            "field_unique",
+            Some(c),
+            format!("unique field `{c}` has no duplicate values"),
+            &col.path,
+            Measure::Duplicates {
+                columns: vec![c.into()],
+            },
+            zero(),
+            Some("uniqueness"),
+        );
+    }
+    let single_pk = col.primary_key && b.table.columns.iter().filter(|x| x.primary_key).count() == 1;
+    if col.primary_key && !col.required {
+        b.push(
+            Category::Schema,
+            "field_primary_key_required",
+            Some(c),
+            format!("primary key field `{c}` has no missing values"),
+            &col.path,
+            Measure::Count {
+                predicate: format!("{q} IS NULL"),
+            },
+            zero(),
+            Some("completeness"),
+        );
+    }
+    if single_pk && !col.unique {
+        b.push(
+            Category::Schema,
+            "field_primary_key_unique",
+            Some(c),
+            format!("primary key field `{c}` has no duplicate values"),
+            &col.path,
+            Measure::Duplicates {
+                columns: vec![c.into()],
+            },
+            zero(),
+            Some("uniqueness"),
+        );
+    }
+    let o = &col.options;
+    let opt = |k: &str| format!("{}.logicalTypeOptions.{k}", col.path);
+    let text = format!("CAST({q} AS VARCHAR)");
+    if let Some(n) = o.min_length {
+        b.push(
+            Category::Schema,
+            "field_min_length",
+            Some(c),
+            format!("field `{c}` has a min length of {n}"),
+            &opt("minLength"),
+            Measure::Count {
+                predicate: format!("{q} IS NOT NULL AND length({text}) < {n}"),
+            },
+            zero(),
+            Some("conformity"),
+        );
+    }
+    if let Some(n) = o.max_length {
+        b.push(
+            Category::Schema,
+            "field_max_length",
+            Some(c),
+            format!("field `{c}` has a max length of {n}"),
+            &opt("maxLength"),
+            Measure::Count {
+                predicate: format!("{q} IS NOT NULL AND length({text}) > {n}"),
+            },
+            zero(),
+            Some("conformity"),
+        );
+    }
+    // v3.0 wrote `exclusiveMinimum: true` to make `minimum` exclusive; v3.1+ gives the bound itself.
+    let excl_min_flag = matches!(o.exclusive_minimum, Some(Value::Bool(true)));
+    let excl_max_flag = matches!(o.exclusive_maximum, Some(Value::Bool(true)));
+    for (kind, bound, op, what, key) in [
+        (
+            "field_minimum",
+            &o.minimum,
+            if excl_min_flag { ">" } else { ">=" },
+            "a minimum of",
+            "minimum",
+        ),
+        (
+            "field_maximum",
+            &o.maximum,
+            if excl_max_flag { "<" } else { "<=" },
+            "a maximum of",
+            "maximum",
+        ),
+        (
+            "field_exclusive_minimum",
+            &o.exclusive_minimum,
+            ">",
+            "an exclusive minimum of",
+            "exclusiveMinimum",
+        ),
+        (
+            "field_exclusive_maximum",
+            &o.exclusive_maximum,
+            "<",
+            "an exclusive maximum of",
+            "exclusiveMaximum",
+        ),
+    ] {
+        let Some(v) = bound else { continue };
+        let Some(lit) = bound_literal(v) else {
+            continue;
+        };
+        b.push(
+            Category::Schema,
+            kind,
+            Some(c),
+            format!("field `{c}` has {what} {}", value_text(v)),
+            &opt(key),
+            Measure::Count {
+                predicate: format!("{q} IS NOT NULL AND NOT ({q} {op} {lit})"),
+            },
+            zero(),
+            Some("conformity"),
+        );
+    }
+    if let Some(m) = o.multiple_of.filter(|m| *m > 0.0) {
+        let pred = if fam == Family::Integer && m.fract() == 0.0 {
+            format!("{q} IS NOT NULL AND {q} % {} <> 0", m as i64)
+        } else {
+            format!("{q} IS NOT NULL AND abs(CAST({q} AS DOUBLE) / {m} - round(CAST({q} AS DOUBLE) / {m})) > 1e-9")
+        };
+        b.push(
+            Category::Schema,
+            "field_multiple_of",
+            Some(c),
+            format!("field `{c}` is a multiple of {}", crate::format::number(m)),
+            &opt("multipleOf"),
+            Measure::Count { predicate: pred },
+            zero(),
+            Some("conformity"),
+        );
+    }
+    if let Some(pat) = &o.pattern {
+        b.push(
+            Category::Schema,
+            "field_regex",
+            Some(c),
+            format!("field `{c}` matches regex pattern {pat}"),
+            &opt("pattern"),
+            Measure::Count {
+                predicate: format!("{q} IS NOT NULL AND NOT regexp_matches({text}, {})", quote_literal(pat)),
+            },
+            zero(),
+            Some("conformity"),
+        );
+    }
+    if let Some(fmt) = o.format.as_deref().filter(|_| matches!(fam, Family::Text)) {
+        let regex = match fmt.to_ascii_lowercase().as_str() {
+            "email" => Some(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+            "uuid" => Some(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
+            "uri" | "url" => Some(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]*$"),
+            "ipv4" => {
+                Some(r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$")
+            }
+            "hostname" => {
+                Some(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$")
+            }
+            _ => None,
+        };
+        if let Some(re) = regex {
+            b.push(
+                Category::Schema,
+                "field_format",
+                Some(c),
+                format!("field `{c}` has format {fmt}"),
+                &opt("format"),
+                Measure::Count {
+                    predicate: format!(
+                        "{q} IS NOT NULL AND NOT regexp_full_match({text}, {})",
+                        quote_literal(re)
+                    ),
+                },
+                zero(),
+                Some("conformity"),
+            );
+        }
+    }
+    if !col.enum_values.is_empty() {
+        let list: Vec<String> = col.enum_values.iter().map(|v| quote_literal(v)).collect();
+        b.push(
+            Category::Schema,
+            "field_enum",
+            Some(c),
+            format!("field `{c}` only contains enum values {}", col.enum_values.join(", ")),
+            &format!("{}.enum", col.path),
+            Measure::Count {
+                predicate: format!("{q} IS NOT NULL AND {text} NOT IN ({})", list.join(", ")),
+            },
+            zero(),
+            Some("conformity"),
+        );
+    }
+    for (i, rule) in col.quality.iter().enumerate() {
+        plan_rule(b, rule, Some(col), i, load);
+    }
+}
+
+/// `Some(reason)` when a library rule cannot be tested as written (datacontract-cli reports these as warnings).
+fn unrunnable(rule: &QualityRule, metric: &Metric, on_column: bool) -> Option<String> {
+    let level_ok = match metric {
+        Metric::RowCount => !on_column,
+        Metric::DuplicateValues => true,
+        Metric::NullValues | Metric::MissingValues | Metric::InvalidValues => on_column,
+        Metric::Other(m) => {
+            return Some(format!(
+                "Metric {m} is not supported. Supported metrics are rowCount, duplicateValues, nullValues, missingValues, invalidValues."
+            ));
+        }
+    };
+    if !level_ok {
+        let (supported, declared) = if on_column {
+            ("schema", "property")
+        } else {
+            ("property", "schema")
+        };
+        return Some(format!(
+            "Metric {} is only supported at {supported} level, but this rule is declared at {declared} level.",
+            metric.name()
+        ));
+    }
+    if rule.percent
+        && !matches!(
+            metric,
+            Metric::NullValues | Metric::MissingValues | Metric::InvalidValues
+        )
+    {
+        return Some(format!("unit: percent is not supported for {}.", metric.name()));
+    }
+    if *metric == Metric::InvalidValues && rule.valid_values.is_empty() && rule.pattern.is_none() {
+        return Some("invalidValues needs arguments.validValues or arguments.pattern.".into());
+    }
+    if *metric == Metric::DuplicateValues && !on_column && rule.properties.is_empty() {
+        return Some(
+            "duplicateValues on a table needs arguments.properties (the columns that must be unique together).".into(),
+        );
+    }
+    if rule.threshold.is_none() {
+        return Some("The rule has no valid comparator.".into());
+    }
+    None
+}
+
+fn plan_rule(b: &mut Builder, rule: &QualityRule, col: Option<&Column>, index: usize, load: &TableLoad) {
+    let c = col.map(|c| c.name.as_str());
+    let level = if c.is_some() { "field" } else { "model" };
+    let described = rule.name.clone().or_else(|| rule.description.clone());
+    let planned = match rule.kind {
+        RuleKind::Text => {
+            let p = b.push(
+                Category::Quality,
+                &format!("{level}_quality_text"),
+                c,
+                described.unwrap_or_else(|| "text rule".into()),
+                &rule.path,
+                Measure::Preset {
+                    status: CheckStatus::Skipped,
+                    reason: "text rules describe an expectation for people; there is nothing to execute".into(),
+                },
+                None,
+                rule.dimension.as_deref(),
+            );
+            p.result.key = format!("{}_{index}", p.result.key);
+            p
+        }
+        RuleKind::Custom => {
+            let engine = rule.engine.clone().unwrap_or_else(|| "an unnamed engine".into());
+            let p = b.push(
+                Category::Quality,
+                &format!("{level}_quality_custom"),
+                c,
+                described.unwrap_or_else(|| format!("custom rule for {engine}")),
+                &rule.path,
+                Measure::Preset {
+                    status: CheckStatus::Skipped,
+                    reason: format!("custom rules for {engine} run in that engine; meshbox does not execute them"),
+                },
+                None,
+                rule.dimension.as_deref(),
+            );
+            p.result.key = format!("{}_{index}", p.result.key);
+            p
+        }
+        RuleKind::Sql => {
+            let Some(query) = rule.query.as_deref() else {
+                return;
+            };
+            let substituted = substitute_placeholders(query, &b.table.name, c);
+            let measure = match crate::vars::resolve_env(&substituted) {
+                Ok(q) => Measure::Sql { query: q },
+                Err(e) => Measure::Preset {
+                    status: CheckStatus::Fail,
+                    reason: e,
+                },
+            };
+            let measure = match (&measure, rule.threshold) {
+                (Measure::Sql { .. }, None) => Measure::Preset {
+                    status: CheckStatus::Warn,
+                    reason: "The rule has no valid comparator.".into(),
+                },
+                _ => measure,
+            };
+            let p = b.push(
+                Category::Quality,
+                &format!("{level}_quality_sql"),
+                c,
+                described.unwrap_or_else(|| "Quality Check".into()),
+                &rule.path,
+                measure,
+                rule.threshold,
+                rule.dimension.as_deref(),
+            );
+            p.result.key = format!("{}_{index}", p.result.key);
+            p
+        }
+        RuleKind::Library => {
+            let Some(metric) = rule.metric.clone() else {
+                return;
+            };
+            if let Some(reason) = unrunnable(rule, &metric, c.is_some()) {
+                let p = b.push(
+                    Category::Quality,
+                    &format!("{level}_quality_library"),
+                    c,
+                    described.unwrap_or_else(|| format!("Quality rule on {} cannot be tested", b.table.name)),
+                    &rule.path,
+                    Measure::Preset {
+                        status: CheckStatus::Warn,
+                        reason,
+                    },
+                    rule.threshold,
+                    rule.dimension.as_deref(),
+                );
+                p.result.key = format!("{}_{index}", p.result.key);
+                p
+            } else {
+                plan_metric(b, rule, &metric, col, described, load)
+            }
+        }
+    };
+    planned.result.quality_id = rule.id.clone();
+    planned.result.severity = rule.severity.clone();
+    planned.result.dimension = rule.dimension.clone().or(planned.result.dimension.take());
+    planned.warn_only = is_warning_severity(rule.severity.as_deref());
+    planned.percent = rule.percent;
+}
+
+fn plan_metric<'b>(
+    b: &'b mut Builder,
+    rule: &QualityRule,
+    metric: &Metric,
+    col: Option<&Column>,
+    described: Option<String>,
+    load: &TableLoad,
+) -> &'b mut Planned {
+    let c = col.map(|c| c.name.as_str());
+    let q = c.map(quote_ident).unwrap_or_default();
+    let thr = rule.threshold.map(|t| t.to_string()).unwrap_or_default();
+    let text = format!("CAST({q} AS VARCHAR)");
+    let (kind, name, measure) = match metric {
+        Metric::RowCount => (
+            "row_count",
+            format!("table `{}` has row count {thr}", b.table.name),
+            Measure::RowCount,
+        ),
+        Metric::NullValues => (
+            "field_null_values",
+            format!("field `{}` has null values {thr}", c.unwrap_or_default()),
+            Measure::Count {
+                predicate: format!("{q} IS NULL"),
+            },
+        ),
+        Metric::MissingValues => {
+            let values: Vec<String> = rule.missing_values.iter().filter_map(yaml_literal).collect();
+            let pred = if values.is_empty() {
+                format!("{q} IS NULL")
+            } else {
+                format!("{q} IS NULL OR {text} IN ({})", values.join(", "))
+            };
+            (
+                "field_missing_values",
+                format!("field `{}` has missing values {thr}", c.unwrap_or_default()),
+                Measure::Count { predicate: pred },
+            )
+        }
+        Metric::InvalidValues => {
+            let loaded = load
+                .columns
+                .iter()
+                .find(|lc| Some(lc.name.as_str()) == c)
+                .map(|lc| lc.data_type.as_str())
+                .unwrap_or("");
+            let numeric = matches!(family(loaded), Family::Integer | Family::Number)
+                && rule
+                    .valid_values
+                    .iter()
+                    .all(|v| matches!(v, Value::Number(_) | Value::Null));
+            let mut valid = Vec::new();
+            let listed: Vec<String> = rule
+                .valid_values
+                .iter()
+                .filter_map(|v| if numeric { bound_literal(v) } else { yaml_literal(v) })
+                .collect();
+            if !listed.is_empty() {
+                let lhs = if numeric { q.clone() } else { text.clone() };
+                valid.push(format!("{lhs} IN ({})", listed.join(", ")));
+            }
+            if let Some(p) = &rule.pattern {
+                valid.push(format!("regexp_matches({text}, {})", quote_literal(p)));
+            }
+            (
+                "field_invalid_values",
+                format!("field `{}` has invalid values {thr}", c.unwrap_or_default()),
+                Measure::Count {
+                    predicate: format!("{q} IS NOT NULL AND NOT ({})", valid.join(" AND ")),
+                },
+            )
+        }
+        Metric::DuplicateValues => match c {
+            Some(c) => (
+                "field_duplicate_values",
+                format!("field `{c}` has duplicate values {thr}"),
+                Measure::Duplicates {
+                    columns: vec![c.to_string()],
+                },
+            ),
+            None => (
+                "model_duplicate_values",
+                format!(
+                    "table `{}` has duplicate values {thr} for ({})",
+                    b.table.name,
+                    rule.properties.join(", ")
+                ),
+                Measure::Duplicates {
+                    columns: rule.properties.clone(),
+                },
+            ),
+        },
+        Metric::Other(_) => unreachable!("rejected by unrunnable()"),
+    };
+    b.push(
+        Category::Quality,
+        kind,
+        c,
+        described.unwrap_or(name),
+        &rule.path,
+        measure,
+        rule.threshold,
+        None,
+    )
+}
+
+/// Replaces `{model}`/`${table}`/`'{object}'`… and `{field}`/`${column}`/`"{property}"` placeholders in an SQL rule.
+/// Quotes around a placeholder are dropped and the name is quoted as an identifier (as datacontract-cli does).
+pub fn substitute_placeholders(query: &str, table: &str, column: Option<&str>) -> String {
+    let re = placeholder_regex();
+    re.replace_all(query, |caps: &regex::Captures| {
+        let name = &caps[2];
+        match name {
+            "model" | "table" | "object" | "schema" | "dataset" | "project" | "catalog" | "database" => {
+                crate::sql::quote_ident_if_needed(table)
+            }
+            "field" | "column" | "property" => match column {
+                Some(c) => crate::sql::quote_ident_if_needed(c),
+                None => caps[0].to_string(),
+            },
+            _ => caps[0].to_string(),
+        }
+    })
+    .into_owned()
+}
+
+fn placeholder_regex() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r#"(["'`]?)\$?\{(model|table|object|schema|dataset|project|catalog|database|field|column|property)\}["'`]?"#)
+            .expect("valid regex")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_in_all_spellings() {
+        assert_eq!(
+            substitute_placeholders(
+                "SELECT COUNT(*) FROM ${table} WHERE ${column} < 0",
+                "orders",
+                Some("amount")
+            ),
+            "SELECT COUNT(*) FROM orders WHERE amount < 0"
+        );
+        assert_eq!(
+            substitute_placeholders(
+                "SELECT count(*) FROM {model} WHERE \"{field}\" IS NULL",
+                "Order Lines",
+                Some("qty")
+            ),
+            "SELECT count(*) FROM \"Order Lines\" WHERE qty IS NULL"
+        );
+        assert_eq!(substitute_placeholders("FROM '{object}'", "t", None), "FROM t");
+        assert_eq!(substitute_placeholders("x > ${LIMIT:-5}", "t", None), "x > ${LIMIT:-5}");
+    }
+}

@@ -1,0 +1,223 @@
+//! Command-line flags (clap) and their resolution, once, into the settings the rest of meshbox uses.
+
+use crate::ingest::EngineSettings;
+use crate::pipeline::Options;
+use crate::query::Limits;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "meshbox",
+    version,
+    about = "A data mesh in a folder: ODPS/ODCS products loaded into DuckDB, tested, and served"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the catalog and SQL console for a mesh folder (without DIR: the bundled sample mesh).
+    Serve(ServeArgs),
+    /// Load a mesh, run every contract check, print a summary; exit 1 when a blocking check fails.
+    Validate(ValidateArgs),
+    /// Test one ODCS contract against its data (a drop-in for `datacontract test`).
+    Test(TestArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct EngineArgs {
+    /// DuckDB worker threads (default: all cores).
+    #[arg(long, env = "MESHBOX_THREADS")]
+    pub threads: Option<usize>,
+    /// DuckDB memory limit, e.g. `4GB` (default: 80% of RAM).
+    #[arg(long, env = "MESHBOX_MEMORY_LIMIT")]
+    pub memory_limit: Option<String>,
+    /// Where meshbox keeps caches and DuckDB spill files (never inside the mesh folder).
+    #[arg(long, env = "MESHBOX_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Prefer the contract server with this name (default: mesh.yaml `settings.server`, else the first local one).
+    #[arg(long)]
+    pub server: Option<String>,
+    /// "Now" for SLA checks, as RFC 3339 (e.g. 2026-01-31T12:00:00Z); default: the clock.
+    #[arg(long, env = "MESHBOX_NOW")]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// The mesh folder; without it, the sample mesh bundled into meshbox.
+    pub dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 7700)]
+    pub port: u16,
+    /// Address to listen on; anything but loopback exposes the console to the network.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Time limit of one console query, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    pub sql_time_limit_ms: u64,
+    /// Rows returned by one console query (more are flagged `truncated`).
+    #[arg(long, default_value_t = 1000)]
+    pub max_rows: usize,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 2 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Do not watch the folder for changes.
+    #[arg(long)]
+    pub no_watch: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ValidateArgs {
+    /// The mesh folder (default: the current folder).
+    pub dir: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct TestArgs {
+    /// The ODCS contract file.
+    pub contract: PathBuf,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// `$MESHBOX_CACHE_DIR`, `$XDG_CACHE_HOME/meshbox`, `~/.cache/meshbox`, or the system temp folder.
+pub fn cache_dir(flag: Option<&PathBuf>) -> PathBuf {
+    if let Some(d) = flag {
+        return d.clone();
+    }
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("meshbox");
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(h).join(".cache").join("meshbox");
+    }
+    std::env::temp_dir().join("meshbox")
+}
+
+impl EngineArgs {
+    /// Resolves the flags into load options. Fails on an unreadable `--now`.
+    pub fn options(&self, allow_outside_root: bool) -> anyhow::Result<Options> {
+        let cache = cache_dir(self.cache_dir.as_ref());
+        let now_micros = match &self.now {
+            None => None,
+            Some(text) => Some(parse_rfc3339_micros(text).ok_or_else(|| {
+                anyhow::anyhow!("--now: `{text}` is not an RFC 3339 time such as 2026-01-31T12:00:00Z")
+            })?),
+        };
+        Ok(Options {
+            engine: EngineSettings {
+                threads: self.threads,
+                memory_limit: self.memory_limit.clone(),
+                temp_dir: cache.join("duckdb-tmp").join(std::process::id().to_string()),
+            },
+            server: self.server.clone(),
+            allow_outside_root,
+            now_micros,
+        })
+    }
+}
+
+impl ServeArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            time_limit: Duration::from_millis(self.sql_time_limit_ms),
+            max_rows: self.max_rows,
+        }
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `2026-01-31`, `2026-01-31T12:00:00Z`, `2026-01-31 12:00:00.5+02:00` → microseconds since the epoch (UTC).
+pub fn parse_rfc3339_micros(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let date = t.get(..10)?;
+    let mut parts = date.split('-');
+    let (y, m, d) = (
+        parts.next()?.parse::<i64>().ok()?,
+        parts.next()?.parse::<u32>().ok()?,
+        parts.next()?.parse::<u32>().ok()?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let mut micros = days_from_civil(y, m, d) * 86_400_000_000;
+    let rest = &t[10..];
+    if rest.is_empty() {
+        return Some(micros);
+    }
+    let rest = rest.strip_prefix(['T', 't', ' '])?;
+    let (clock, offset) = match rest.find(['Z', 'z', '+', '-']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let mut hms = clock.split(':');
+    let h: i64 = hms.next()?.parse().ok()?;
+    let mi: i64 = hms.next()?.parse().ok()?;
+    let s: f64 = hms.next().unwrap_or("0").parse().ok()?;
+    micros += (h * 3600 + mi * 60) * 1_000_000 + (s * 1e6).round() as i64;
+    if let Some(o) = offset.strip_prefix(['+', '-']) {
+        let sign = if offset.starts_with('-') { -1 } else { 1 };
+        let (oh, om) = o.split_once(':').unwrap_or((o.get(..2)?, o.get(2..).unwrap_or("0")));
+        let shift = (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().unwrap_or(0) * 60) * 1_000_000;
+        micros -= sign * shift;
+    }
+    Some(micros)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339() {
+        assert_eq!(parse_rfc3339_micros("1970-01-01T00:00:01Z"), Some(1_000_000));
+        assert_eq!(parse_rfc3339_micros("2024-01-01"), Some(1_704_067_200_000_000));
+        assert_eq!(
+            parse_rfc3339_micros("2024-01-01T02:00:00+02:00"),
+            Some(1_704_067_200_000_000)
+        );
+        assert_eq!(parse_rfc3339_micros("yesterday"), None);
+    }
+
+    #[test]
+    fn flags_parse() {
+        let cli = Cli::try_parse_from(["meshbox", "serve", "--port", "8080"]).unwrap();
+        match cli.command {
+            Command::Serve(a) => {
+                assert_eq!(a.port, 8080);
+                assert_eq!(a.bind.to_string(), "127.0.0.1");
+                assert!(a.dir.is_none());
+            }
+            _ => panic!("serve expected"),
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The three commands: `serve`, `validate` and `test`. Each returns the process exit code; `main` prints errors.
+
+use crate::cli::{ReportFormat, ServeArgs, TestArgs, ValidateArgs, cache_dir};
+use crate::loader::{ProductSpec, read_contract};
+use crate::snapshot::{Mesh, build};
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Exit code 2: the input cannot be used at all (a missing folder, an unreadable contract).
+pub const UNUSABLE: u8 = 2;
+
+/// A problem with the input, reported without a backtrace and exiting 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unusable(pub String);
+
+fn existing_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    if !dir.is_dir() {
+        return Err(Unusable(format!("{} is not a folder", dir.display())).into());
+    }
+    std::fs::canonicalize(dir).with_context(|| format!("resolving {}", dir.display()))
+}
+
+pub fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    let root = existing_dir(args.dir.as_deref().unwrap_or(Path::new(".")))?;
+    let opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
+    let snapshot = build(&root, &opts, None, None)?;
+    match args.format {
+        ReportFormat::Text => print!("{}", crate::report::text(&snapshot.catalog)),
+        ReportFormat::Json => println!("{}", crate::report::json(&snapshot.catalog)),
+    }
+    Ok(if snapshot.catalog.is_healthy() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
+    if !args.contract.is_file() {
+        return Err(Unusable(format!("{} is not a file", args.contract.display())).into());
+    }
+    let path = std::fs::canonicalize(&args.contract)?;
+    let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let (contract, diagnostics) = read_contract(&path, &root);
+    let Some(contract) = contract else {
+        for d in &diagnostics {
+            eprintln!("{d}");
+        }
+        return Err(Unusable(format!("{} is not a readable ODCS contract", args.contract.display())).into());
+    };
+    if let Some(wanted) = &args.engine.server
+        && !contract.servers.iter().any(|s| s.server.as_deref() == Some(wanted))
+    {
+        let names: Vec<&str> = contract.servers.iter().filter_map(|s| s.server.as_deref()).collect();
+        return Err(Unusable(format!(
+            "no server named `{wanted}` in the contract (it has: {})",
+            names.join(", ")
+        ))
+        .into());
+    }
+    let opts = args.engine.options(true).map_err(|e| Unusable(e.to_string()))?;
+    let name = crate::scan::manifest_stem(&path);
+    let spec = ProductSpec {
+        domain: contract.domain.clone().unwrap_or_else(|| "contract".into()),
+        name,
+        dir: root.clone(),
+        descriptor: None,
+        contracts: vec![contract],
+        diagnostics,
+        fingerprint: 0,
+    };
+    let (_staging, outcomes) = crate::pipeline::load_and_check(&[&spec], &root, &opts)?;
+    let outcome = outcomes.into_iter().next().expect("one product in, one outcome out");
+    let mut diags = spec.diagnostics.clone();
+    diags.extend(outcome.diagnostics);
+    let status = crate::catalog::Product::derive_status(&diags, &outcome.checks);
+    match args.format {
+        ReportFormat::Json => println!(
+            "{}",
+            crate::report::contract_json(&spec.contracts[0], status, &outcome.checks, &diags)
+        ),
+        ReportFormat::Text => print!(
+            "{}",
+            crate::report::contract_text(&spec.contracts[0], status, &outcome.checks, &diags, outcome.load_ms)
+        ),
+    }
+    let ok = matches!(
+        status,
+        crate::catalog::Status::Passing | crate::catalog::Status::Warning
+    );
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
+    let root = match &args.dir {
+        Some(d) => existing_dir(d)?,
+        None => {
+            let dir = crate::sample::unpack(&cache_dir(args.engine.cache_dir.as_ref()))
+                .context("unpacking the bundled sample mesh")?;
+            tracing::info!(path = %dir.display(), "serving the bundled sample mesh");
+            dir
+        }
+    };
+    let max_exec = args.sql_time_limit_ms.saturating_mul(2).max(1000);
+    let open_root = root.clone();
+    let mesh = tokio::task::spawn_blocking(move || Mesh::open(&open_root, opts, max_exec)).await??;
+    let mesh = Arc::new(mesh);
+    let snapshot = mesh.snapshot();
+    let summary = crate::report::Summary::of(&snapshot.catalog);
+    tracing::info!(
+        products = summary.products,
+        passing = summary.passing,
+        failing = summary.failing,
+        failed = summary.failed,
+        took_ms = snapshot.reload.took_ms,
+        "mesh loaded"
+    );
+    let _watcher = if args.no_watch {
+        None
+    } else {
+        Some(crate::watch::spawn(mesh.clone())?)
+    };
+    let state = crate::http::AppState::new(mesh, args.limits(), args.max_body_bytes);
+    let addr = std::net::SocketAddr::new(args.bind, args.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    println!(
+        "meshbox is serving {} at http://{}/",
+        root.display(),
+        listener.local_addr()?
+    );
+    crate::http::serve(listener, crate::http::router(state)).await?;
+    Ok(ExitCode::SUCCESS)
+}

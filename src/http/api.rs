@@ -1,0 +1,145 @@
+//! The JSON API: the mesh, domains, products, problems, status, and the query endpoint.
+
+use super::views::{DomainView, MeshView, ProductDetail, ProductSummary, problems as all_problems};
+use super::{AppError, AppState};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+type ApiResult = Result<Json<Value>, AppError>;
+
+fn to_json<T: serde::Serialize>(v: &T) -> ApiResult {
+    serde_json::to_value(v).map(Json).map_err(AppError::internal)
+}
+
+pub async fn mesh(State(st): State<Arc<AppState>>) -> ApiResult {
+    to_json(&MeshView::of(&st.mesh.snapshot()))
+}
+
+pub async fn status(State(st): State<Arc<AppState>>) -> ApiResult {
+    let s = st.mesh.snapshot();
+    Ok(Json(json!({
+        "generation": s.generation,
+        "built_at": s.built_at,
+        "reload": s.reload,
+        "last_error": st.mesh.last_error(),
+        "products": s.catalog.products.len(),
+        "healthy": s.catalog.is_healthy(),
+    })))
+}
+
+pub async fn products(State(st): State<Arc<AppState>>) -> ApiResult {
+    let s = st.mesh.snapshot();
+    let list: Vec<ProductSummary> = s.catalog.products.iter().map(|p| ProductSummary::of(p)).collect();
+    to_json(&list)
+}
+
+pub async fn product(State(st): State<Arc<AppState>>, Path((domain, name)): Path<(String, String)>) -> ApiResult {
+    let s = st.mesh.snapshot();
+    let p = s
+        .catalog
+        .product(&domain, &name)
+        .ok_or_else(|| AppError::not_found(format!("no product {domain}/{name}")))?;
+    to_json(&ProductDetail::of(p, &s.catalog))
+}
+
+pub async fn domain(State(st): State<Arc<AppState>>, Path(domain): Path<String>) -> ApiResult {
+    let s = st.mesh.snapshot();
+    let d = s
+        .catalog
+        .domain(&domain)
+        .ok_or_else(|| AppError::not_found(format!("no domain {domain}")))?;
+    to_json(&DomainView::of(d, &s.catalog))
+}
+
+pub async fn problems(State(st): State<Arc<AppState>>) -> ApiResult {
+    let s = st.mesh.snapshot();
+    to_json(&all_problems(&s.catalog))
+}
+
+#[derive(Deserialize)]
+struct QueryRequest {
+    sql: String,
+    /// Client-chosen id, so `POST /api/query/{id}/cancel` can stop the query.
+    #[serde(default)]
+    query_id: Option<String>,
+}
+
+pub async fn query(
+    State(st): State<Arc<AppState>>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult {
+    let body = body.map_err(|e| {
+        let status = e.status();
+        AppError::new(
+            status,
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "too_large"
+            } else {
+                "bad_request"
+            },
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!("the request body is larger than {} bytes", st.max_body_bytes)
+            } else {
+                e.body_text()
+            },
+        )
+    })?;
+    let req: QueryRequest = serde_json::from_slice(&body).map_err(|e| {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("expected a JSON body {{\"sql\": \"...\"}}: {e}"),
+        )
+    })?;
+    let limits = st.limits;
+    let state = st.clone();
+    let id = req.query_id.clone().filter(|i| !i.is_empty() && i.len() <= 64);
+    let db = st.mesh.serving();
+    let result = tokio::task::spawn_blocking(move || {
+        let register = |h: Arc<duckdb::InterruptHandle>| {
+            if let Some(id) = &id {
+                state
+                    .running
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(id.clone(), h);
+            }
+        };
+        let out = crate::query::run(&db, &req.sql, &limits, &register);
+        if let Some(id) = &id {
+            state.running.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        }
+        if matches!(out, Err(crate::query::QueryError::Unavailable(_))) {
+            // Rebuild the database in the background; later queries answer 503 until it is back.
+            let mesh = state.mesh.clone();
+            std::thread::spawn(move || {
+                let _ = mesh.rebuild();
+            });
+        }
+        out
+    })
+    .await
+    .map_err(AppError::internal)?;
+    to_json(&result?)
+}
+
+pub async fn cancel(State(st): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult {
+    let running = |st: &AppState| st.running.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned();
+    let Some(handle) = running(&st) else {
+        return Ok(Json(json!({"cancelled": false})));
+    };
+    // DuckDB drops an interrupt that arrives before execution starts: repeat until the query is gone (at most 2 s).
+    for _ in 0..100 {
+        handle.interrupt();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        if running(&st).is_none() {
+            break;
+        }
+    }
+    Ok(Json(json!({"cancelled": true})))
+}

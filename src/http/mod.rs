@@ -1,0 +1,237 @@
+//! The web server: router and shared state, the one error type every handler returns, security headers,
+//! and the listener (with a header-read timeout and graceful shutdown).
+
+mod api;
+mod assets;
+mod events;
+mod pages;
+mod views;
+
+use crate::query::{Limits, QueryError};
+use crate::snapshot::Mesh;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use duckdb::InterruptHandle;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Everything handlers share.
+pub struct AppState {
+    pub mesh: Arc<Mesh>,
+    pub limits: Limits,
+    pub max_body_bytes: usize,
+    /// Running console queries by client-chosen id, for the cancel button.
+    pub running: Mutex<HashMap<String, Arc<InterruptHandle>>>,
+}
+
+impl AppState {
+    pub fn new(mesh: Arc<Mesh>, limits: Limits, max_body_bytes: usize) -> Arc<AppState> {
+        Arc::new(AppState {
+            mesh,
+            limits,
+            max_body_bytes,
+            running: Mutex::new(HashMap::new()),
+        })
+    }
+}
+
+/// Every route of the catalog, console and API. Tests call this in-process.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/domains/{domain}", get(pages::domain))
+        .route("/products/{domain}/{product}", get(pages::product))
+        .route("/problems", get(pages::problems))
+        .route("/sql", get(pages::console))
+        .route("/api/mesh", get(api::mesh))
+        .route("/api/status", get(api::status))
+        .route("/api/domains/{domain}", get(api::domain))
+        .route("/api/products", get(api::products))
+        .route("/api/products/{domain}/{product}", get(api::product))
+        .route("/api/problems", get(api::problems))
+        .route("/api/query", post(api::query))
+        .route("/api/query/{id}/cancel", post(api::cancel))
+        .route("/api/events", get(events::stream))
+        .route("/static/{*path}", get(assets::file))
+        .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .layer(middleware::from_fn(same_origin_writes))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// Refuses state-changing requests sent by another site (CSRF), as Datasette does with `Sec-Fetch-Site`/`Origin`.
+async fn same_origin_writes(req: Request, next: Next) -> Response {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let site = req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        let cross_site = matches!(site, Some("cross-site" | "same-site"));
+        let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok());
+        let origin_mismatch = match (req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()), host) {
+            (Some("null"), _) => true,
+            (Some(origin), Some(host)) => origin.split_once("://").map(|(_, h)| h) != Some(host),
+            _ => false,
+        };
+        if cross_site || origin_mismatch {
+            return AppError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "cross-site requests are not accepted",
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    res
+}
+
+/// The error every handler returns: JSON `{error, kind}` for the API, an HTML page for pages.
+#[derive(Debug)]
+pub struct AppError {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub message: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub html: bool,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> AppError {
+        AppError {
+            status,
+            kind,
+            message: message.into(),
+            line: None,
+            column: None,
+            html: false,
+        }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+
+    /// Internal failures are logged in full but shown without their details.
+    pub fn internal(e: impl std::fmt::Display) -> AppError {
+        tracing::error!(error = %e, "internal error");
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the meshbox log",
+        )
+    }
+
+    pub fn page(mut self) -> AppError {
+        self.html = true;
+        self
+    }
+}
+
+impl From<QueryError> for AppError {
+    fn from(e: QueryError) -> AppError {
+        let status = match e {
+            QueryError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let (line, column) = match &e {
+            QueryError::Sql { line, column, .. } => (*line, *column),
+            _ => (None, None),
+        };
+        AppError {
+            status,
+            kind: e.kind(),
+            message: e.to_string(),
+            line,
+            column,
+            html: false,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if self.html {
+            return pages::error_page(self.status, &self.message);
+        }
+        let mut body = serde_json::json!({"error": self.message, "kind": self.kind});
+        if let Some(l) = self.line {
+            body["line"] = l.into();
+        }
+        if let Some(c) = self.column {
+            body["column"] = c.into();
+        }
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// Serves until Ctrl-C or SIGTERM. Each connection must send its request headers within 10 s (slowloris).
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                let service = TowerToHyperService::new(app.clone());
+                let mut builder = Builder::new(TokioExecutor::new());
+                builder.http1().timer(TokioTimer::new()).header_read_timeout(std::time::Duration::from_secs(10));
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

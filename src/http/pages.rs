@@ -1,0 +1,202 @@
+//! The HTML pages (askama templates from `web/templates`), each with a JSON twin under `/api`.
+
+use super::views::{DomainView, MeshView, Problem, ProductDetail, problems as all_problems};
+use super::{AppError, AppState};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What every page shows around its content.
+pub struct Chrome {
+    pub mesh_name: String,
+    pub generation: u64,
+    pub last_error: Option<String>,
+    pub problems: usize,
+    pub page: &'static str,
+    pub json_url: String,
+    pub version: &'static str,
+}
+
+impl Chrome {
+    fn new(st: &AppState, page: &'static str, json_url: String) -> Chrome {
+        let s = st.mesh.snapshot();
+        Chrome {
+            mesh_name: s.catalog.name.clone(),
+            generation: s.generation,
+            last_error: st.mesh.last_error(),
+            problems: all_problems(&s.catalog)
+                .iter()
+                .filter(|p| p.severity == "error")
+                .count(),
+            page,
+            json_url,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+fn render(t: &impl Template) -> Result<Response, AppError> {
+    t.render()
+        .map(|html| Html(html).into_response())
+        .map_err(|e| AppError::internal(e).page())
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    chrome: Chrome,
+    mesh: MeshView,
+}
+
+pub async fn home(State(st): State<Arc<AppState>>) -> Result<Response, AppError> {
+    let s = st.mesh.snapshot();
+    render(&HomePage {
+        chrome: Chrome::new(&st, "home", "/api/mesh".into()),
+        mesh: MeshView::of(&s),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "domain.html")]
+struct DomainPage {
+    chrome: Chrome,
+    domain: DomainView,
+}
+
+pub async fn domain(State(st): State<Arc<AppState>>, Path(name): Path<String>) -> Result<Response, AppError> {
+    let s = st.mesh.snapshot();
+    let d = s
+        .catalog
+        .domain(&name)
+        .ok_or_else(|| AppError::not_found(format!("There is no domain `{name}`.")).page())?;
+    render(&DomainPage {
+        chrome: Chrome::new(&st, "domain", format!("/api/domains/{}", super::views::seg(&name))),
+        domain: DomainView::of(d, &s.catalog),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "product.html")]
+struct ProductPage {
+    chrome: Chrome,
+    p: ProductDetail,
+}
+
+pub async fn product(
+    State(st): State<Arc<AppState>>,
+    Path((domain, name)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let s = st.mesh.snapshot();
+    let p = s
+        .catalog
+        .product(&domain, &name)
+        .ok_or_else(|| AppError::not_found(format!("There is no product `{domain}/{name}`.")).page())?;
+    let detail = ProductDetail::of(p, &s.catalog);
+    render(&ProductPage {
+        chrome: Chrome::new(&st, "product", detail.summary.api_url.clone()),
+        p: detail,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "problems.html")]
+struct ProblemsPage {
+    chrome: Chrome,
+    problems: Vec<Problem>,
+}
+
+pub async fn problems(State(st): State<Arc<AppState>>) -> Result<Response, AppError> {
+    let s = st.mesh.snapshot();
+    render(&ProblemsPage {
+        chrome: Chrome::new(&st, "problems", "/api/problems".into()),
+        problems: all_problems(&s.catalog),
+    })
+}
+
+/// A table in the console's schema browser.
+struct BrowserTable {
+    name: String,
+    sql_name: String,
+    row_count: u64,
+    columns: Vec<(String, String)>,
+}
+
+struct BrowserDomain {
+    name: String,
+    tables: Vec<BrowserTable>,
+}
+
+#[derive(Template)]
+#[template(path = "sql.html")]
+struct ConsolePage {
+    chrome: Chrome,
+    domains: Vec<BrowserDomain>,
+    initial_sql: String,
+    max_rows: usize,
+    time_limit_ms: u128,
+}
+
+pub async fn console(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    let s = st.mesh.snapshot();
+    let mut domains: Vec<BrowserDomain> = Vec::new();
+    for p in &s.catalog.products {
+        for t in &p.tables {
+            let table = BrowserTable {
+                name: t.name.clone(),
+                sql_name: t.sql_name(),
+                row_count: t.row_count,
+                columns: t
+                    .columns
+                    .iter()
+                    .map(|c| (c.name.clone(), c.data_type.clone()))
+                    .collect(),
+            };
+            match domains.iter_mut().find(|d| d.name == t.schema) {
+                Some(d) => d.tables.push(table),
+                None => domains.push(BrowserDomain {
+                    name: t.schema.clone(),
+                    tables: vec![table],
+                }),
+            }
+        }
+    }
+    render(&ConsolePage {
+        chrome: Chrome::new(&st, "sql", "/api/mesh".into()),
+        domains,
+        initial_sql: q.get("sql").cloned().unwrap_or_default(),
+        max_rows: st.limits.max_rows,
+        time_limit_ms: st.limits.time_limit.as_millis(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: String,
+    message: &'a str,
+}
+
+/// An HTML error page (404s and failures of page handlers).
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let page = ErrorPage {
+        status: status.to_string(),
+        message,
+    };
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (status, message.to_string()).into_response(),
+    }
+}
+
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return AppError::not_found(format!("no API endpoint at {}", uri.path())).into_response();
+    }
+    error_page(StatusCode::NOT_FOUND, "There is nothing at this address.")
+}

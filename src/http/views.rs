@@ -1,0 +1,574 @@
+//! What pages and their JSON twins show: plain serializable views of the snapshot, built per request.
+
+use crate::catalog::{Catalog, Domain, Product, Status, Table};
+use crate::checks::{CheckResult, CheckStatus};
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::manifest::Description;
+use crate::snapshot::Snapshot;
+use serde::Serialize;
+
+/// Percent-encodes one URL path segment.
+pub fn seg(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+pub fn product_url(domain: &str, name: &str) -> String {
+    format!("/products/{}/{}", seg(domain), seg(name))
+}
+
+pub fn domain_url(domain: &str) -> String {
+    format!("/domains/{}", seg(domain))
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct CheckCounts {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub warnings: usize,
+    pub errors: usize,
+    pub skipped: usize,
+}
+
+impl CheckCounts {
+    pub fn of(checks: &[CheckResult]) -> CheckCounts {
+        let mut c = CheckCounts {
+            total: checks.len(),
+            ..Default::default()
+        };
+        for r in checks {
+            match r.status {
+                CheckStatus::Pass => c.passed += 1,
+                CheckStatus::Fail => c.failed += 1,
+                CheckStatus::Warn => c.warnings += 1,
+                CheckStatus::Error => c.errors += 1,
+                CheckStatus::Skipped => c.skipped += 1,
+            }
+        }
+        c
+    }
+}
+
+/// A product in lists (`/api/products`, the home page, a domain page).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProductSummary {
+    pub domain: String,
+    pub name: String,
+    pub title: String,
+    pub status: Status,
+    pub stale: bool,
+    pub lifecycle: Option<String>,
+    #[serde(rename = "type")]
+    pub product_type: Option<String>,
+    pub owner: Option<String>,
+    pub purpose: Option<String>,
+    pub tags: Vec<String>,
+    /// SQL names of the tables it serves.
+    pub tables: Vec<String>,
+    pub checks: CheckCounts,
+    pub url: String,
+    pub api_url: String,
+}
+
+impl ProductSummary {
+    pub fn of(p: &Product) -> ProductSummary {
+        ProductSummary {
+            domain: p.domain.clone(),
+            name: p.name.clone(),
+            title: p.title(),
+            status: p.status,
+            stale: p.stale,
+            lifecycle: p.lifecycle().map(str::to_string),
+            product_type: p.product_type().map(str::to_string),
+            owner: p.owner(),
+            purpose: p.description().purpose,
+            tags: p.tags(),
+            tables: p.tables.iter().map(Table::sql_name).collect(),
+            checks: CheckCounts::of(&p.checks),
+            url: product_url(&p.domain, &p.name),
+            api_url: format!("/api{}", product_url(&p.domain, &p.name)),
+        }
+    }
+
+    pub fn status_str(&self) -> &'static str {
+        self.status.as_str()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DomainView {
+    pub name: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub owner: Option<String>,
+    pub contacts: Vec<String>,
+    pub file: Option<String>,
+    pub products: Vec<ProductSummary>,
+    pub url: String,
+}
+
+impl DomainView {
+    pub fn of(d: &Domain, catalog: &Catalog) -> DomainView {
+        DomainView {
+            name: d.name.clone(),
+            title: d.display_title().to_string(),
+            description: d.description.clone(),
+            owner: d.owner(),
+            contacts: d
+                .contacts
+                .iter()
+                .map(|c| {
+                    [c.name.clone(), c.email.clone(), c.channel.clone()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" · ")
+                })
+                .filter(|s| !s.is_empty())
+                .collect(),
+            file: d.file.as_ref().map(|f| f.display().to_string()),
+            products: catalog.products_in(&d.name).map(|p| ProductSummary::of(p)).collect(),
+            url: domain_url(&d.name),
+        }
+    }
+}
+
+/// A diagnostic or failing check, wherever it is in the mesh.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub severity: &'static str,
+    pub product: Option<String>,
+    pub product_url: Option<String>,
+    pub location: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+pub fn problems(catalog: &Catalog) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let diag = |d: &Diagnostic, p: Option<&Product>| Problem {
+        severity: match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        },
+        product: p.map(Product::key),
+        product_url: p.map(|p| product_url(&p.domain, &p.name)),
+        location: d.location(),
+        message: match &d.field {
+            Some(f) => format!("{f}: {}", d.message),
+            None => d.message.clone(),
+        },
+        hint: d.hint.clone(),
+    };
+    for d in catalog.diagnostics.iter().filter(|d| d.severity != Severity::Info) {
+        out.push(diag(d, None));
+    }
+    for p in &catalog.products {
+        for d in p.diagnostics.iter().filter(|d| d.severity != Severity::Info) {
+            out.push(diag(d, Some(p)));
+        }
+        for c in p.checks.iter().filter(|c| c.is_problem()) {
+            let location = c
+                .origin
+                .as_ref()
+                .map(|o| match o.line {
+                    Some(l) => format!("{}:{l}", o.file.display()),
+                    None => o.file.display().to_string(),
+                })
+                .unwrap_or_default();
+            out.push(Problem {
+                severity: match c.status {
+                    CheckStatus::Warn => "warning",
+                    _ => "error",
+                },
+                product: Some(p.key()),
+                product_url: Some(product_url(&p.domain, &p.name)),
+                location,
+                message: format!(
+                    "{}: {}",
+                    c.name,
+                    c.reason.clone().unwrap_or_else(|| c.status.as_str().into())
+                ),
+                hint: None,
+            });
+        }
+    }
+    out.sort_by_key(|p| match p.severity {
+        "error" => 0,
+        "warning" => 1,
+        _ => 2,
+    });
+    out
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MeshView {
+    pub name: String,
+    pub description: Option<String>,
+    pub generation: u64,
+    pub domains: Vec<DomainView>,
+    pub products: usize,
+    pub tables: usize,
+    pub passing: usize,
+    pub warning: usize,
+    pub failing: usize,
+    pub failed: usize,
+    pub problems: usize,
+    pub diagnostics: Vec<Problem>,
+}
+
+impl MeshView {
+    pub fn of(s: &Snapshot) -> MeshView {
+        let c = &s.catalog;
+        let count = |st: Status| c.products.iter().filter(|p| p.status == st).count();
+        MeshView {
+            name: c.name.clone(),
+            description: c.description.clone(),
+            generation: s.generation,
+            domains: c.domains.iter().map(|d| DomainView::of(d, c)).collect(),
+            products: c.products.len(),
+            tables: c.products.iter().map(|p| p.tables.len()).sum(),
+            passing: count(Status::Passing),
+            warning: count(Status::Warning),
+            failing: count(Status::Failing),
+            failed: count(Status::Failed),
+            problems: problems(c).iter().filter(|p| p.severity == "error").count(),
+            diagnostics: problems(c).into_iter().filter(|p| p.product.is_none()).collect(),
+        }
+    }
+}
+
+/// Rows as text for HTML tables (the JSON twin keeps the typed values).
+#[derive(Debug, Clone, Default)]
+pub struct DisplaySample {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl DisplaySample {
+    pub fn of(s: &crate::catalog::Sample) -> DisplaySample {
+        DisplaySample {
+            columns: s.columns.clone(),
+            rows: s.rows.iter().map(|r| r.iter().map(cell_text).collect()).collect(),
+        }
+    }
+}
+
+/// A JSON cell as people read it: strings without quotes, NULL as an empty cell.
+pub fn cell_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A check with its failed rows ready for display.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckRow {
+    #[serde(flatten)]
+    pub result: CheckResult,
+    #[serde(skip)]
+    pub failed_rows: Option<DisplaySample>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnView {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub data_type: String,
+    pub logical_type: Option<String>,
+    pub physical_type: Option<String>,
+    pub description: Option<String>,
+    pub required: bool,
+    pub unique: bool,
+    pub primary_key: bool,
+    pub classification: Option<String>,
+    pub declared: bool,
+    pub constraints: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TableView {
+    pub sql_name: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub row_count: u64,
+    pub format: String,
+    pub files: Vec<String>,
+    pub contract_file: String,
+    pub columns: Vec<ColumnView>,
+    pub sample: crate::catalog::Sample,
+    #[serde(skip)]
+    pub sample_cells: DisplaySample,
+    pub example_query: String,
+    /// Opens the example query in the SQL console.
+    pub console_url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PortView {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub port_type: Option<String>,
+    pub description: Option<String>,
+    pub contract_id: Option<String>,
+    pub version: Option<String>,
+    /// SQL names of the tables the port's contract describes.
+    pub tables: Vec<String>,
+    /// For input ports: the product that provides the contract.
+    pub provider: Option<String>,
+    pub provider_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractView {
+    pub id: Option<String>,
+    pub name: String,
+    pub version: Option<String>,
+    pub status: Option<String>,
+    pub api_version: Option<String>,
+    pub file: String,
+    pub sla: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProductDetail {
+    #[serde(flatten)]
+    pub summary: ProductSummary,
+    pub description: Description,
+    pub team: Vec<String>,
+    pub support: Vec<(String, Option<String>)>,
+    pub table_details: Vec<TableView>,
+    pub output_ports: Vec<PortView>,
+    pub input_ports: Vec<PortView>,
+    pub consumers: Vec<(String, String)>,
+    pub contracts: Vec<ContractView>,
+    pub check_results: Vec<CheckRow>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub load_ms: f64,
+    pub loaded_generation: u64,
+}
+
+impl ProductDetail {
+    pub fn of(p: &Product, catalog: &Catalog) -> ProductDetail {
+        let table_details = p
+            .tables
+            .iter()
+            .map(|t| {
+                let contract = &p.contracts[t.contract];
+                let object = &contract.tables[t.object];
+                let columns = t
+                    .columns
+                    .iter()
+                    .map(|lc| {
+                        let decl = object.columns.iter().find(|c| c.name == lc.name);
+                        let mut constraints = Vec::new();
+                        if let Some(c) = decl {
+                            let o = &c.options;
+                            if let Some(n) = o.min_length {
+                                constraints.push(format!("minLength {n}"));
+                            }
+                            if let Some(n) = o.max_length {
+                                constraints.push(format!("maxLength {n}"));
+                            }
+                            if let Some(p) = &o.pattern {
+                                constraints.push(format!("pattern {p}"));
+                            }
+                            if let Some(v) = &o.minimum {
+                                constraints
+                                    .push(format!("minimum {}", crate::yaml::scalar_text(v).unwrap_or_default()));
+                            }
+                            if let Some(v) = &o.maximum {
+                                constraints
+                                    .push(format!("maximum {}", crate::yaml::scalar_text(v).unwrap_or_default()));
+                            }
+                            if !c.enum_values.is_empty() {
+                                constraints.push(format!("one of {}", c.enum_values.join(", ")));
+                            }
+                        }
+                        ColumnView {
+                            name: lc.name.clone(),
+                            data_type: lc.data_type.clone(),
+                            logical_type: decl.and_then(|c| c.logical_type.clone()),
+                            physical_type: decl.and_then(|c| c.physical_type.clone()),
+                            description: decl.and_then(|c| c.description.clone()),
+                            required: decl.is_some_and(|c| c.required),
+                            unique: decl.is_some_and(|c| c.unique),
+                            primary_key: decl.is_some_and(|c| c.primary_key),
+                            classification: decl.and_then(|c| c.classification.clone()),
+                            declared: lc.declared,
+                            constraints,
+                        }
+                    })
+                    .collect();
+                TableView {
+                    sql_name: t.sql_name(),
+                    name: t.name.clone(),
+                    description: object.description.clone(),
+                    row_count: t.row_count,
+                    format: t.format.clone(),
+                    files: t.files.iter().map(|f| f.display().to_string()).collect(),
+                    contract_file: rel(&contract.doc.file, &catalog.root),
+                    columns,
+                    sample: t.sample.clone(),
+                    sample_cells: DisplaySample::of(&t.sample),
+                    example_query: format!("SELECT * FROM {} LIMIT 100", t.sql_name()),
+                    console_url: format!("/sql?sql={}", seg(&format!("SELECT * FROM {} LIMIT 100", t.sql_name()))),
+                }
+            })
+            .collect();
+        let tables_of_contract = |id: Option<&str>| -> Vec<String> {
+            let Some(id) = id else { return Vec::new() };
+            p.tables
+                .iter()
+                .filter(|t| p.contracts[t.contract].id.as_deref() == Some(id))
+                .map(Table::sql_name)
+                .collect()
+        };
+        let output_ports = match &p.descriptor {
+            Some(d) if !d.output_ports.is_empty() => d
+                .output_ports
+                .iter()
+                .map(|o| PortView {
+                    name: o.name.clone().unwrap_or_else(|| "output".into()),
+                    port_type: o.port_type.clone(),
+                    description: o.description.clone(),
+                    contract_id: o.contract_id.clone(),
+                    version: o.version.clone(),
+                    tables: tables_of_contract(o.contract_id.as_deref()),
+                    provider: None,
+                    provider_url: None,
+                })
+                .collect(),
+            // Without a descriptor each contract is an output port.
+            _ => p
+                .contracts
+                .iter()
+                .map(|c| PortView {
+                    name: c.title(),
+                    port_type: Some("tables".into()),
+                    description: c.description.purpose.clone(),
+                    contract_id: c.id.clone(),
+                    version: c.version.clone(),
+                    tables: p
+                        .tables
+                        .iter()
+                        .filter(|t| std::ptr::eq(&p.contracts[t.contract], c))
+                        .map(Table::sql_name)
+                        .collect(),
+                    provider: None,
+                    provider_url: None,
+                })
+                .collect(),
+        };
+        let input_ports = p
+            .descriptor
+            .iter()
+            .flat_map(|d| d.input_ports.iter())
+            .map(|i| {
+                let provider = i
+                    .contract_id
+                    .as_deref()
+                    .and_then(|id| catalog.product_by_contract_id(id));
+                PortView {
+                    name: i.name.clone().unwrap_or_else(|| "input".into()),
+                    port_type: None,
+                    description: None,
+                    contract_id: i.contract_id.clone(),
+                    version: i.version.clone(),
+                    tables: Vec::new(),
+                    provider: provider.map(|p| p.key()),
+                    provider_url: provider.map(|p| product_url(&p.domain, &p.name)),
+                }
+            })
+            .collect();
+        let my_ids: Vec<&str> = p.contracts.iter().filter_map(|c| c.id.as_deref()).collect();
+        let consumers = catalog
+            .products
+            .iter()
+            .filter(|other| other.key() != p.key() && other.input_contract_ids().iter().any(|id| my_ids.contains(id)))
+            .map(|o| (o.key(), product_url(&o.domain, &o.name)))
+            .collect();
+        let team = p
+            .team()
+            .map(|t| {
+                t.members
+                    .iter()
+                    .map(|m| {
+                        let who = m.name.clone().or(m.username.clone()).unwrap_or_default();
+                        match &m.role {
+                            Some(r) => format!("{who} ({r})"),
+                            None => who,
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        ProductDetail {
+            summary: ProductSummary::of(p),
+            description: p.description(),
+            team,
+            support: p
+                .support()
+                .into_iter()
+                .map(|s| (s.channel.or(s.tool).unwrap_or_else(|| "support".into()), s.url))
+                .collect(),
+            table_details,
+            output_ports,
+            input_ports,
+            consumers,
+            contracts: p
+                .contracts
+                .iter()
+                .map(|c| ContractView {
+                    id: c.id.clone(),
+                    name: c.title(),
+                    version: c.version.clone(),
+                    status: c.status.clone(),
+                    api_version: c.api_version.clone(),
+                    file: rel(&c.doc.file, &catalog.root),
+                    sla: c
+                        .sla
+                        .iter()
+                        .map(|s| {
+                            let v = s.value.as_ref().and_then(crate::yaml::scalar_text).unwrap_or_default();
+                            let mut t = format!(
+                                "{} {v}{}",
+                                s.property,
+                                s.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default()
+                            );
+                            if let Some(e) = &s.element {
+                                t.push_str(&format!(" on {e}"));
+                            }
+                            t
+                        })
+                        .collect(),
+                })
+                .collect(),
+            check_results: p
+                .checks
+                .iter()
+                .map(|c| CheckRow {
+                    result: c.clone(),
+                    failed_rows: c.samples.as_ref().filter(|s| !s.rows.is_empty()).map(DisplaySample::of),
+                })
+                .collect(),
+            diagnostics: p.diagnostics.clone(),
+            load_ms: p.load_ms,
+            loaded_generation: p.loaded_generation,
+        }
+    }
+}
+
+fn rel(path: &std::path::Path, root: &std::path::Path) -> String {
+    path.strip_prefix(root).unwrap_or(path).display().to_string()
+}

@@ -1,0 +1,31 @@
+//! meshbox: a folder of ODPS/ODCS data products becomes a working data mesh — loaded into DuckDB, tested against
+//! its contracts, and served as a catalog and SQL console. Data flows one way:
+//! folder (`scan`, `loader`) → data (`ingest`, `pipeline`) → checks (`checks`) → `snapshot` → `serving`/`query` → `http`.
+
+// Diagnostics are returned as errors on purpose: they carry file, line, field and hint.
+#![allow(clippy::result_large_err)]
+
+pub mod catalog;
+pub mod checks;
+pub mod cli;
+pub mod commands;
+pub mod diagnostics;
+pub mod format;
+pub mod guard;
+pub mod http;
+pub mod ingest;
+pub mod loader;
+pub mod manifest;
+pub mod pipeline;
+pub mod query;
+pub mod report;
+pub mod sample;
+pub mod scan;
+pub mod serving;
+pub mod snapshot;
+pub mod sql;
+pub mod types;
+pub mod values;
+pub mod vars;
+pub mod watch;
+pub mod yaml;

@@ -1,0 +1,249 @@
+//! Reads the manifests of a scanned mesh folder: mesh.yaml, domain.yaml files, and each product's ODPS descriptor
+//! and ODCS contracts. Every problem becomes a diagnostic with file, line and field; nothing stops at a bad file.
+
+use crate::catalog::Domain;
+use crate::diagnostics::Diagnostic;
+use crate::manifest::mesh::{DomainFile, MeshFile};
+use crate::manifest::odcs::Contract;
+use crate::manifest::odps::Descriptor;
+use crate::scan::{Layout, ProductDir, fingerprint, scan};
+use crate::yaml::Document;
+use std::path::{Path, PathBuf};
+
+/// DuckDB schema names a domain cannot take.
+const RESERVED_DOMAINS: &[&str] = &["information_schema", "pg_catalog", "temp", "system", "mesh"];
+
+/// A product's manifests, read but not loaded.
+#[derive(Debug, Clone)]
+pub struct ProductSpec {
+    pub domain: String,
+    pub name: String,
+    pub dir: PathBuf,
+    pub descriptor: Option<Descriptor>,
+    pub contracts: Vec<Contract>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Changes whenever any file in the product folder changes.
+    pub fingerprint: u64,
+}
+
+impl ProductSpec {
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.domain, self.name)
+    }
+}
+
+/// The manifests of a whole mesh.
+#[derive(Debug, Clone)]
+pub struct MeshSpec {
+    pub root: PathBuf,
+    pub name: String,
+    pub mesh_file: MeshFile,
+    pub domains: Vec<Domain>,
+    pub products: Vec<ProductSpec>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads a YAML file into a document; unreadable or invalid files become a diagnostic.
+pub fn read_document(path: &Path) -> Result<Document, Diagnostic> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostic::error("unreadable", format!("cannot read the file: {e}")).in_file(path))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Diagnostic::error(
+            "encoding",
+            format!(
+                "the file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+        .in_file(path)
+        .hint("save the file as UTF-8")
+    })?;
+    Document::parse(path, &text)
+}
+
+/// Reads one contract file, with its problems as diagnostics (positions relative to `root`).
+pub fn read_contract(path: &Path, root: &Path) -> (Option<Contract>, Vec<Diagnostic>) {
+    let doc = match read_document(path) {
+        Ok(d) => d,
+        Err(d) => return (None, vec![d.relative_to(root)]),
+    };
+    let mut problems = Vec::new();
+    let probe = doc.clone();
+    let contract = Contract::read(doc, &mut problems);
+    let diags = problems
+        .into_iter()
+        .map(|p| probe.diagnostic(p).relative_to(root))
+        .collect();
+    (contract, diags)
+}
+
+fn read_descriptor(path: &Path, root: &Path) -> (Option<Descriptor>, Vec<Diagnostic>) {
+    let doc = match read_document(path) {
+        Ok(d) => d,
+        Err(d) => return (None, vec![d.relative_to(root)]),
+    };
+    let mut problems = Vec::new();
+    let probe = doc.clone();
+    let descriptor = Descriptor::read(doc, &mut problems);
+    let diags = problems
+        .into_iter()
+        .map(|p| probe.diagnostic(p).relative_to(root))
+        .collect();
+    (descriptor, diags)
+}
+
+/// Reads the manifests of one product folder.
+pub fn read_product(dir: &ProductDir, root: &Path) -> ProductSpec {
+    let mut diagnostics = Vec::new();
+    let mut descriptor = None;
+    for (i, path) in dir.descriptors.iter().enumerate() {
+        let (d, mut diags) = read_descriptor(path, root);
+        diagnostics.append(&mut diags);
+        if i == 0 {
+            descriptor = d;
+        } else {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "extra-descriptor",
+                    "a product has one ODPS descriptor; this one is ignored",
+                )
+                .in_file(path.strip_prefix(root).unwrap_or(path))
+                .hint(format!(
+                    "keep one *.odps.yaml in {}",
+                    dir.dir.strip_prefix(root).unwrap_or(&dir.dir).display()
+                )),
+            );
+        }
+    }
+    let mut contracts = Vec::new();
+    for path in &dir.contracts {
+        let (c, mut diags) = read_contract(path, root);
+        diagnostics.append(&mut diags);
+        if let Some(c) = c {
+            contracts.push(c);
+        }
+    }
+    let domain = match &dir.domain {
+        Some(folder) => {
+            if let Some(declared) = descriptor.as_ref().and_then(|d: &Descriptor| d.domain.clone())
+                && !declared.eq_ignore_ascii_case(folder)
+            {
+                diagnostics.push(
+                        Diagnostic::info(
+                            "domain-mismatch",
+                            format!("the descriptor says domain `{declared}`, the folder says `{folder}`; the folder decides the SQL schema"),
+                        )
+                        .in_file(dir.descriptors[0].strip_prefix(root).unwrap_or(&dir.descriptors[0])),
+                    );
+            }
+            folder.clone()
+        }
+        None => descriptor
+            .as_ref()
+            .and_then(|d| d.domain.clone())
+            .or_else(|| contracts.iter().find_map(|c| c.domain.clone()))
+            .unwrap_or_else(|| dir.name.clone()),
+    };
+    if RESERVED_DOMAINS.contains(&domain.to_ascii_lowercase().as_str()) {
+        diagnostics.push(
+            Diagnostic::error(
+                "reserved-name",
+                format!("`{domain}` is reserved in DuckDB and cannot name a domain"),
+            )
+            .in_file(dir.dir.strip_prefix(root).unwrap_or(&dir.dir))
+            .hint("rename the domain folder"),
+        );
+    }
+    ProductSpec {
+        domain,
+        name: dir.name.clone(),
+        dir: dir.dir.clone(),
+        descriptor,
+        contracts,
+        diagnostics,
+        fingerprint: fingerprint(dir.files.iter().map(PathBuf::as_path)),
+    }
+}
+
+/// Scans and reads a whole mesh folder. `previous` lets unchanged products skip re-parsing.
+pub fn read_mesh(root: &Path, previous: Option<&MeshSpec>) -> MeshSpec {
+    let layout: Layout = scan(root);
+    let mut diagnostics: Vec<Diagnostic> = layout
+        .diagnostics
+        .iter()
+        .cloned()
+        .map(|d| d.relative_to(root))
+        .collect();
+    let mesh_file = match &layout.mesh_file {
+        None => MeshFile::default(),
+        Some(path) => match read_document(path) {
+            Ok(doc) => {
+                let mut problems = Vec::new();
+                let probe = doc.clone();
+                let m = MeshFile::read(doc, &mut problems);
+                diagnostics.extend(problems.into_iter().map(|p| probe.diagnostic(p).relative_to(root)));
+                m
+            }
+            Err(d) => {
+                diagnostics.push(d.relative_to(root));
+                MeshFile::default()
+            }
+        },
+    };
+    let mut domains = Vec::new();
+    for d in layout.domains.values() {
+        let info = match &d.domain_file {
+            None => DomainFile::default(),
+            Some(path) => match read_document(path) {
+                Ok(doc) => {
+                    let mut problems = Vec::new();
+                    let probe = doc.clone();
+                    let info = DomainFile::read(doc, &mut problems);
+                    diagnostics.extend(problems.into_iter().map(|p| probe.diagnostic(p).relative_to(root)));
+                    info
+                }
+                Err(diag) => {
+                    diagnostics.push(diag.relative_to(root));
+                    DomainFile::default()
+                }
+            },
+        };
+        let file = d
+            .domain_file
+            .as_ref()
+            .map(|f| f.strip_prefix(root).unwrap_or(f).to_path_buf());
+        domains.push(Domain::new(&d.name, file, info));
+    }
+    let mut products = Vec::new();
+    for dir in &layout.products {
+        let fp = fingerprint(dir.files.iter().map(PathBuf::as_path));
+        let reused = previous.and_then(|prev| {
+            prev.products
+                .iter()
+                .find(|p| p.dir == dir.dir && p.name == dir.name && p.fingerprint == fp)
+                .cloned()
+        });
+        products.push(reused.unwrap_or_else(|| read_product(dir, root)));
+    }
+    // Domains named only by manifests (products directly under the root) still get a domain entry.
+    for p in &products {
+        if !domains.iter().any(|d| d.name == p.domain) {
+            domains.push(Domain::new(&p.domain, None, DomainFile::default()));
+        }
+    }
+    domains.sort_by(|a, b| a.name.cmp(&b.name));
+    products.sort_by(|a, b| (&a.domain, &a.name).cmp(&(&b.domain, &b.name)));
+    let name = mesh_file.name.clone().unwrap_or_else(|| {
+        root.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "mesh".into())
+    });
+    MeshSpec {
+        root: root.to_path_buf(),
+        name,
+        mesh_file,
+        domains,
+        products,
+        diagnostics,
+    }
+}

@@ -1,0 +1,443 @@
+//! Snapshots of the mesh and how they are built: read manifests, reload only what changed, publish to the serving
+//! database, then swap the new immutable snapshot in. A product whose new files are broken keeps its last good version.
+
+use crate::catalog::{Catalog, LoadedColumn, Product, Status, Table};
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::ingest::{TableLoad, contract_diag};
+use crate::loader::{MeshSpec, ProductSpec, read_mesh};
+use crate::pipeline::{Options, Outcome, load_and_check};
+use crate::serving::{Publish, ServingDb};
+use arc_swap::ArcSwap;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// What the last rebuild did, for `/api/status` and the log.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReloadInfo {
+    pub took_ms: f64,
+    /// Products (re)loaded and tested by this build.
+    pub reloaded: Vec<String>,
+    pub unchanged: usize,
+    pub removed: Vec<String>,
+}
+
+/// One immutable view of the mesh.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub generation: u64,
+    /// Unix milliseconds when this snapshot was built.
+    pub built_at: u64,
+    pub catalog: Catalog,
+    pub reload: ReloadInfo,
+    /// The manifests as read, to skip re-parsing unchanged products next time.
+    spec: MeshSpec,
+    /// Data files each product read, with their fingerprint.
+    data: HashMap<String, (Vec<PathBuf>, u64)>,
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The served name of a table, compared case-insensitively (DuckDB identifiers are).
+fn table_key(schema: &str, table: &str) -> (String, String) {
+    (schema.to_lowercase(), table.to_lowercase())
+}
+
+/// Per product key: the (contract, schema object) pairs it serves.
+type Served = HashMap<String, Vec<(usize, usize)>>;
+
+/// Which tables of which product are served: the first product (in domain/product order) to claim a name wins.
+fn assign_tables(spec: &MeshSpec) -> (Served, HashMap<String, Vec<Diagnostic>>) {
+    let mut owners: HashMap<(String, String), String> = HashMap::new();
+    let mut served: Served = HashMap::new();
+    let mut diags: HashMap<String, Vec<Diagnostic>> = HashMap::new();
+    for p in &spec.products {
+        let key = p.key();
+        let list = served.entry(key.clone()).or_default();
+        for (ci, c) in p.contracts.iter().enumerate() {
+            for (oi, t) in c.tables.iter().enumerate() {
+                let k = table_key(&p.domain, &t.name);
+                match owners.get(&k) {
+                    Some(owner) => diags.entry(key.clone()).or_default().push(
+                        contract_diag(
+                            c,
+                            Severity::Error,
+                            "name-collision",
+                            &format!("{}.name", t.path),
+                            format!("table `{}.{}` is already provided by {owner}", p.domain, t.name),
+                            Some("give the schema object another `name`; every table in a domain needs its own".into()),
+                        )
+                        .relative_to(&spec.root),
+                    ),
+                    None => {
+                        owners.insert(k, key.clone());
+                        list.push((ci, oi));
+                    }
+                }
+            }
+        }
+    }
+    (served, diags)
+}
+
+/// Builds a snapshot. With `serving`, changed tables are published to it; without, only loaded and tested.
+pub fn build(
+    root: &Path,
+    opts: &Options,
+    prev: Option<&Snapshot>,
+    serving: Option<&ServingDb>,
+) -> anyhow::Result<Snapshot> {
+    let started = Instant::now();
+    if !root.is_dir() {
+        anyhow::bail!("the mesh folder {} does not exist or is not a folder", root.display());
+    }
+    let spec = read_mesh(root, prev.map(|p| &p.spec));
+    let mut opts = opts.clone();
+    if opts.server.is_none() {
+        opts.server = spec.mesh_file.server.clone();
+    }
+    let (served, collisions) = assign_tables(&spec);
+    let prev_products: HashMap<String, &Arc<Product>> = prev
+        .map(|s| s.catalog.products.iter().map(|p| (p.key(), p)).collect())
+        .unwrap_or_default();
+
+    // Which products must be (re)loaded.
+    let mut to_load: Vec<&ProductSpec> = Vec::new();
+    let mut reused: HashMap<String, Arc<Product>> = HashMap::new();
+    for p in &spec.products {
+        let key = p.key();
+        let unchanged = prev.and_then(|s| {
+            let old = prev_products.get(&key)?;
+            let (files, fp) = s.data.get(&key)?;
+            let same_data = crate::scan::fingerprint(files.iter().map(PathBuf::as_path)) == *fp;
+            let same_tables = old.tables.len() == served.get(&key).map(Vec::len).unwrap_or(0)
+                && old
+                    .tables
+                    .iter()
+                    .zip(served.get(&key).into_iter().flatten())
+                    .all(|(t, (c, o))| t.contract == *c && t.object == *o);
+            (old.fingerprint == p.fingerprint && same_data && same_tables && !old.stale).then(|| (*old).clone())
+        });
+        match unchanged {
+            Some(old) => {
+                reused.insert(key, old);
+            }
+            None => to_load.push(p),
+        }
+    }
+
+    // Nothing changed: no staging database to open at all.
+    let (staging, outcomes) = if to_load.is_empty() {
+        (None, Vec::new())
+    } else {
+        let (staging, outcomes) = load_and_check(&to_load, root, &opts)?;
+        (Some(staging), outcomes)
+    };
+    let generation = prev.map(|p| p.generation + 1).unwrap_or(1);
+    let mut updates = Vec::new();
+    let mut removals: Vec<(String, String)> = Vec::new();
+    let mut built: HashMap<String, Arc<Product>> = HashMap::new();
+    let mut data = HashMap::new();
+    for (p, outcome) in to_load.iter().zip(outcomes) {
+        let key = p.key();
+        let old = prev_products.get(&key);
+        let mut diagnostics = p.diagnostics.clone();
+        diagnostics.extend(collisions.get(&key).cloned().unwrap_or_default());
+        diagnostics.extend(outcome.diagnostics.iter().cloned());
+        let broken = diagnostics.iter().any(Diagnostic::is_error);
+        let files_fp = crate::scan::fingerprint(outcome.data_files.iter().map(PathBuf::as_path));
+        data.insert(key.clone(), (outcome.data_files.clone(), files_fp));
+        // Last good, always: a broken product that served before keeps serving its old tables, marked stale.
+        if let Some(old) = old.filter(|o| broken && o.status != Status::Failed && !o.tables.is_empty()) {
+            let mut kept = Product::clone(old);
+            kept.stale = true;
+            kept.diagnostics = diagnostics;
+            kept.fingerprint = p.fingerprint;
+            built.insert(key, Arc::new(kept));
+            continue;
+        }
+        let served_here = served.get(&key).cloned().unwrap_or_default();
+        let tables = served_tables(p, &outcome, &served_here);
+        for t in &tables {
+            let load = outcome
+                .tables
+                .iter()
+                .find(|l| l.contract == t.contract && l.object == t.object)
+                .expect("served tables were loaded");
+            updates.push(Publish {
+                from: load.qualified(),
+                schema: t.schema.clone(),
+                table: t.name.clone(),
+            });
+        }
+        if let Some(old) = old {
+            for t in &old.tables {
+                if !tables
+                    .iter()
+                    .any(|n| table_key(&n.schema, &n.name) == table_key(&t.schema, &t.name))
+                {
+                    removals.push((t.schema.clone(), t.name.clone()));
+                }
+            }
+        }
+        let status = Product::derive_status(&diagnostics, &outcome.checks);
+        built.insert(
+            key,
+            Arc::new(Product {
+                domain: p.domain.clone(),
+                name: p.name.clone(),
+                dir: p.dir.clone(),
+                descriptor: p.descriptor.clone(),
+                contracts: p.contracts.clone(),
+                tables,
+                checks: outcome.checks,
+                diagnostics,
+                status,
+                stale: false,
+                loaded_generation: generation,
+                load_ms: (outcome.load_ms * 10.0).round() / 10.0,
+                fingerprint: p.fingerprint,
+            }),
+        );
+    }
+    let current: HashSet<String> = spec.products.iter().map(ProductSpec::key).collect();
+    let mut removed = Vec::new();
+    for (key, old) in &prev_products {
+        if !current.contains(key) {
+            removed.push(key.clone());
+            for t in &old.tables {
+                removals.push((t.schema.clone(), t.name.clone()));
+            }
+        }
+    }
+    if let Some(db) = serving {
+        // A table moving from one product to another must not be dropped after it was re-created.
+        let created: HashSet<(String, String)> = updates.iter().map(|u| table_key(&u.schema, &u.table)).collect();
+        removals.retain(|(s, t)| !created.contains(&table_key(s, t)));
+        let failures = match &staging {
+            Some(staging) => db.publish(staging, &updates, &removals)?,
+            None if !removals.is_empty() => db.remove(&removals).map(|()| Vec::new())?,
+            None => Vec::new(),
+        };
+        for (publish, error) in failures {
+            let key = built
+                .iter()
+                .find(|(_, p)| {
+                    p.tables
+                        .iter()
+                        .any(|t| t.schema == publish.schema && t.name == publish.table)
+                })
+                .map(|(k, _)| k.clone());
+            if let Some(key) = key {
+                let mut p = Product::clone(&built[&key]);
+                p.diagnostics.push(Diagnostic::error(
+                    "publish",
+                    format!(
+                        "table `{}.{}` could not be served: {error}",
+                        publish.schema, publish.table
+                    ),
+                ));
+                p.tables
+                    .retain(|t| !(t.schema == publish.schema && t.name == publish.table));
+                p.status = Status::Failed;
+                built.insert(key, Arc::new(p));
+            }
+        }
+    }
+    drop(staging);
+    let mut products = Vec::with_capacity(spec.products.len());
+    let mut reloaded = Vec::new();
+    for p in &spec.products {
+        let key = p.key();
+        if let Some(b) = built.remove(&key) {
+            reloaded.push(key);
+            products.push(b);
+        } else if let Some(r) = reused.remove(&key) {
+            if let Some(d) = prev.and_then(|s| s.data.get(&key)) {
+                data.insert(key, d.clone());
+            }
+            products.push(r);
+        }
+    }
+    let unchanged = products.len() - reloaded.len();
+    let catalog = Catalog {
+        name: spec.name.clone(),
+        description: spec.mesh_file.description.clone(),
+        root: root.to_path_buf(),
+        domains: spec.domains.clone(),
+        products,
+        diagnostics: spec.diagnostics.clone(),
+    };
+    Ok(Snapshot {
+        generation,
+        built_at: unix_ms(),
+        catalog,
+        reload: ReloadInfo {
+            took_ms: (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
+            reloaded,
+            unchanged,
+            removed,
+        },
+        spec,
+        data,
+    })
+}
+
+/// The tables a product serves, with what loading found.
+fn served_tables(p: &ProductSpec, outcome: &Outcome, served: &[(usize, usize)]) -> Vec<Table> {
+    let mut out = Vec::new();
+    for (ci, oi) in served {
+        let Some(load) = outcome.tables.iter().find(|l| l.contract == *ci && l.object == *oi) else {
+            continue;
+        };
+        out.push(table_of(p, load));
+    }
+    out
+}
+
+fn table_of(p: &ProductSpec, load: &TableLoad) -> Table {
+    let object = &p.contracts[load.contract].tables[load.object];
+    let sample = crate::checks::run::mask_sample(load.sample.clone(), object);
+    Table {
+        schema: p.domain.clone(),
+        name: object.name.clone(),
+        contract: load.contract,
+        object: load.object,
+        columns: load
+            .columns
+            .iter()
+            .map(|c| LoadedColumn {
+                name: c.name.clone(),
+                data_type: c.data_type.clone(),
+                declared: c.declared,
+            })
+            .collect(),
+        row_count: load.row_count,
+        format: load.format.name().to_string(),
+        files: load
+            .files
+            .iter()
+            .map(|f| {
+                f.strip_prefix(&p.dir)
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|_| f.clone())
+            })
+            .collect(),
+        sample,
+    }
+}
+
+/// Events pages listen to (Server-Sent Events).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Event {
+    /// A new snapshot is live.
+    Snapshot { generation: u64 },
+    /// A rebuild failed; the previous snapshot keeps serving.
+    Error { message: String },
+}
+
+/// The live mesh: the current snapshot, the serving database, and how to rebuild.
+pub struct Mesh {
+    pub root: PathBuf,
+    pub opts: Options,
+    max_execution_ms: u64,
+    /// Replaced wholesale when DuckDB reports an internal error (the instance cannot be trusted after one).
+    serving: ArcSwap<ServingDb>,
+    current: ArcSwap<Snapshot>,
+    /// The error of the last failed rebuild, shown over every page until a rebuild succeeds.
+    last_error: ArcSwap<Option<String>>,
+    rebuilding: Mutex<()>,
+    pub events: tokio::sync::broadcast::Sender<Event>,
+}
+
+impl Mesh {
+    /// Loads the mesh for serving. Fails only when the folder cannot be used at all.
+    pub fn open(root: &Path, opts: Options, max_execution_ms: u64) -> anyhow::Result<Mesh> {
+        let serving = ServingDb::open(&opts.engine, max_execution_ms)?;
+        let first = build(root, &opts, None, Some(&serving))?;
+        let (events, _) = tokio::sync::broadcast::channel(64);
+        Ok(Mesh {
+            root: root.to_path_buf(),
+            opts,
+            max_execution_ms,
+            serving: ArcSwap::from_pointee(serving),
+            current: ArcSwap::from_pointee(first),
+            last_error: ArcSwap::from_pointee(None),
+            rebuilding: Mutex::new(()),
+            events,
+        })
+    }
+
+    /// The serving database queries run on.
+    pub fn serving(&self) -> Arc<ServingDb> {
+        self.serving.load_full()
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    pub fn last_error(&self) -> Option<String> {
+        (*self.last_error.load_full()).clone()
+    }
+
+    /// Rebuilds from the folder and swaps the new snapshot in; on failure the current one keeps serving.
+    pub fn rebuild(&self) -> Result<Arc<Snapshot>, String> {
+        let _one_at_a_time = self.rebuilding.lock().unwrap_or_else(|e| e.into_inner());
+        let prev = self.snapshot();
+        let serving = self.serving();
+        // After an internal error the database is rebuilt from scratch: a fresh instance and every product reloaded.
+        let fresh = if serving.is_poisoned() {
+            match ServingDb::open(&self.opts.engine, self.max_execution_ms) {
+                Ok(db) => Some(Arc::new(db)),
+                Err(e) => return Err(format!("cannot reopen the serving database: {e:#}")),
+            }
+        } else {
+            None
+        };
+        let (db, previous) = match &fresh {
+            Some(db) => (db.clone(), None),
+            None => (serving, Some(prev.as_ref())),
+        };
+        match build(&self.root, &self.opts, previous, Some(&db)) {
+            Ok(mut next) => {
+                if fresh.is_some() {
+                    next.generation = prev.generation + 1;
+                    self.serving.store(db);
+                }
+                let next = Arc::new(next);
+                self.current.store(next.clone());
+                self.last_error.store(Arc::new(None));
+                tracing::info!(
+                    generation = next.generation,
+                    took_ms = next.reload.took_ms,
+                    reloaded = ?next.reload.reloaded,
+                    removed = ?next.reload.removed,
+                    unchanged = next.reload.unchanged,
+                    "snapshot rebuilt"
+                );
+                let _ = self.events.send(Event::Snapshot {
+                    generation: next.generation,
+                });
+                Ok(next)
+            }
+            Err(e) => {
+                let message = format!("{e:#}");
+                tracing::error!(error = %message, "rebuild failed; the previous snapshot keeps serving");
+                self.last_error.store(Arc::new(Some(message.clone())));
+                let _ = self.events.send(Event::Error {
+                    message: message.clone(),
+                });
+                Err(message)
+            }
+        }
+    }
+}
