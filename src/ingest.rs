@@ -278,10 +278,17 @@ pub fn load_contract(
             Err(message) => {
                 let file = source.files.first().cloned().unwrap_or_default();
                 out.diagnostics.push(
-                    Diagnostic::error("data-read", format!("cannot load table `{}`: {message}", table.name))
-                        .in_file(relative(&file, &policy.root))
-                        .field(&table.name)
-                        .hint(read_hint(source.format, &message)),
+                    Diagnostic::error(
+                        "data-read",
+                        format!(
+                            "cannot load table `{}` (declared at {}:{}): {message}",
+                            table.name,
+                            relative(&contract.doc.file, &policy.root).display(),
+                            contract.doc.position(&table.path).map(|p| p.0).unwrap_or(1)
+                        ),
+                    )
+                    .in_file(relative(&file, &policy.root))
+                    .hint(read_hint(source.format, &message)),
                 );
             }
         }
@@ -608,7 +615,11 @@ pub fn clean_error(e: impl std::fmt::Display) -> String {
         if l.is_empty() {
             continue;
         }
-        if l.starts_with("Original Line") || l.starts_with("Possible fixes") || l.starts_with("Possible Solution") {
+        if l.starts_with("Original Line")
+            || l.starts_with("Possible fixes")
+            || l.starts_with("Possible Solution")
+            || l.starts_with("LINE ")
+        {
             break;
         }
         lines.push(l.to_string());

@@ -60,6 +60,9 @@ pub fn load_and_check(
     for (i, spec) in specs.iter().enumerate() {
         let started = Instant::now();
         let schema = format!("p{i}");
+        staging
+            .conn
+            .execute_batch(&format!("CREATE SCHEMA {}", crate::sql::quote_ident(&schema)))?;
         let mut out = Outcome {
             schema: schema.clone(),
             tables: Vec::new(),

@@ -128,10 +128,17 @@ impl ServingDb {
 
     /// Drops tables in one transaction (products that disappeared, with nothing new to load).
     pub fn remove(&self, removals: &[(String, String)]) -> anyhow::Result<()> {
-        let base = self.base.lock().map_err(|_| anyhow::anyhow!("serving database lock poisoned"))?;
+        let base = self
+            .base
+            .lock()
+            .map_err(|_| anyhow::anyhow!("serving database lock poisoned"))?;
         let mut sql = String::from("BEGIN TRANSACTION;");
         for (schema, table) in removals {
-            sql.push_str(&format!("DROP TABLE IF EXISTS {}.{};", quote_ident(schema), quote_ident(table)));
+            sql.push_str(&format!(
+                "DROP TABLE IF EXISTS {}.{};",
+                quote_ident(schema),
+                quote_ident(table)
+            ));
         }
         sql.push_str("COMMIT;");
         base.execute_batch(&sql)?;

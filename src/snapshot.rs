@@ -36,6 +36,8 @@ pub struct Snapshot {
     spec: MeshSpec,
     /// Data files each product read, with their fingerprint.
     data: HashMap<String, (Vec<PathBuf>, u64)>,
+    /// The tables each product was assigned (a product whose assignment changes is reloaded).
+    served: Served,
 }
 
 fn unix_ms() -> u64 {
@@ -117,12 +119,7 @@ pub fn build(
             let old = prev_products.get(&key)?;
             let (files, fp) = s.data.get(&key)?;
             let same_data = crate::scan::fingerprint(files.iter().map(PathBuf::as_path)) == *fp;
-            let same_tables = old.tables.len() == served.get(&key).map(Vec::len).unwrap_or(0)
-                && old
-                    .tables
-                    .iter()
-                    .zip(served.get(&key).into_iter().flatten())
-                    .all(|(t, (c, o))| t.contract == *c && t.object == *o);
+            let same_tables = s.served.get(&key) == served.get(&key);
             (old.fingerprint == p.fingerprint && same_data && same_tables && !old.stale).then(|| (*old).clone())
         });
         match unchanged {
@@ -287,6 +284,7 @@ pub fn build(
         },
         spec,
         data,
+        served,
     })
 }
 

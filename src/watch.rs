@@ -14,10 +14,11 @@ pub struct Watcher {
     _debouncer: Box<dyn std::any::Any + Send>,
 }
 
-/// Does this event path matter? Temp and swap files of editors never do.
-fn relevant_path(path: &std::path::Path) -> bool {
-    !path
-        .components()
+/// Does this event path matter? Temp and swap files of editors never do. Only the part below the mesh root counts
+/// (the root itself may well live under a hidden folder).
+fn relevant_path(root: &std::path::Path, path: &std::path::Path) -> bool {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    !rel.components()
         .any(|c| c.as_os_str().to_str().is_some_and(crate::scan::is_ignored_name))
 }
 
@@ -32,6 +33,7 @@ fn relevant_kind(kind: &EventKind) -> bool {
 /// Starts watching `mesh.root`; each settled batch of changes triggers one rebuild on a background thread.
 pub fn spawn(mesh: Arc<Mesh>) -> anyhow::Result<Watcher> {
     let (tx, rx) = mpsc::channel::<()>();
+    let root = mesh.root.clone();
     let mut debouncer = new_debouncer(
         Duration::from_millis(150),
         None,
@@ -39,7 +41,7 @@ pub fn spawn(mesh: Arc<Mesh>) -> anyhow::Result<Watcher> {
             Ok(events) => {
                 if events
                     .iter()
-                    .any(|e| relevant_kind(&e.kind) && e.paths.iter().any(|p| relevant_path(p)))
+                    .any(|e| relevant_kind(&e.kind) && e.paths.iter().any(|p| relevant_path(&root, p)))
                 {
                     let _ = tx.send(());
                 }

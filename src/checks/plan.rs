@@ -255,8 +255,9 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
                 .map(|s| format!("row {}: {}", s.row, crate::checks::run::mask_if(col, &s.value)))
                 .collect();
             p.result.reason = Some(format!(
-                "{} values do not convert to {} (loaded as NULL): {}",
+                "{} {} not convert to {} (loaded as NULL): {}",
                 f.count,
+                if f.count == 1 { "value does" } else { "values do" },
                 f.to_type,
                 cells.join(", ")
             ));

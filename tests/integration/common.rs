@@ -1,0 +1,142 @@
+//! Shared helpers: fixture paths, temporary copies, snapshots and an in-process router.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use meshbox::catalog::Product;
+use meshbox::ingest::EngineSettings;
+use meshbox::pipeline::Options;
+use meshbox::query::Limits;
+use meshbox::snapshot::{Mesh, Snapshot, build};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+pub fn options(scratch: &Path) -> Options {
+    Options {
+        engine: EngineSettings {
+            threads: Some(2),
+            memory_limit: Some("1GB".into()),
+            temp_dir: scratch.join("duckdb-tmp"),
+        },
+        server: None,
+        allow_outside_root: false,
+        now_micros: None,
+    }
+}
+
+/// Copies a fixture into a fresh temporary folder (tests that change files work on the copy).
+pub fn copy_fixture(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture(name), dir.path());
+    dir
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Writes `text` to `root/rel`, creating folders.
+pub fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// Loads and tests a mesh folder once, without serving it.
+pub fn load(root: &Path) -> Snapshot {
+    let scratch = tempfile::tempdir().unwrap();
+    build(
+        &std::fs::canonicalize(root).unwrap(),
+        &options(scratch.path()),
+        None,
+        None,
+    )
+    .unwrap()
+}
+
+pub fn product<'a>(s: &'a Snapshot, key: &str) -> &'a Arc<Product> {
+    let (d, n) = key.split_once('/').unwrap();
+    s.catalog.product(d, n).unwrap_or_else(|| panic!("no product {key}"))
+}
+
+/// A served mesh and its router, kept alive together.
+pub struct Served {
+    pub mesh: Arc<Mesh>,
+    pub app: Router,
+    _scratch: tempfile::TempDir,
+}
+
+pub fn serve_with(root: &Path, limits: Limits, max_body: usize) -> Served {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(root).unwrap();
+    let mesh = Arc::new(Mesh::open(&root, options(scratch.path()), 10_000).unwrap());
+    let app = meshbox::http::router(meshbox::http::AppState::new(mesh.clone(), limits, max_body));
+    Served {
+        mesh,
+        app,
+        _scratch: scratch,
+    }
+}
+
+pub fn serve(root: &Path) -> Served {
+    serve_with(
+        root,
+        Limits {
+            time_limit: Duration::from_secs(5),
+            max_rows: 1000,
+        },
+        64 * 1024,
+    )
+}
+
+pub async fn send(app: &Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (status, headers, body)
+}
+
+pub async fn get(app: &Router, uri: &str) -> (StatusCode, String) {
+    let (s, _, b) = send(app, Request::get(uri).body(Body::empty()).unwrap()).await;
+    (s, String::from_utf8_lossy(&b).into_owned())
+}
+
+pub async fn get_json(app: &Router, uri: &str) -> (StatusCode, Value) {
+    let (s, b) = get(app, uri).await;
+    (
+        s,
+        serde_json::from_str(&b).unwrap_or_else(|e| panic!("{uri} did not answer JSON ({e}): {b}")),
+    )
+}
+
+pub async fn query(app: &Router, sql: &str) -> (StatusCode, Value) {
+    let body = serde_json::json!({ "sql": sql }).to_string();
+    let req = Request::post("/api/query")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let (s, _, b) = send(app, req).await;
+    (
+        s,
+        serde_json::from_slice(&b)
+            .unwrap_or_else(|e| panic!("query did not answer JSON ({e}): {}", String::from_utf8_lossy(&b))),
+    )
+}

@@ -1,0 +1,196 @@
+//! Loading mesh folders: products, tables, domains, and diagnostics for everything that is wrong.
+
+use crate::common::{copy_fixture, fixture, load, product, write};
+use meshbox::catalog::Status;
+use std::path::Path;
+
+#[test]
+fn basic_fixture_loads_every_product_and_reports_the_broken_ones() {
+    let s = load(&fixture("basic"));
+    let c = &s.catalog;
+    assert_eq!(c.name, "Basic fixture");
+    let keys: Vec<String> = c.products.iter().map(|p| p.key()).collect();
+    assert_eq!(
+        keys,
+        [
+            "people/customers",
+            "people/visits",
+            "shop/broken-data",
+            "shop/broken-yaml",
+            "shop/orders"
+        ]
+    );
+    let mut tables: Vec<String> = c
+        .products
+        .iter()
+        .flat_map(|p| p.tables.iter().map(|t| t.sql_name()))
+        .collect();
+    tables.sort();
+    assert_eq!(tables, ["people.customers", "people.visits", "shop.orders"]);
+
+    let orders = product(&s, "shop/orders");
+    assert_eq!(orders.status, Status::Passing);
+    assert_eq!(orders.tables[0].row_count, 3);
+    assert_eq!(orders.title(), "Shop orders");
+    assert_eq!(orders.owner().as_deref(), Some("Shop Team"));
+    assert_eq!(orders.product_type(), Some("sourceAligned"));
+    let amount = orders.tables[0].columns.iter().find(|c| c.name == "amount").unwrap();
+    assert_eq!(amount.data_type, "DECIMAL(10,2)");
+
+    let broken_yaml = product(&s, "shop/broken-yaml");
+    assert_eq!(broken_yaml.status, Status::Failed);
+    let d = &broken_yaml.diagnostics[0];
+    assert_eq!(d.code, "yaml-syntax");
+    assert_eq!(d.file.as_deref(), Some(Path::new("shop/broken-yaml/broken.odcs.yaml")));
+    assert_eq!(d.line, Some(8));
+
+    let broken_data = product(&s, "shop/broken-data");
+    assert_eq!(broken_data.status, Status::Failed);
+    let d = broken_data.errors().next().unwrap();
+    assert_eq!(d.code, "data-read");
+    assert_eq!(d.file.as_deref(), Some(Path::new("shop/broken-data/broken.parquet")));
+    assert!(d.message.contains("broken-data.odcs.yaml:7"), "{}", d.message);
+    assert!(d.hint.as_deref().unwrap().contains("Parquet"), "{d:?}");
+
+    let shop = c.domain("shop").unwrap();
+    assert_eq!(shop.title.as_deref(), Some("Shop"));
+    assert_eq!(shop.owner().as_deref(), Some("Shop Team"));
+    // A domain without domain.yaml still exists.
+    assert!(c.domain("people").unwrap().file.is_none());
+    assert!(!c.is_healthy());
+}
+
+#[test]
+fn json_parquet_and_csv_load_with_declared_types() {
+    let s = load(&fixture("basic"));
+    let customers = product(&s, "people/customers");
+    assert_eq!(customers.tables[0].row_count, 3);
+    assert_eq!(customers.tables[0].format, "json");
+    let visits = product(&s, "people/visits");
+    let types: Vec<(&str, &str)> = visits.tables[0]
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.data_type.as_str()))
+        .collect();
+    assert_eq!(
+        types,
+        [("visit_id", "BIGINT"), ("customer_id", "BIGINT"), ("seconds", "DOUBLE")]
+    );
+    assert_eq!(visits.tables[0].row_count, 6);
+    // The restricted column is masked in the sample shown on the product page.
+    let sample = &customers.tables[0].sample;
+    let name_col = sample.columns.iter().position(|c| c == "name").unwrap();
+    assert!(sample.rows.iter().all(|r| r[name_col] == "•••"), "{sample:?}");
+}
+
+#[test]
+fn unknown_fields_are_kept() {
+    let s = load(&fixture("basic"));
+    let orders = product(&s, "shop/orders");
+    let raw = &orders.descriptor.as_ref().unwrap().doc.value;
+    assert_eq!(
+        raw["x-team-notes"].as_str(),
+        Some("kept even though no standard defines it")
+    );
+}
+
+#[test]
+fn a_wrong_field_is_reported_with_file_line_and_field_and_the_rest_loads() {
+    let dir = copy_fixture("basic");
+    write(
+        dir.path(),
+        "shop/orders/orders.odcs.yaml",
+        &std::fs::read_to_string(fixture("basic/shop/orders/orders.odcs.yaml"))
+            .unwrap()
+            .replace("        required: true\n", "        required: maybe\n"),
+    );
+    let s = load(dir.path());
+    let orders = product(&s, "shop/orders");
+    let d = orders.errors().next().expect("an error diagnostic");
+    assert_eq!(d.file.as_deref(), Some(Path::new("shop/orders/orders.odcs.yaml")));
+    assert_eq!(d.line, Some(13));
+    assert_eq!(d.field.as_deref(), Some("schema[0].properties[0].required"));
+    assert!(d.message.contains("boolean"), "{}", d.message);
+    assert_eq!(orders.status, Status::Failed);
+    assert_eq!(product(&s, "people/visits").status, Status::Passing);
+}
+
+#[test]
+fn two_products_claiming_one_table_name_is_a_diagnostic() {
+    let dir = copy_fixture("basic");
+    write(
+        dir.path(),
+        "shop/orders-copy/orders.odcs.yaml",
+        &std::fs::read_to_string(fixture("basic/shop/orders/orders.odcs.yaml"))
+            .unwrap()
+            .replace("path: data/orders.csv", "path: ../orders/data/orders.csv"),
+    );
+    let s = load(dir.path());
+    // shop/orders sorts before shop/orders-copy and keeps the name.
+    assert_eq!(product(&s, "shop/orders").tables.len(), 1);
+    let copy = product(&s, "shop/orders-copy");
+    assert!(copy.tables.is_empty());
+    let d = copy
+        .errors()
+        .find(|d| d.code == "name-collision")
+        .expect("collision diagnostic");
+    assert_eq!(d.field.as_deref(), Some("schema[0].name"));
+    assert_eq!(d.line, Some(8));
+    assert!(d.message.contains("shop/orders"), "{}", d.message);
+}
+
+#[test]
+fn data_outside_the_mesh_folder_is_never_read() {
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "secret.csv", "order_id\n1\n");
+    let dir = copy_fixture("basic");
+    let contract = std::fs::read_to_string(fixture("basic/shop/orders/orders.odcs.yaml"))
+        .unwrap()
+        .replace(
+            "path: data/orders.csv",
+            &format!("path: {}/secret.csv", outside.path().display()),
+        );
+    write(dir.path(), "shop/orders/orders.odcs.yaml", &contract);
+    let s = load(dir.path());
+    let orders = product(&s, "shop/orders");
+    assert!(orders.tables.is_empty());
+    let d = orders.errors().next().unwrap();
+    assert_eq!(d.code, "data-path");
+    assert!(d.message.contains("outside the mesh folder"), "{}", d.message);
+}
+
+#[test]
+fn a_mesh_written_only_with_odps_and_odcs_files_loads() {
+    let s = load(&fixture("foreign"));
+    let c = &s.catalog;
+    let keys: Vec<String> = c.products.iter().map(|p| p.key()).collect();
+    assert_eq!(keys, ["aftersales/returns", "partners/suppliers", "warehouse/inbound"]);
+    let inbound = product(&s, "warehouse/inbound");
+    let tables: Vec<String> = inbound.tables.iter().map(|t| t.sql_name()).collect();
+    assert_eq!(tables, ["warehouse.deliveries", "warehouse.delivery_items"]);
+    assert_eq!(inbound.status, Status::Passing, "{:?}", inbound.diagnostics);
+    let deliveries = &inbound.tables[0];
+    let expected_on = deliveries.columns.iter().find(|c| c.name == "expected_on").unwrap();
+    assert_eq!(expected_on.data_type, "DATE");
+    // `dd.MM.yyyy` in logicalTypeOptions.format is honoured.
+    let col = deliveries
+        .sample
+        .columns
+        .iter()
+        .position(|c| c == "expected_on")
+        .unwrap();
+    assert_eq!(deliveries.sample.rows[0][col], "2025-02-03");
+    // The v3.0 team array and the descriptor's name are read.
+    assert_eq!(inbound.title(), "Inbound deliveries");
+    assert_eq!(inbound.owner().as_deref(), Some("kfischer"));
+    // ${RETURNS_DIR:-data} resolves to its default.
+    assert_eq!(product(&s, "aftersales/returns").tables[0].row_count, 2);
+    let suppliers = product(&s, "partners/suppliers");
+    assert_eq!(suppliers.status, Status::Failing);
+    let rating = suppliers
+        .checks
+        .iter()
+        .find(|c| c.key == "suppliers__rating__field_type")
+        .unwrap();
+    assert_eq!(rating.measured, Some(1.0));
+}

@@ -1,0 +1,8 @@
+//! meshbox's integration tests: one crate, a module per feature, fixture meshes under `tests/fixtures/`.
+
+mod checks;
+mod cli;
+mod common;
+mod http;
+mod load;
+mod watch;
