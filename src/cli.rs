@@ -27,6 +27,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Test one ODCS contract against its data (a drop-in for `datacontract test`).
     Test(TestArgs),
+    /// Check ODCS contracts and ODPS descriptors against the rules of their version; every problem at once.
+    Lint(LintArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -77,6 +79,10 @@ pub struct ServeArgs {
 pub enum ReportFormat {
     Text,
     Json,
+    /// JUnit XML, for CI test reports.
+    Junit,
+    /// GitHub Actions annotations on the file and line of each problem.
+    Github,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -85,6 +91,9 @@ pub struct ValidateArgs {
     pub dir: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -93,10 +102,21 @@ pub struct ValidateArgs {
 pub struct TestArgs {
     /// The ODCS contract file.
     pub contract: PathBuf,
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    #[arg(long, alias = "output-format", value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// Write the report to this file instead of standard output (as `datacontract test --output`).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub engine: EngineArgs,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct LintArgs {
+    /// A manifest file, or a folder (every manifest in it).
+    pub target: PathBuf,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 /// `$MESHBOX_CACHE_DIR`, `$XDG_CACHE_HOME/meshbox`, `~/.cache/meshbox`, or the system temp folder.

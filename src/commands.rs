@@ -1,6 +1,6 @@
 //! The three commands: `serve`, `validate` and `test`. Each returns the process exit code; `main` prints errors.
 
-use crate::cli::{ReportFormat, ServeArgs, TestArgs, ValidateArgs, cache_dir};
+use crate::cli::{LintArgs, ReportFormat, ServeArgs, TestArgs, ValidateArgs, cache_dir};
 use crate::loader::{ProductSpec, read_contract};
 use crate::snapshot::{Mesh, build};
 use anyhow::Context;
@@ -23,14 +23,30 @@ fn existing_dir(dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::canonicalize(dir).with_context(|| format!("resolving {}", dir.display()))
 }
 
+/// Prints a report, or writes it to `--output`.
+fn emit(report: &str, output: Option<&Path>) -> anyhow::Result<()> {
+    match output {
+        Some(path) => std::fs::write(path, report).with_context(|| format!("writing {}", path.display())),
+        None => {
+            print!("{report}");
+            Ok(())
+        }
+    }
+}
+
 pub fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
-    let root = existing_dir(args.dir.as_deref().unwrap_or(Path::new(".")))?;
+    let given = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let root = existing_dir(&given)?;
     let opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
     let snapshot = build(&root, &opts, None, None)?;
-    match args.format {
-        ReportFormat::Text => print!("{}", crate::report::text(&snapshot.catalog)),
-        ReportFormat::Json => println!("{}", crate::report::json(&snapshot.catalog)),
-    }
+    let c = &snapshot.catalog;
+    let report = match args.format {
+        ReportFormat::Text => crate::report::text(c),
+        ReportFormat::Json => crate::report::json(c) + "\n",
+        ReportFormat::Junit => crate::report::junit(c, &given),
+        ReportFormat::Github => crate::report::github(c, &given),
+    };
+    emit(&report, args.output.as_deref())?;
     Ok(if snapshot.catalog.is_healthy() {
         ExitCode::SUCCESS
     } else {
@@ -76,22 +92,81 @@ pub fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let outcome = outcomes.into_iter().next().expect("one product in, one outcome out");
     let mut diags = spec.diagnostics.clone();
     diags.extend(outcome.diagnostics);
-    let status = crate::catalog::Product::derive_status(&diags, &outcome.checks);
-    match args.format {
-        ReportFormat::Json => println!(
-            "{}",
-            crate::report::contract_json(&spec.contracts[0], status, &outcome.checks, &diags)
-        ),
-        ReportFormat::Text => print!(
-            "{}",
-            crate::report::contract_text(&spec.contracts[0], status, &outcome.checks, &diags, outcome.load_ms)
-        ),
+    if outcome.tables.is_empty() && !spec.contracts[0].tables.is_empty() {
+        diags.push(
+            crate::diagnostics::Diagnostic::error("nothing-tested", "no table of the contract has data to test")
+                .in_file(path.strip_prefix(&root).unwrap_or(&path))
+                .hint("give the contract a `type: local` server with `path` and `format`, or pick one with --server"),
+        );
     }
+    let status = crate::catalog::Product::derive_status(&diags, &outcome.checks);
+    let contract = &spec.contracts[0];
+    let prefix = args.contract.parent().map(Path::to_path_buf).unwrap_or_default();
+    let report = match args.format {
+        ReportFormat::Json => crate::report::contract_json(contract, status, &outcome.checks, &diags) + "\n",
+        ReportFormat::Text | ReportFormat::Github => {
+            crate::report::contract_text(contract, status, &outcome.checks, &diags, outcome.load_ms)
+        }
+        ReportFormat::Junit => crate::report::contract_junit(contract, &outcome.checks, &diags, &prefix),
+    };
+    emit(&report, args.output.as_deref())?;
     let ok = matches!(
         status,
         crate::catalog::Status::Passing | crate::catalog::Status::Warning
     );
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+pub fn lint(args: &LintArgs) -> anyhow::Result<ExitCode> {
+    if !args.target.exists() {
+        return Err(Unusable(format!("{} does not exist", args.target.display())).into());
+    }
+    let base = if args.target.is_dir() {
+        args.target.clone()
+    } else {
+        args.target.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    let files = crate::lint::manifests(&args.target);
+    if files.is_empty() {
+        return Err(Unusable(format!("no ODCS or ODPS files in {}", args.target.display())).into());
+    }
+    let results: Vec<(PathBuf, Vec<crate::diagnostics::Diagnostic>)> = files
+        .iter()
+        .map(|f| (f.clone(), crate::lint::lint_file(f, &base)))
+        .collect();
+    let errors = results.iter().flat_map(|(_, d)| d).filter(|d| d.is_error()).count();
+    let warnings = results
+        .iter()
+        .flat_map(|(_, d)| d)
+        .filter(|d| d.severity == crate::diagnostics::Severity::Warning)
+        .count();
+    match args.format {
+        ReportFormat::Json | ReportFormat::Junit | ReportFormat::Github => {
+            let files: Vec<serde_json::Value> = results
+                .iter()
+                .map(|(f, d)| serde_json::json!({"file": f.strip_prefix(&base).unwrap_or(f), "diagnostics": d}))
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &serde_json::json!({"errors": errors, "warnings": warnings, "files": files})
+                )?
+            );
+        }
+        ReportFormat::Text => {
+            for (_, diags) in &results {
+                for d in diags {
+                    println!("{d}");
+                }
+            }
+            println!("{} files checked: {errors} errors, {warnings} warnings", results.len());
+        }
+    }
+    Ok(if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {

@@ -14,6 +14,7 @@ pub mod format;
 pub mod guard;
 pub mod http;
 pub mod ingest;
+pub mod lint;
 pub mod loader;
 pub mod manifest;
 pub mod pipeline;

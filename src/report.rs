@@ -279,3 +279,200 @@ pub fn contract_text(
     );
     out
 }
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// One JUnit test case per check, one per error diagnostic (so a product that cannot load is a failing test).
+fn junit_cases(
+    suite: &str,
+    checks: &[CheckResult],
+    diagnostics: &[Diagnostic],
+    prefix: &std::path::Path,
+    out: &mut String,
+) -> (usize, usize, usize, usize) {
+    let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
+    for d in diagnostics.iter().filter(|d| d.is_error()) {
+        tests += 1;
+        errors += 1;
+        let file = d
+            .file
+            .as_ref()
+            .map(|f| prefix.join(f).display().to_string())
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\">\n      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>",
+            xml_escape(suite),
+            xml_escape(&format!("load: {}", d.code)),
+            xml_escape(&file),
+            d.line.unwrap_or(0),
+            xml_escape(&d.message),
+            d.code,
+            xml_escape(&d.to_string())
+        );
+    }
+    for c in checks {
+        tests += 1;
+        let (file, line) = c
+            .origin
+            .as_ref()
+            .map(|o| (prefix.join(&o.file).display().to_string(), o.line.unwrap_or(0)))
+            .unwrap_or_default();
+        let class = match &c.table {
+            Some(t) => format!("{suite}.{t}"),
+            None => suite.to_string(),
+        };
+        let _ = write!(
+            out,
+            "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{line}\">",
+            xml_escape(&class),
+            xml_escape(&c.key),
+            xml_escape(&file)
+        );
+        let reason = xml_escape(c.reason.as_deref().unwrap_or(c.status.as_str()));
+        let body = xml_escape(&format!(
+            "{}\nmeasured: {}\nthreshold: {}\n{}",
+            c.name,
+            c.measured_text(),
+            c.threshold_text(),
+            c.sql.as_deref().unwrap_or("")
+        ));
+        match c.status {
+            CheckStatus::Pass => {}
+            CheckStatus::Fail => {
+                failures += 1;
+                let _ = write!(
+                    out,
+                    "\n      <failure message=\"{reason}\" type=\"{:?}\">{body}</failure>\n    ",
+                    c.category
+                );
+            }
+            CheckStatus::Error => {
+                errors += 1;
+                let _ = write!(
+                    out,
+                    "\n      <error message=\"{reason}\" type=\"{:?}\">{body}</error>\n    ",
+                    c.category
+                );
+            }
+            CheckStatus::Warn | CheckStatus::Skipped => {
+                skipped += 1;
+                let _ = write!(out, "\n      <skipped message=\"{reason}\"/>\n    ");
+            }
+        }
+        out.push_str("</testcase>\n");
+    }
+    (tests, failures, errors, skipped)
+}
+
+/// JUnit XML for CI systems: a test suite per product, a test case per check.
+pub fn junit(catalog: &Catalog, prefix: &std::path::Path) -> String {
+    let mut suites = String::new();
+    let mut totals = (0, 0, 0, 0);
+    for p in &catalog.products {
+        let mut cases = String::new();
+        let (t, f, e, s) = junit_cases(&p.key(), &p.checks, &p.diagnostics, prefix, &mut cases);
+        totals = (totals.0 + t, totals.1 + f, totals.2 + e, totals.3 + s);
+        let _ = write!(
+            suites,
+            "  <testsuite name=\"{}\" tests=\"{t}\" failures=\"{f}\" errors=\"{e}\" skipped=\"{s}\" time=\"{:.3}\">\n{cases}  </testsuite>\n",
+            xml_escape(&p.key()),
+            p.load_ms / 1000.0
+        );
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">\n{suites}</testsuites>\n",
+        xml_escape(&catalog.name),
+        totals.0,
+        totals.1,
+        totals.2,
+        totals.3
+    )
+}
+
+/// JUnit XML for `meshbox test`: one suite for the contract.
+pub fn contract_junit(
+    contract: &crate::manifest::odcs::Contract,
+    checks: &[CheckResult],
+    diagnostics: &[Diagnostic],
+    prefix: &std::path::Path,
+) -> String {
+    let mut cases = String::new();
+    let name = contract.id.clone().unwrap_or_else(|| contract.title());
+    let (t, f, e, s) = junit_cases(&name, checks, diagnostics, prefix, &mut cases);
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"{}\" tests=\"{t}\" failures=\"{f}\" errors=\"{e}\" skipped=\"{s}\">\n{cases}</testsuite>\n",
+        xml_escape(&name)
+    )
+}
+
+fn gh_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+fn gh_property(s: &str) -> String {
+    gh_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// GitHub Actions workflow commands: one annotation per problem, on the file and line that declares it.
+pub fn github(catalog: &Catalog, prefix: &std::path::Path) -> String {
+    let mut out = String::new();
+    let mut annotate = |level: &str, file: Option<String>, line: Option<usize>, title: &str, message: &str| {
+        let mut props = Vec::new();
+        if let Some(f) = file {
+            props.push(format!("file={}", gh_property(&f)));
+        }
+        if let Some(l) = line {
+            props.push(format!("line={l}"));
+        }
+        props.push(format!("title={}", gh_property(title)));
+        let _ = writeln!(out, "::{level} {}::{}", props.join(","), gh_data(message));
+    };
+    for d in catalog.all_diagnostics().filter(|d| d.severity != Severity::Info) {
+        let level = if d.is_error() { "error" } else { "warning" };
+        let mut message = d.message.clone();
+        if let Some(h) = &d.hint {
+            message.push_str(&format!("\nhint: {h}"));
+        }
+        annotate(
+            level,
+            d.file.as_ref().map(|f| prefix.join(f).display().to_string()),
+            d.line,
+            &format!("meshbox {}", d.code),
+            &message,
+        );
+    }
+    for p in &catalog.products {
+        for c in p.checks.iter().filter(|c| c.is_problem()) {
+            let level = if c.status == CheckStatus::Warn {
+                "warning"
+            } else {
+                "error"
+            };
+            let (file, line) = match &c.origin {
+                Some(o) => (Some(prefix.join(&o.file).display().to_string()), o.line),
+                None => (None, None),
+            };
+            annotate(
+                level,
+                file,
+                line,
+                &format!("{}: {}", p.key(), c.key),
+                &format!("{} — {}", c.name, c.reason.as_deref().unwrap_or(c.status.as_str())),
+            );
+        }
+    }
+    let s = Summary::of(catalog);
+    let _ = writeln!(
+        out,
+        "meshbox: {} products, {} failing, {} failed; {} checks, {} failed",
+        s.products, s.failing, s.failed, s.checks, s.checks_failed
+    );
+    out
+}

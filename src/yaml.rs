@@ -37,13 +37,18 @@ impl Document {
 
     /// 1-based (line, column) of the field at `path` (e.g. `schema[0].name`), or of its nearest parent.
     pub fn position(&self, path: &str) -> Option<(usize, usize)> {
+        if path.is_empty() {
+            return Some((1, 1));
+        }
         let mut p = path;
         loop {
             if let Some(pos) = self.spans.get(p) {
                 return Some(*pos);
             }
-            let cut = p.rfind(['.', '['])?;
-            p = &p[..cut];
+            match p.rfind(['.', '[']) {
+                Some(cut) => p = &p[..cut],
+                None => return Some((1, 1)),
+            }
         }
     }
 

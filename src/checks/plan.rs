@@ -377,24 +377,39 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             "a maximum of",
             "maximum",
         ),
-        (
-            "field_exclusive_minimum",
-            &o.exclusive_minimum,
-            ">",
-            "an exclusive minimum of",
-            "exclusiveMinimum",
-        ),
-        (
-            "field_exclusive_maximum",
-            &o.exclusive_maximum,
-            "<",
-            "an exclusive maximum of",
-            "exclusiveMaximum",
-        ),
     ] {
-        let Some(v) = bound else { continue };
-        let Some(lit) = bound_literal(v) else {
+        let Some(lit) = bound.as_ref().and_then(bound_literal) else {
             continue;
+        };
+        b.push(
+            Category::Schema,
+            kind,
+            Some(c),
+            format!(
+                "field `{c}` has {what} {}",
+                value_text(bound.as_ref().expect("checked"))
+            ),
+            &opt(key),
+            Measure::Count {
+                predicate: format!("{q} IS NOT NULL AND NOT ({q} {op} {lit})"),
+            },
+            zero(),
+            Some("conformity"),
+        );
+    }
+    // v3.1+ exclusive bounds: as datacontract-cli, an inclusive bound plus "is not equal to the bound".
+    for (bound, op, what, key) in [
+        (&o.exclusive_minimum, ">=", "a minimum of", "exclusiveMinimum"),
+        (&o.exclusive_maximum, "<=", "a maximum of", "exclusiveMaximum"),
+    ] {
+        let Some(v) = bound.as_ref().filter(|v| !v.is_bool()) else {
+            continue;
+        };
+        let Some(lit) = bound_literal(v) else { continue };
+        let kind = if key == "exclusiveMinimum" {
+            "field_minimum"
+        } else {
+            "field_maximum"
         };
         b.push(
             Category::Schema,
@@ -404,6 +419,18 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             &opt(key),
             Measure::Count {
                 predicate: format!("{q} IS NOT NULL AND NOT ({q} {op} {lit})"),
+            },
+            zero(),
+            Some("conformity"),
+        );
+        b.push(
+            Category::Schema,
+            "field_not_equal",
+            Some(c),
+            format!("field `{c}` is not equal to {}", value_text(v)),
+            &opt(key),
+            Measure::Count {
+                predicate: format!("{q} IS NOT NULL AND {q} = {lit}"),
             },
             zero(),
             Some("conformity"),
@@ -538,6 +565,7 @@ fn unrunnable(rule: &QualityRule, metric: &Metric, on_column: bool) -> Option<St
 
 fn plan_rule(b: &mut Builder, rule: &QualityRule, col: Option<&Column>, index: usize, load: &TableLoad) {
     let c = col.map(|c| c.name.as_str());
+    let table_name = b.table.name.clone();
     let level = if c.is_some() { "field" } else { "model" };
     let described = rule.name.clone().or_else(|| rule.description.clone());
     let planned = match rule.kind {
@@ -555,7 +583,7 @@ fn plan_rule(b: &mut Builder, rule: &QualityRule, col: Option<&Column>, index: u
                 None,
                 rule.dimension.as_deref(),
             );
-            p.result.key = format!("{}_{index}", p.result.key);
+            p.result.key = rule_key(&table_name, c, &p.result.kind, index);
             p
         }
         RuleKind::Custom => {
@@ -573,7 +601,7 @@ fn plan_rule(b: &mut Builder, rule: &QualityRule, col: Option<&Column>, index: u
                 None,
                 rule.dimension.as_deref(),
             );
-            p.result.key = format!("{}_{index}", p.result.key);
+            p.result.key = rule_key(&table_name, c, &p.result.kind, index);
             p
         }
         RuleKind::Sql => {
@@ -605,7 +633,7 @@ fn plan_rule(b: &mut Builder, rule: &QualityRule, col: Option<&Column>, index: u
                 rule.threshold,
                 rule.dimension.as_deref(),
             );
-            p.result.key = format!("{}_{index}", p.result.key);
+            p.result.key = rule_key(&table_name, c, &p.result.kind, index);
             p
         }
         RuleKind::Library => {
@@ -626,7 +654,7 @@ fn plan_rule(b: &mut Builder, rule: &QualityRule, col: Option<&Column>, index: u
                     rule.threshold,
                     rule.dimension.as_deref(),
                 );
-                p.result.key = format!("{}_{index}", p.result.key);
+                p.result.key = rule_key(&table_name, c, &p.result.kind, index);
                 p
             } else {
                 plan_metric(b, rule, &metric, col, described, load)
@@ -638,6 +666,15 @@ fn plan_rule(b: &mut Builder, rule: &QualityRule, col: Option<&Column>, index: u
     planned.result.dimension = rule.dimension.clone().or(planned.result.dimension.take());
     planned.warn_only = is_warning_severity(rule.severity.as_deref());
     planned.percent = rule.percent;
+}
+
+/// datacontract-cli's key for a rule that is keyed by position: `orders__amount__quality_sql_1`, `orders__quality_sql_0`.
+fn rule_key(table: &str, column: Option<&str>, kind: &str, index: usize) -> String {
+    let suffix = kind.trim_start_matches("field_").trim_start_matches("model_");
+    match column {
+        Some(c) => format!("{table}__{c}__{suffix}_{index}"),
+        None => format!("{table}__{suffix}_{index}"),
+    }
 }
 
 fn plan_metric<'b>(

@@ -199,8 +199,16 @@ fn run_one(
         .tables
         .iter()
         .find(|t| t.name == table || t.physical_name.as_deref() == Some(table.as_str()));
-    let Some(rel) = object.and_then(|t| relation(&t.name)) else {
-        r.reason = Some(format!("`{element}` names no loaded table of this contract"));
+    let Some(object) = object else {
+        r.status = CheckStatus::Skipped;
+        r.reason = Some(format!(
+            "`{element}` names no table of this contract, so the service level cannot be measured"
+        ));
+        return r;
+    };
+    let Some(rel) = relation(&object.name) else {
+        r.status = CheckStatus::Skipped;
+        r.reason = Some(format!("table `{table}` has no data to measure"));
         return r;
     };
     let sql = format!(

@@ -34,12 +34,7 @@ fn every_check_kind_measures_exactly() {
         ("measures__qty__field_minimum", None, Fail, Some(1.0)),
         ("measures__qty__field_null_values", Some("qty_nulls"), Fail, Some(1.0)),
         ("measures__price__field_type", None, Fail, Some(1.0)),
-        (
-            "measures__price__field_quality_sql_0",
-            Some("price_avg"),
-            Pass,
-            Some(10.6875),
-        ),
+        ("measures__price__quality_sql_0", Some("price_avg"), Pass, Some(10.6875)),
         (
             "measures__status__field_invalid_values",
             Some("status_valid_percent"),
@@ -69,9 +64,9 @@ fn every_check_kind_measures_exactly() {
             Pass,
             Some(0.0),
         ),
-        ("measures__model_quality_sql_5", Some("no_huge_qty"), Pass, Some(0.0)),
-        ("measures__model_quality_text_6", Some("documented_only"), Skipped, None),
-        ("measures__model_quality_custom_7", Some("soda_rule"), Skipped, None),
+        ("measures__quality_sql_5", Some("no_huge_qty"), Pass, Some(0.0)),
+        ("measures__quality_text_6", Some("documented_only"), Skipped, None),
+        ("measures__quality_custom_7", Some("soda_rule"), Skipped, None),
     ];
     for (key, qid, status, measured) in expected {
         let c = find(&p.checks, key, *qid);

@@ -5,4 +5,5 @@ mod cli;
 mod common;
 mod http;
 mod load;
+mod parity;
 mod watch;
