@@ -210,7 +210,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Category::Schema,
             "field_is_present",
             Some(c),
-            format!("field `{c}` is present"),
+            format!("{c} is present"),
             &col.path,
             Measure::Known {
                 value: if present { 0.0 } else { 1.0 },
@@ -240,7 +240,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Category::Schema,
             "field_type",
             Some(c),
-            format!("field `{c}` has type {shown}"),
+            format!("{c} has type {shown}"),
             &col.path,
             Measure::Known {
                 value: failures.map(|f| f.count as f64).unwrap_or(0.0),
@@ -276,7 +276,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Category::Schema,
             "field_required",
             Some(c),
-            format!("field `{c}` has no missing values"),
+            format!("{c} has no missing values"),
             &col.path,
             Measure::Count {
                 predicate: format!("{q} IS NULL"),
@@ -290,7 +290,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Category::Schema,
             "field_unique",
             Some(c),
-            format!("unique field `{c}` has no duplicate values"),
+            format!("{c} (unique) has no duplicate values"),
             &col.path,
             Measure::Duplicates {
                 columns: vec![c.into()],
@@ -305,7 +305,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Category::Schema,
             "field_primary_key_required",
             Some(c),
-            format!("primary key field `{c}` has no missing values"),
+            format!("{c} (primary key) has no missing values"),
             &col.path,
             Measure::Count {
                 predicate: format!("{q} IS NULL"),
@@ -319,7 +319,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Category::Schema,
             "field_primary_key_unique",
             Some(c),
-            format!("primary key field `{c}` has no duplicate values"),
+            format!("{c} (primary key) has no duplicate values"),
             &col.path,
             Measure::Duplicates {
                 columns: vec![c.into()],
@@ -336,7 +336,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Category::Schema,
             "field_min_length",
             Some(c),
-            format!("field `{c}` has a min length of {n}"),
+            format!("{c} has a min length of {n}"),
             &opt("minLength"),
             Measure::Count {
                 predicate: format!("{q} IS NOT NULL AND length({text}) < {n}"),
@@ -350,7 +350,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Category::Schema,
             "field_max_length",
             Some(c),
-            format!("field `{c}` has a max length of {n}"),
+            format!("{c} has a max length of {n}"),
             &opt("maxLength"),
             Measure::Count {
                 predicate: format!("{q} IS NOT NULL AND length({text}) > {n}"),
@@ -415,7 +415,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Category::Schema,
             kind,
             Some(c),
-            format!("field `{c}` has {what} {}", value_text(v)),
+            format!("{c} has {what} {}", value_text(v)),
             &opt(key),
             Measure::Count {
                 predicate: format!("{q} IS NOT NULL AND NOT ({q} {op} {lit})"),
@@ -427,7 +427,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Category::Schema,
             "field_not_equal",
             Some(c),
-            format!("field `{c}` is not equal to {}", value_text(v)),
+            format!("{c} is not equal to {}", value_text(v)),
             &opt(key),
             Measure::Count {
                 predicate: format!("{q} IS NOT NULL AND {q} = {lit}"),
@@ -446,7 +446,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Category::Schema,
             "field_multiple_of",
             Some(c),
-            format!("field `{c}` is a multiple of {}", crate::format::number(m)),
+            format!("{c} is a multiple of {}", crate::format::number(m)),
             &opt("multipleOf"),
             Measure::Count { predicate: pred },
             zero(),
@@ -458,7 +458,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Category::Schema,
             "field_regex",
             Some(c),
-            format!("field `{c}` matches regex pattern {pat}"),
+            format!("{c} matches regex pattern {pat}"),
             &opt("pattern"),
             Measure::Count {
                 predicate: format!("{q} IS NOT NULL AND NOT regexp_matches({text}, {})", quote_literal(pat)),
@@ -485,7 +485,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
                 Category::Schema,
                 "field_format",
                 Some(c),
-                format!("field `{c}` has format {fmt}"),
+                format!("{c} has format {fmt}"),
                 &opt("format"),
                 Measure::Count {
                     predicate: format!(
@@ -504,7 +504,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Category::Schema,
             "field_enum",
             Some(c),
-            format!("field `{c}` only contains enum values {}", col.enum_values.join(", ")),
+            format!("{c} only contains enum values {}", col.enum_values.join(", ")),
             &format!("{}.enum", col.path),
             Measure::Count {
                 predicate: format!("{q} IS NOT NULL AND {text} NOT IN ({})", list.join(", ")),
@@ -692,12 +692,12 @@ fn plan_metric<'b>(
     let (kind, name, measure) = match metric {
         Metric::RowCount => (
             "row_count",
-            format!("table `{}` has row count {thr}", b.table.name),
+            format!("{} has row count {thr}", b.table.name),
             Measure::RowCount,
         ),
         Metric::NullValues => (
             "field_null_values",
-            format!("field `{}` has null values {thr}", c.unwrap_or_default()),
+            format!("{} has null values {thr}", c.unwrap_or_default()),
             Measure::Count {
                 predicate: format!("{q} IS NULL"),
             },
@@ -711,7 +711,7 @@ fn plan_metric<'b>(
             };
             (
                 "field_missing_values",
-                format!("field `{}` has missing values {thr}", c.unwrap_or_default()),
+                format!("{} has missing values {thr}", c.unwrap_or_default()),
                 Measure::Count { predicate: pred },
             )
         }
@@ -742,7 +742,7 @@ fn plan_metric<'b>(
             }
             (
                 "field_invalid_values",
-                format!("field `{}` has invalid values {thr}", c.unwrap_or_default()),
+                format!("{} has invalid values {thr}", c.unwrap_or_default()),
                 Measure::Count {
                     predicate: format!("{q} IS NOT NULL AND NOT ({})", valid.join(" AND ")),
                 },
@@ -751,7 +751,7 @@ fn plan_metric<'b>(
         Metric::DuplicateValues => match c {
             Some(c) => (
                 "field_duplicate_values",
-                format!("field `{c}` has duplicate values {thr}"),
+                format!("{c} has duplicate values {thr}"),
                 Measure::Duplicates {
                     columns: vec![c.to_string()],
                 },

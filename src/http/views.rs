@@ -302,6 +302,8 @@ pub struct TableView {
     pub name: String,
     pub description: Option<String>,
     pub row_count: u64,
+    #[serde(skip)]
+    pub rows_text: String,
     pub format: String,
     pub files: Vec<String>,
     pub contract_file: String,
@@ -415,6 +417,7 @@ impl ProductDetail {
                     name: t.name.clone(),
                     description: object.description.clone(),
                     row_count: t.row_count,
+                    rows_text: crate::format::thousands(t.row_count),
                     format: t.format.clone(),
                     files: t.files.iter().map(|f| f.display().to_string()).collect(),
                     contract_file: rel(&contract.doc.file, &catalog.root),
@@ -422,7 +425,10 @@ impl ProductDetail {
                     sample: t.sample.clone(),
                     sample_cells: DisplaySample::of(&t.sample),
                     example_query: format!("SELECT * FROM {} LIMIT 100", t.sql_name()),
-                    console_url: format!("/sql?sql={}", seg(&format!("SELECT * FROM {} LIMIT 100", t.sql_name()))),
+                    console_url: format!(
+                        "/sql?run=1&sql={}",
+                        seg(&format!("SELECT * FROM {} LIMIT 100", t.sql_name()))
+                    ),
                 }
             })
             .collect();

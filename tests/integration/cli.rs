@@ -86,3 +86,55 @@ fn test_runs_one_contract_like_datacontract_test() {
     let out = meshbox(&["test", ok.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn lint_reports_every_problem_and_exits_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.odcs.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v3.1.0\nkind: DataContract\nid: x\nversion: 1.0.0\nstatus: active\nschema:\n  - name: t\n    properties:\n\
+         \x20     - name: a\n        logicalType: strng\n      - name: b\n        required: \"yes\"\n        quality:\n\
+         \x20         - metric: nullValues\n            mustBeLessThan: \"5\"\n",
+    )
+    .unwrap();
+    let out = meshbox(&["lint", file.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["errors"], 3);
+    let diags = v["files"][0]["diagnostics"].as_array().unwrap();
+    let fields: Vec<&str> = diags.iter().map(|d| d["field"].as_str().unwrap()).collect();
+    assert_eq!(
+        fields,
+        [
+            "schema[0].properties[0].logicalType",
+            "schema[0].properties[1].required",
+            "schema[0].properties[1].quality[0].mustBeLessThan"
+        ]
+    );
+    assert_eq!(diags[2]["line"], 15);
+    assert_eq!(diags[2]["hint"], "write `mustBeLessThan: 5` without quotes");
+    let out = meshbox(&["lint", fixture("basic").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "the broken YAML file is an error");
+    let out = meshbox(&["lint", fixture("foreign").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn validate_speaks_junit_and_github_annotations() {
+    let out = meshbox(&["validate", fixture("checks").to_str().unwrap(), "--format", "junit"]);
+    assert_eq!(out.status.code(), Some(1));
+    let xml = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        xml.starts_with("<?xml") && xml.contains("<testsuite name=\"lab/measures\" tests=\"37\" failures=\"10\""),
+        "{xml}"
+    );
+    let out = meshbox(&["validate", fixture("checks").to_str().unwrap(), "--format", "github"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("measures__qty__field_null_values"))
+        .expect("an annotation per failing check");
+    assert!(line.starts_with("::error file="), "{line}");
+    assert!(line.contains("lab/measures/measures.odcs.yaml,line=65,"), "{line}");
+}

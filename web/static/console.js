@@ -80,6 +80,9 @@
     if (!currentId) return;
     fetch("/api/query/" + encodeURIComponent(currentId) + "/cancel", { method: "POST" });
   });
+  // "Open in console" links carry ?run=1: run the query right away.
+  if (new URLSearchParams(location.search).get("run") === "1" && sql.value.trim()) run();
+
   document.querySelectorAll("button.insert").forEach(function (b) {
     b.addEventListener("click", function (e) {
       e.preventDefault();
