@@ -263,6 +263,8 @@ pub struct Table {
     pub files: Vec<PathBuf>,
     /// A few rows captured at load time for the product page.
     pub sample: Sample,
+    /// Column profiles (empty when not measured).
+    pub profiles: Vec<crate::profile::ColumnProfile>,
 }
 
 impl Table {

@@ -65,6 +65,9 @@ pub struct ServeArgs {
     /// Rows returned by one console query (more are flagged `truncated`).
     #[arg(long, default_value_t = 1000)]
     pub max_rows: usize,
+    /// Rows one export (CSV/JSON download) may hold.
+    #[arg(long, default_value_t = 100_000)]
+    pub export_max_rows: usize,
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = 2 * 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -152,6 +155,7 @@ impl EngineArgs {
             server: self.server.clone(),
             allow_outside_root,
             now_micros,
+            profiles: false,
         })
     }
 }

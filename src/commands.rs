@@ -170,7 +170,8 @@ pub fn lint(args: &LintArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
+    let mut opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
+    opts.profiles = true;
     let root = match &args.dir {
         Some(d) => existing_dir(d)?,
         None => {
@@ -199,7 +200,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         Some(crate::watch::spawn(mesh.clone())?)
     };
-    let state = crate::http::AppState::new(mesh, args.limits(), args.max_body_bytes);
+    let state = crate::http::AppState::with_export_cap(mesh, args.limits(), args.max_body_bytes, args.export_max_rows);
     let addr = std::net::SocketAddr::new(args.bind, args.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -148,6 +148,8 @@ pub struct TableLoad {
     /// Declared columns stored with another type in the file (e.g. Parquet INT32 for a BIGINT), all values converted.
     pub type_notes: Vec<String>,
     pub sample: Sample,
+    /// Column profiles, when the caller asked for them (serving; not `meshbox test`).
+    pub profiles: Vec<crate::profile::ColumnProfile>,
 }
 
 impl TableLoad {
@@ -905,6 +907,7 @@ pub fn load_table(conn: &Connection, schema: &str, table: &Table, source: &Sourc
         malformed_count,
         type_notes,
         sample,
+        profiles: Vec::new(),
     })
 }
 

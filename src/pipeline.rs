@@ -20,6 +20,8 @@ pub struct Options {
     pub allow_outside_root: bool,
     /// "Now" for SLA checks, in microseconds since the epoch; None means the clock.
     pub now_micros: Option<i64>,
+    /// Measure column profiles for the catalog (costs a scan per table; `meshbox test` skips it).
+    pub profiles: bool,
 }
 
 impl Options {
@@ -134,6 +136,26 @@ pub fn load_and_check(
             };
             out.checks
                 .extend(crate::checks::sla::run(&staging.conn, contract, &relation, now, root));
+        }
+        if opts.profiles {
+            for t in out.tables.iter_mut() {
+                let object = &spec.contracts[t.contract].tables[t.object];
+                let classified = |name: &str| {
+                    object
+                        .columns
+                        .iter()
+                        .any(|c| c.name == name && crate::checks::run::is_classified(c))
+                };
+                let columns: Vec<(String, String)> = t
+                    .columns
+                    .iter()
+                    .map(|c| (c.name.clone(), c.data_type.clone()))
+                    .collect();
+                match crate::profile::profile_table(&staging.conn, &t.qualified(), &columns, &classified) {
+                    Ok(p) => t.profiles = p,
+                    Err(e) => tracing::warn!(table = %t.table, error = %e, "column profile failed"),
+                }
+            }
         }
         out.load_ms += started.elapsed().as_secs_f64() * 1000.0;
     }

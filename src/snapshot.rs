@@ -329,8 +329,47 @@ fn table_of(p: &ProductSpec, load: &TableLoad) -> Table {
             })
             .collect(),
         sample,
+        profiles: load.profiles.clone(),
     }
 }
+
+/// One entry of the mesh's recent history (shown on the home page).
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub generation: u64,
+    /// Unix milliseconds.
+    pub at: u64,
+    pub took_ms: f64,
+    pub reloaded: Vec<String>,
+    pub removed: Vec<String>,
+    /// Products that are broken after this rebuild (failed or stale).
+    pub broken: Vec<String>,
+    /// Set when the rebuild itself failed.
+    pub error: Option<String>,
+}
+
+impl Change {
+    fn of(s: &Snapshot) -> Change {
+        Change {
+            generation: s.generation,
+            at: s.built_at,
+            took_ms: s.reload.took_ms,
+            reloaded: s.reload.reloaded.clone(),
+            removed: s.reload.removed.clone(),
+            broken: s
+                .catalog
+                .products
+                .iter()
+                .filter(|p| p.stale || p.status == crate::catalog::Status::Failed)
+                .filter(|p| s.reload.reloaded.contains(&p.key()))
+                .map(|p| p.key())
+                .collect(),
+            error: None,
+        }
+    }
+}
+
+const HISTORY: usize = 20;
 
 /// Events pages listen to (Server-Sent Events).
 #[derive(Debug, Clone, Serialize)]
@@ -353,6 +392,7 @@ pub struct Mesh {
     /// The error of the last failed rebuild, shown over every page until a rebuild succeeds.
     last_error: ArcSwap<Option<String>>,
     rebuilding: Mutex<()>,
+    history: Mutex<std::collections::VecDeque<Change>>,
     pub events: tokio::sync::broadcast::Sender<Event>,
 }
 
@@ -362,6 +402,7 @@ impl Mesh {
         let serving = ServingDb::open(&opts.engine, max_execution_ms)?;
         let first = build(root, &opts, None, Some(&serving))?;
         let (events, _) = tokio::sync::broadcast::channel(64);
+        let history = Mutex::new(std::collections::VecDeque::from([Change::of(&first)]));
         Ok(Mesh {
             root: root.to_path_buf(),
             opts,
@@ -370,6 +411,7 @@ impl Mesh {
             current: ArcSwap::from_pointee(first),
             last_error: ArcSwap::from_pointee(None),
             rebuilding: Mutex::new(()),
+            history,
             events,
         })
     }
@@ -381,6 +423,25 @@ impl Mesh {
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.current.load_full()
+    }
+
+    /// The most recent rebuilds, newest first.
+    pub fn history(&self) -> Vec<Change> {
+        self.history
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .rev()
+            .cloned()
+            .collect()
+    }
+
+    fn remember(&self, change: Change) {
+        let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        h.push_back(change);
+        while h.len() > HISTORY {
+            h.pop_front();
+        }
     }
 
     pub fn last_error(&self) -> Option<String> {
@@ -413,6 +474,7 @@ impl Mesh {
                 }
                 let next = Arc::new(next);
                 self.current.store(next.clone());
+                self.remember(Change::of(&next));
                 self.last_error.store(Arc::new(None));
                 tracing::info!(
                     generation = next.generation,
@@ -431,6 +493,15 @@ impl Mesh {
                 let message = format!("{e:#}");
                 tracing::error!(error = %message, "rebuild failed; the previous snapshot keeps serving");
                 self.last_error.store(Arc::new(Some(message.clone())));
+                self.remember(Change {
+                    generation: prev.generation,
+                    at: unix_ms(),
+                    took_ms: 0.0,
+                    reloaded: Vec::new(),
+                    removed: Vec::new(),
+                    broken: Vec::new(),
+                    error: Some(message.clone()),
+                });
                 let _ = self.events.send(Event::Error {
                     message: message.clone(),
                 });

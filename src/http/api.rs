@@ -17,7 +17,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> ApiResult {
 }
 
 pub async fn mesh(State(st): State<Arc<AppState>>) -> ApiResult {
-    to_json(&MeshView::of(&st.mesh.snapshot()))
+    to_json(&MeshView::with_history(&st.mesh.snapshot(), &st.mesh.history()))
 }
 
 pub async fn status(State(st): State<Arc<AppState>>) -> ApiResult {
@@ -142,4 +142,93 @@ pub async fn cancel(State(st): State<Arc<AppState>>, Path(id): Path<String>) -> 
         }
     }
     Ok(Json(json!({"cancelled": true})))
+}
+
+#[derive(Deserialize)]
+struct ExportRequest {
+    sql: String,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// Streams a query result as a CSV or JSON download (`{"sql", "format"}` as JSON or a form).
+pub async fn export(
+    State(st): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<axum::response::Response, AppError> {
+    let body = body.map_err(|e| AppError::new(e.status(), "bad_request", e.body_text()))?;
+    let form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let req: ExportRequest = if form {
+        serde_urlencoded::from_bytes(&body)
+            .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))?
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            AppError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("expected {{\"sql\": \"...\", \"format\": \"csv\"}}: {e}"),
+            )
+        })?
+    };
+    let format = crate::export::ExportFormat::parse(req.format.as_deref().unwrap_or("csv"))
+        .ok_or_else(|| AppError::new(StatusCode::BAD_REQUEST, "bad_request", "format is csv or json"))?;
+    stream_export(&st, req.sql, format, "query").await
+}
+
+/// `GET /api/products/{domain}/{product}/tables/{table}.csv|.json`: a table of the product as a download.
+pub async fn table_download(
+    State(st): State<Arc<AppState>>,
+    Path((domain, name, file)): Path<(String, String, String)>,
+) -> Result<axum::response::Response, AppError> {
+    let (table, ext) = file
+        .rsplit_once('.')
+        .ok_or_else(|| AppError::not_found("name the file as <table>.csv or <table>.json"))?;
+    let format =
+        crate::export::ExportFormat::parse(ext).ok_or_else(|| AppError::not_found("downloads are .csv or .json"))?;
+    let s = st.mesh.snapshot();
+    let p = s
+        .catalog
+        .product(&domain, &name)
+        .ok_or_else(|| AppError::not_found(format!("no product {domain}/{name}")))?;
+    let t = p
+        .tables
+        .iter()
+        .find(|t| t.name == table)
+        .ok_or_else(|| AppError::not_found(format!("{domain}/{name} has no table {table}")))?;
+    let sql = format!("SELECT * FROM {}", t.sql_name());
+    stream_export(&st, sql, format, table).await
+}
+
+async fn stream_export(
+    st: &Arc<AppState>,
+    sql: String,
+    format: crate::export::ExportFormat,
+    stem: &str,
+) -> Result<axum::response::Response, AppError> {
+    use axum::http::header;
+    let rx = crate::export::stream(st.mesh.serving(), sql, format, st.limits.time_limit, st.export_max_rows).await?;
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    let filename: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    axum::response::Response::builder()
+        .header(header::CONTENT_TYPE, format.content_type())
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}.{}\"", format.extension()),
+        )
+        .header("x-meshbox-row-cap", st.export_max_rows.to_string())
+        .body(body)
+        .map_err(AppError::internal)
 }

@@ -24,6 +24,8 @@ pub struct AppState {
     pub mesh: Arc<Mesh>,
     pub limits: Limits,
     pub max_body_bytes: usize,
+    /// Rows one export may hold (larger than the on-screen row cap).
+    pub export_max_rows: usize,
     /// Running console queries by client-chosen id, for the cancel button.
     pub running: Mutex<HashMap<String, Arc<InterruptHandle>>>,
 }
@@ -34,6 +36,24 @@ impl AppState {
             mesh,
             limits,
             max_body_bytes,
+            export_max_rows: 100_000,
+            running: Mutex::new(HashMap::new()),
+        })
+    }
+}
+
+impl AppState {
+    pub fn with_export_cap(
+        mesh: Arc<Mesh>,
+        limits: Limits,
+        max_body_bytes: usize,
+        export_max_rows: usize,
+    ) -> Arc<AppState> {
+        Arc::new(AppState {
+            mesh,
+            limits,
+            max_body_bytes,
+            export_max_rows,
             running: Mutex::new(HashMap::new()),
         })
     }
@@ -47,6 +67,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/products/{domain}/{product}", get(pages::product))
         .route("/problems", get(pages::problems))
         .route("/sql", get(pages::console))
+        .route("/source/{*path}", get(pages::source))
         .route("/api/mesh", get(api::mesh))
         .route("/api/status", get(api::status))
         .route("/api/domains/{domain}", get(api::domain))
@@ -55,6 +76,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/problems", get(api::problems))
         .route("/api/query", post(api::query))
         .route("/api/query/{id}/cancel", post(api::cancel))
+        .route("/api/export", post(api::export))
+        .route(
+            "/api/products/{domain}/{product}/tables/{file}",
+            get(api::table_download),
+        )
         .route("/api/events", get(events::stream))
         .route("/static/{*path}", get(assets::file))
         .fallback(pages::not_found)

@@ -55,7 +55,7 @@ pub async fn home(State(st): State<Arc<AppState>>) -> Result<Response, AppError>
     let s = st.mesh.snapshot();
     render(&HomePage {
         chrome: Chrome::new(&st, "home", "/api/mesh".into()),
-        mesh: MeshView::of(&s),
+        mesh: MeshView::with_history(&s, &st.mesh.history()),
     })
 }
 
@@ -136,6 +136,7 @@ struct ConsolePage {
     domains: Vec<BrowserDomain>,
     initial_sql: String,
     max_rows: usize,
+    export_max_rows: usize,
     time_limit_ms: u128,
 }
 
@@ -171,7 +172,78 @@ pub async fn console(
         domains,
         initial_sql: q.get("sql").cloned().unwrap_or_default(),
         max_rows: st.limits.max_rows,
+        export_max_rows: st.export_max_rows,
         time_limit_ms: st.limits.time_limit.as_millis(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "source.html")]
+struct SourcePage {
+    chrome: Chrome,
+    path: String,
+    /// (line number, text, flagged by a diagnostic)
+    lines: Vec<(usize, String, bool)>,
+    /// (severity, line, message)
+    notes: Vec<(String, usize, String)>,
+}
+
+/// The manifest files the catalog knows, relative to the mesh root: the only files `/source` shows.
+fn known_manifests(s: &crate::snapshot::Snapshot) -> Vec<std::path::PathBuf> {
+    let root = &s.catalog.root;
+    let rel = |p: &std::path::Path| p.strip_prefix(root).unwrap_or(p).to_path_buf();
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for p in &s.catalog.products {
+        files.extend(p.contracts.iter().map(|c| rel(&c.doc.file)));
+        files.extend(p.descriptor.iter().map(|d| rel(&d.doc.file)));
+    }
+    files.extend(s.catalog.domains.iter().filter_map(|d| d.file.clone()));
+    files.extend(s.catalog.all_diagnostics().filter_map(|d| d.file.clone()));
+    files.push("mesh.yaml".into());
+    files.retain(|f| f.extension().is_some_and(|e| e == "yaml" || e == "yml"));
+    files
+}
+
+/// `/source/{path}`: a manifest with line numbers and its diagnostics, so every problem links to its line.
+pub async fn source(State(st): State<Arc<AppState>>, Path(path): Path<String>) -> Result<Response, AppError> {
+    let s = st.mesh.snapshot();
+    let wanted = std::path::PathBuf::from(&path);
+    if !known_manifests(&s).contains(&wanted) {
+        return Err(AppError::not_found(format!("`{path}` is not a manifest of this mesh.")).page());
+    }
+    let text = std::fs::read_to_string(s.catalog.root.join(&wanted))
+        .map_err(|e| AppError::not_found(format!("`{path}` cannot be read: {e}")).page())?;
+    let diags: Vec<&crate::diagnostics::Diagnostic> = s
+        .catalog
+        .all_diagnostics()
+        .filter(|d| d.file.as_deref() == Some(wanted.as_path()))
+        .collect();
+    let mut notes: Vec<(String, usize, String)> = diags
+        .iter()
+        .filter_map(|d| d.line.map(|l| (d.severity.to_string(), l, d.message.clone())))
+        .collect();
+    for p in &s.catalog.products {
+        for c in p.checks.iter().filter(|c| c.is_problem()) {
+            if let Some(o) = c.origin.as_ref().filter(|o| o.file == wanted) {
+                notes.push((
+                    "error".into(),
+                    o.line.unwrap_or(1),
+                    format!("{}: {}", c.name, c.reason.clone().unwrap_or_default()),
+                ));
+            }
+        }
+    }
+    notes.sort_by_key(|n| n.1);
+    let flagged: Vec<usize> = notes.iter().map(|n| n.1).collect();
+    render(&SourcePage {
+        chrome: Chrome::new(&st, "source", "/api/problems".into()),
+        lines: text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.to_string(), flagged.contains(&(i + 1))))
+            .collect(),
+        notes,
+        path,
     })
 }
 

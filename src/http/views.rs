@@ -73,6 +73,8 @@ pub struct ProductSummary {
     /// SQL names of the tables it serves.
     pub tables: Vec<String>,
     pub checks: CheckCounts,
+    /// `fresh` or `late` when the product declares a measured latency/freshness SLA.
+    pub freshness: Option<&'static str>,
     pub url: String,
     pub api_url: String,
 }
@@ -92,6 +94,16 @@ impl ProductSummary {
             tags: p.tags(),
             tables: p.tables.iter().map(Table::sql_name).collect(),
             checks: CheckCounts::of(&p.checks),
+            freshness: {
+                let sla: Vec<&CheckResult> = p.checks.iter().filter(|c| c.kind == "servicelevel_freshness").collect();
+                if sla.is_empty() {
+                    None
+                } else if sla.iter().all(|c| c.status == CheckStatus::Pass) {
+                    Some("fresh")
+                } else {
+                    Some("late")
+                }
+            },
             url: product_url(&p.domain, &p.name),
             api_url: format!("/api{}", product_url(&p.domain, &p.name)),
         }
@@ -144,11 +156,27 @@ impl DomainView {
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
     pub severity: &'static str,
+    /// Where the file can be read with its line highlighted (manifests only).
+    pub source_url: Option<String>,
     pub product: Option<String>,
     pub product_url: Option<String>,
     pub location: String,
     pub message: String,
     pub hint: Option<String>,
+}
+
+/// `/source/<file>#L<line>` for YAML manifests.
+fn source_url(file: Option<&std::path::Path>, line: Option<usize>) -> Option<String> {
+    let f = file?;
+    if !f.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+        return None;
+    }
+    let path: Vec<String> = f.iter().map(|c| seg(&c.to_string_lossy())).collect();
+    Some(format!(
+        "/source/{}{}",
+        path.join("/"),
+        line.map(|l| format!("#L{l}")).unwrap_or_default()
+    ))
 }
 
 pub fn problems(catalog: &Catalog) -> Vec<Problem> {
@@ -161,6 +189,7 @@ pub fn problems(catalog: &Catalog) -> Vec<Problem> {
         },
         product: p.map(Product::key),
         product_url: p.map(|p| product_url(&p.domain, &p.name)),
+        source_url: source_url(d.file.as_deref(), d.line),
         location: d.location(),
         message: match &d.field {
             Some(f) => format!("{f}: {}", d.message),
@@ -185,6 +214,7 @@ pub fn problems(catalog: &Catalog) -> Vec<Problem> {
                 })
                 .unwrap_or_default();
             out.push(Problem {
+                source_url: c.origin.as_ref().and_then(|o| source_url(Some(&o.file), o.line)),
                 severity: match c.status {
                     CheckStatus::Warn => "warning",
                     _ => "error",
@@ -223,9 +253,79 @@ pub struct MeshView {
     pub failed: usize,
     pub problems: usize,
     pub diagnostics: Vec<Problem>,
+    pub recent: Vec<RecentChange>,
+}
+
+/// A line of "what changed recently" on the home page.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecentChange {
+    pub generation: u64,
+    pub at: u64,
+    /// Seconds since the Unix epoch formatted as UTC `HH:MM:SS`, for the page.
+    pub time: String,
+    pub what: String,
+    pub products: Vec<(String, String)>,
+    pub broken: bool,
+}
+
+impl RecentChange {
+    pub fn of(c: &crate::snapshot::Change, first: bool) -> RecentChange {
+        let secs = c.at / 1000;
+        let time = format!("{:02}:{:02}:{:02} UTC", (secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+        let link = |k: &String| {
+            let (d, n) = k.split_once('/').unwrap_or((k, ""));
+            (k.clone(), product_url(d, n))
+        };
+        let what = if let Some(e) = &c.error {
+            format!("rebuild failed: {e}")
+        } else if first {
+            format!(
+                "loaded {} products in {} ms",
+                c.reloaded.len(),
+                crate::format::number(c.took_ms.round())
+            )
+        } else if c.reloaded.is_empty() && c.removed.is_empty() {
+            "nothing changed".into()
+        } else {
+            let mut parts = Vec::new();
+            if !c.reloaded.is_empty() {
+                parts.push(format!("reloaded {}", c.reloaded.len()));
+            }
+            if !c.removed.is_empty() {
+                parts.push(format!("removed {} ({})", c.removed.len(), c.removed.join(", ")));
+            }
+            format!(
+                "{} in {} ms",
+                parts.join(", "),
+                crate::format::number(c.took_ms.round())
+            )
+        };
+        RecentChange {
+            generation: c.generation,
+            at: c.at,
+            time,
+            what,
+            products: if first {
+                Vec::new()
+            } else {
+                c.reloaded.iter().map(link).collect()
+            },
+            broken: c.error.is_some() || !c.broken.is_empty(),
+        }
+    }
 }
 
 impl MeshView {
+    pub fn with_history(s: &Snapshot, history: &[crate::snapshot::Change]) -> MeshView {
+        let mut v = MeshView::of(s);
+        let oldest = history.iter().map(|c| c.generation).min().unwrap_or(0);
+        v.recent = history
+            .iter()
+            .map(|c| RecentChange::of(c, c.generation == oldest && c.generation == 1))
+            .collect();
+        v
+    }
+
     pub fn of(s: &Snapshot) -> MeshView {
         let c = &s.catalog;
         let count = |st: Status| c.products.iter().filter(|p| p.status == st).count();
@@ -242,6 +342,7 @@ impl MeshView {
             failed: count(Status::Failed),
             problems: problems(c).iter().filter(|p| p.severity == "error").count(),
             diagnostics: problems(c).into_iter().filter(|p| p.product.is_none()).collect(),
+            recent: Vec::new(),
         }
     }
 }
@@ -262,6 +363,15 @@ impl DisplaySample {
     }
 }
 
+/// A diagnostic with a link to its line.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiagnosticRow {
+    #[serde(flatten)]
+    pub diagnostic: Diagnostic,
+    #[serde(skip)]
+    pub source_url: Option<String>,
+}
+
 /// A JSON cell as people read it: strings without quotes, NULL as an empty cell.
 pub fn cell_text(v: &serde_json::Value) -> String {
     match v {
@@ -276,6 +386,8 @@ pub fn cell_text(v: &serde_json::Value) -> String {
 pub struct CheckRow {
     #[serde(flatten)]
     pub result: CheckResult,
+    #[serde(skip)]
+    pub source_url: Option<String>,
     #[serde(skip)]
     pub failed_rows: Option<DisplaySample>,
 }
@@ -296,6 +408,50 @@ pub struct ColumnView {
     pub constraints: Vec<String>,
 }
 
+/// One column's profile, with its charts ready for the page.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileView {
+    #[serde(flatten)]
+    pub profile: crate::profile::ColumnProfile,
+    /// Inline SVG built from numbers only.
+    #[serde(skip)]
+    pub null_svg: String,
+    #[serde(skip)]
+    pub histogram_svg: Option<String>,
+    #[serde(skip)]
+    pub top_rows: Vec<(String, String, String)>,
+}
+
+impl ProfileView {
+    pub fn of(p: &crate::profile::ColumnProfile, rows: u64) -> ProfileView {
+        let top_max = p.top.first().map(|t| t.1).unwrap_or(1).max(1) as f64;
+        ProfileView {
+            profile: p.clone(),
+            null_svg: crate::profile::share_svg(p.null_pct / 100.0),
+            histogram_svg: (!p.histogram.is_empty() && rows > 0).then(|| crate::profile::histogram_svg(&p.histogram)),
+            top_rows: p
+                .top
+                .iter()
+                .map(|(v, n)| {
+                    (
+                        v.clone(),
+                        crate::format::thousands(*n),
+                        crate::profile::share_svg(*n as f64 / top_max),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    pub fn range(&self) -> String {
+        match (&self.profile.min, &self.profile.max) {
+            (Some(a), Some(b)) if a == b => a.clone(),
+            (Some(a), Some(b)) => format!("{a} … {b}"),
+            _ => String::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TableView {
     pub sql_name: String,
@@ -311,9 +467,13 @@ pub struct TableView {
     pub sample: crate::catalog::Sample,
     #[serde(skip)]
     pub sample_cells: DisplaySample,
+    pub profile: Vec<ProfileView>,
     pub example_query: String,
     /// Opens the example query in the SQL console.
     pub console_url: String,
+    /// The table as a CSV / JSON download.
+    pub csv_url: String,
+    pub json_url: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -355,7 +515,8 @@ pub struct ProductDetail {
     pub consumers: Vec<(String, String)>,
     pub contracts: Vec<ContractView>,
     pub check_results: Vec<CheckRow>,
-    pub diagnostics: Vec<Diagnostic>,
+    pub scorecard: crate::scorecard::Scorecard,
+    pub diagnostics: Vec<DiagnosticRow>,
     pub load_ms: f64,
     pub loaded_generation: u64,
 }
@@ -424,7 +585,10 @@ impl ProductDetail {
                     columns,
                     sample: t.sample.clone(),
                     sample_cells: DisplaySample::of(&t.sample),
+                    profile: t.profiles.iter().map(|pr| ProfileView::of(pr, t.row_count)).collect(),
                     example_query: format!("SELECT * FROM {} LIMIT 100", t.sql_name()),
+                    csv_url: format!("/api{}/tables/{}.csv", product_url(&p.domain, &p.name), seg(&t.name)),
+                    json_url: format!("/api{}/tables/{}.json", product_url(&p.domain, &p.name), seg(&t.name)),
                     console_url: format!(
                         "/sql?run=1&sql={}",
                         seg(&format!("SELECT * FROM {} LIMIT 100", t.sql_name()))
@@ -560,15 +724,24 @@ impl ProductDetail {
                         .collect(),
                 })
                 .collect(),
+            scorecard: crate::scorecard::score(p),
             check_results: p
                 .checks
                 .iter()
                 .map(|c| CheckRow {
+                    source_url: c.origin.as_ref().and_then(|o| source_url(Some(&o.file), o.line)),
                     result: c.clone(),
                     failed_rows: c.samples.as_ref().filter(|s| !s.rows.is_empty()).map(DisplaySample::of),
                 })
                 .collect(),
-            diagnostics: p.diagnostics.clone(),
+            diagnostics: p
+                .diagnostics
+                .iter()
+                .map(|d| DiagnosticRow {
+                    source_url: source_url(d.file.as_deref(), d.line),
+                    diagnostic: d.clone(),
+                })
+                .collect(),
             load_ms: p.load_ms,
             loaded_generation: p.loaded_generation,
         }

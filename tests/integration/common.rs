@@ -29,6 +29,7 @@ pub fn options(scratch: &Path) -> Options {
         server: None,
         allow_outside_root: false,
         now_micros: None,
+        profiles: true,
     }
 }
 

@@ -265,3 +265,179 @@ async fn status_reports_the_generation_and_what_was_loaded() {
     assert_eq!(v["reload"]["reloaded"].as_array().unwrap().len(), 5);
     assert_eq!(v["last_error"], serde_json::Value::Null);
 }
+
+#[tokio::test]
+async fn exports_stream_csv_and_json_and_tables_download() {
+    let s = serve(&fixture("basic"));
+    let req = Request::post("/api/export")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            r#"{"sql":"SELECT order_id, amount FROM shop.orders ORDER BY 1","format":"csv"}"#,
+        ))
+        .unwrap();
+    let (status, headers, body) = send(&s.app, req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-disposition"].to_str().unwrap().contains("query.csv"));
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        "order_id,amount\n1,19.99\n2,5.00\n3,42.50\n"
+    );
+    // A form post (the console's export buttons), JSON.
+    let req = Request::post("/api/export")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(
+            "sql=SELECT+order_id+FROM+shop.orders+WHERE+order_id+%3C+3+ORDER+BY+1&format=json",
+        ))
+        .unwrap();
+    let (status, _, body) = send(&s.app, req).await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v, serde_json::json!([{"order_id": 1}, {"order_id": 2}]));
+    // Refused SQL answers a JSON error before anything streams.
+    let req = Request::post("/api/export")
+        .body(Body::from(r#"{"sql":"COPY shop.orders TO '/tmp/x.csv'"}"#))
+        .unwrap();
+    let (status, _, _) = send(&s.app, req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, csv) = get(&s.app, "/api/products/shop/orders/tables/orders.csv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(csv.lines().count(), 4);
+    let (status, _) = get(&s.app, "/api/products/shop/orders/tables/nope.csv").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn exports_stop_at_the_export_cap() {
+    let dir = fixture("basic");
+    let scratch = tempfile::tempdir().unwrap();
+    let mesh = std::sync::Arc::new(
+        meshbox::snapshot::Mesh::open(
+            &std::fs::canonicalize(&dir).unwrap(),
+            crate::common::options(scratch.path()),
+            10_000,
+        )
+        .unwrap(),
+    );
+    let limits = Limits {
+        time_limit: Duration::from_secs(5),
+        max_rows: 10,
+    };
+    let app = meshbox::http::router(meshbox::http::AppState::with_export_cap(mesh, limits, 64 * 1024, 2500));
+    let req = Request::post("/api/export")
+        .body(Body::from(r#"{"sql":"SELECT * FROM range(100000)","format":"csv"}"#))
+        .unwrap();
+    let (status, headers, body) = send(&app, req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-meshbox-row-cap"], "2500");
+    assert_eq!(String::from_utf8(body).unwrap().lines().count(), 2501);
+}
+
+#[tokio::test]
+async fn the_product_page_has_a_scorecard_and_column_profiles() {
+    let s = serve(&fixture("basic"));
+    let (_, v) = get_json(&s.app, "/api/products/shop/orders").await;
+    let card = &v["scorecard"];
+    let names: Vec<&str> = card["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "discoverable",
+            "addressable",
+            "trustworthy",
+            "self-describing",
+            "interoperable",
+            "secure"
+        ]
+    );
+    let secure = &card["attributes"][5];
+    assert_eq!(secure["criteria"][0]["met"], false);
+    assert!(
+        secure["criteria"][0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("orders.order_id"),
+        "{secure}"
+    );
+    let profile = &v["table_details"][0]["profile"];
+    let amount = profile
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "amount")
+        .unwrap();
+    assert_eq!(amount["min"], "5.00");
+    assert_eq!(amount["max"], "42.50");
+    assert_eq!(amount["nulls"], 0);
+    assert_eq!(
+        amount["histogram"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_u64().unwrap())
+            .sum::<u64>(),
+        3
+    );
+    let (_, html) = get(&s.app, "/products/shop/orders").await;
+    assert!(html.contains("Data product scorecard") && html.contains("<svg class=\"histogram\""));
+    // Classified columns show counts, not values.
+    let (_, v) = get_json(&s.app, "/api/products/people/customers").await;
+    let name = v["table_details"][0]["profile"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "name")
+        .unwrap();
+    assert_eq!(
+        (
+            name["masked"].as_bool(),
+            name["min"].is_null(),
+            name["top"].as_array().unwrap().len()
+        ),
+        (Some(true), true, 0)
+    );
+}
+
+#[tokio::test]
+async fn problems_link_to_the_line_of_the_manifest() {
+    let s = serve(&fixture("basic"));
+    let (_, v) = get_json(&s.app, "/api/problems").await;
+    let p = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["location"] == "shop/broken-yaml/broken.odcs.yaml:8:7")
+        .expect("the YAML error");
+    assert_eq!(p["source_url"], "/source/shop/broken-yaml/broken.odcs.yaml#L8");
+    let (status, html) = get(&s.app, "/source/shop/broken-yaml/broken.odcs.yaml").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"L8\" class=\"flagged\""), "{html}");
+    // Only the mesh's manifests are shown: no data files, nothing outside the folder.
+    for path in [
+        "/source/shop/orders/data/orders.csv",
+        "/source/../../etc/passwd",
+        "/source/%2Fetc%2Fpasswd",
+    ] {
+        let (status, _) = get(&s.app, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_home_page_shows_recent_changes() {
+    let s = serve(&fixture("basic"));
+    let (_, v) = get_json(&s.app, "/api/mesh").await;
+    assert_eq!(v["recent"][0]["generation"], 1);
+    assert!(
+        v["recent"][0]["what"]
+            .as_str()
+            .unwrap()
+            .starts_with("loaded 5 products")
+    );
+    let (_, html) = get(&s.app, "/").await;
+    assert!(html.contains("Recent changes"));
+}

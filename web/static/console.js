@@ -41,15 +41,67 @@
 
   function showError(data) {
     var text = data.error || "the query failed";
-    if (data.line) text += "\n(line " + data.line + (data.column ? ", column " + data.column : "") + ")";
+    if (data.line) {
+      text += "\n(line " + data.line + (data.column ? ", column " + data.column : "") + ")";
+      selectPosition(data.line, data.column || 1);
+    }
     errorBox.textContent = text;
     errorBox.hidden = false;
   }
+
+  // Puts the cursor where DuckDB says the error is.
+  function selectPosition(line, column) {
+    var lines = sql.value.split("\n");
+    var offset = 0;
+    for (var i = 0; i < line - 1 && i < lines.length; i++) offset += lines[i].length + 1;
+    offset += Math.max(0, column - 1);
+    sql.focus();
+    sql.setSelectionRange(offset, Math.min(sql.value.length, offset + 1));
+  }
+
+  // Query history, kept in this browser only.
+  var HISTORY_KEY = "meshbox.history";
+  var historyList = document.getElementById("history");
+  function loadHistory() {
+    try { return JSON.parse(localStorage.getItem(HISTORY_KEY) || "[]"); } catch (e) { return []; }
+  }
+  function renderHistory() {
+    historyList.textContent = "";
+    loadHistory().forEach(function (q) {
+      var li = document.createElement("li");
+      li.textContent = q;
+      li.tabIndex = 0;
+      li.addEventListener("click", function () { sql.value = q; sql.focus(); });
+      li.addEventListener("keydown", function (e) { if (e.key === "Enter") { sql.value = q; sql.focus(); } });
+      historyList.appendChild(li);
+    });
+  }
+  function remember(q) {
+    var h = loadHistory().filter(function (x) { return x !== q; });
+    h.unshift(q);
+    try { localStorage.setItem(HISTORY_KEY, JSON.stringify(h.slice(0, 50))); } catch (e) { /* storage full or off */ }
+    renderHistory();
+  }
+  document.getElementById("clear-history").addEventListener("click", function () {
+    localStorage.removeItem(HISTORY_KEY);
+    renderHistory();
+  });
+  renderHistory();
+
+  function exportAs(format) {
+    if (!sql.value.trim()) return;
+    document.getElementById("export-sql").value = sql.value;
+    document.getElementById("export-format").value = format;
+    document.getElementById("export-form").submit();
+  }
+  document.getElementById("export-csv").addEventListener("click", function () { exportAs("csv"); });
+  document.getElementById("export-json").addEventListener("click", function () { exportAs("json"); });
 
   function run() {
     var text = sql.value;
     if (!text.trim()) return;
     currentId = "q" + Date.now() + Math.random().toString(36).slice(2, 8);
+    remember(text);
     errorBox.hidden = true;
     status.textContent = "running…";
     runBtn.disabled = true;
