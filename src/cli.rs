@@ -48,6 +48,9 @@ pub struct EngineArgs {
     /// "Now" for SLA checks, as RFC 3339 (e.g. 2026-01-31T12:00:00Z); default: the clock.
     #[arg(long, env = "MESHBOX_NOW")]
     pub now: Option<String>,
+    /// Leave out paths matching this glob (relative to the mesh folder; repeatable). The folder's .gitignore applies too.
+    #[arg(long = "ignore", value_name = "GLOB")]
+    pub ignore: Vec<String>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -74,6 +77,9 @@ pub struct ServeArgs {
     /// Do not watch the folder for changes.
     #[arg(long)]
     pub no_watch: bool,
+    /// How to watch the folder: native notifications, or polling (network drives, containers).
+    #[arg(long, value_enum, default_value_t = crate::watch::WatchMode::Native)]
+    pub watch: crate::watch::WatchMode,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -156,6 +162,7 @@ impl EngineArgs {
             allow_outside_root,
             now_micros,
             profiles: false,
+            ignore: self.ignore.clone(),
         })
     }
 }

@@ -198,7 +198,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let _watcher = if args.no_watch {
         None
     } else {
-        Some(crate::watch::spawn(mesh.clone())?)
+        let opts = crate::watch::WatchOptions {
+            mode: args.watch,
+            ..Default::default()
+        };
+        Some(crate::watch::spawn(mesh.clone(), opts)?)
     };
     let state = crate::http::AppState::with_export_cap(mesh, args.limits(), args.max_body_bytes, args.export_max_rows);
     let addr = std::net::SocketAddr::new(args.bind, args.port);

@@ -1455,7 +1455,10 @@ pub fn manifests(target: &Path) -> Vec<PathBuf> {
     if target.is_file() {
         return vec![target.to_path_buf()];
     }
-    let layout = crate::scan::scan(target);
+    let layout = crate::scan::scan(
+        target,
+        &crate::scan::Ignorer::new(target, &[]).unwrap_or_else(|_| crate::scan::Ignorer::none()),
+    );
     let mut files: Vec<PathBuf> = layout
         .products
         .iter()

@@ -166,8 +166,8 @@ pub fn read_product(dir: &ProductDir, root: &Path) -> ProductSpec {
 }
 
 /// Scans and reads a whole mesh folder. `previous` lets unchanged products skip re-parsing.
-pub fn read_mesh(root: &Path, previous: Option<&MeshSpec>) -> MeshSpec {
-    let layout: Layout = scan(root);
+pub fn read_mesh(root: &Path, previous: Option<&MeshSpec>, ignore: &crate::scan::Ignorer) -> MeshSpec {
+    let layout: Layout = scan(root, ignore);
     let mut diagnostics: Vec<Diagnostic> = layout
         .diagnostics
         .iter()

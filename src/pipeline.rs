@@ -22,6 +22,8 @@ pub struct Options {
     pub now_micros: Option<i64>,
     /// Measure column profiles for the catalog (costs a scan per table; `meshbox test` skips it).
     pub profiles: bool,
+    /// Globs (relative to the mesh root) of paths to leave out, in addition to the root `.gitignore`.
+    pub ignore: Vec<String>,
 }
 
 impl Options {

@@ -8,6 +8,70 @@ use std::hash::{Hash, Hasher};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+/// What a walk needs to know: where the mesh starts and what to leave out.
+struct Ctx<'a> {
+    root: &'a Path,
+    ignore: &'a Ignorer,
+}
+
+/// Paths left out of the mesh: the root `.gitignore` and `--ignore` globs (on paths relative to the mesh root).
+#[derive(Debug, Clone)]
+pub struct Ignorer {
+    gitignore: Option<ignore::gitignore::Gitignore>,
+    globs: globset::GlobSet,
+}
+
+impl Ignorer {
+    /// Nothing ignored beyond editor temp files and hidden entries.
+    pub fn none() -> Ignorer {
+        Ignorer {
+            gitignore: None,
+            globs: globset::GlobSet::empty(),
+        }
+    }
+
+    /// The mesh's `.gitignore` (when present) plus `globs`. A bad glob is an error naming it.
+    pub fn new(root: &Path, globs: &[String]) -> Result<Ignorer, String> {
+        let gi = root.join(".gitignore");
+        let gitignore = if gi.is_file() {
+            let mut b = ignore::gitignore::GitignoreBuilder::new(root);
+            if let Some(e) = b.add(&gi) {
+                tracing::warn!(error = %e, "part of .gitignore could not be read");
+            }
+            b.build().ok()
+        } else {
+            None
+        };
+        let mut set = globset::GlobSetBuilder::new();
+        for g in globs {
+            let glob = globset::GlobBuilder::new(g)
+                .literal_separator(false)
+                .build()
+                .map_err(|e| format!("--ignore `{g}`: {e}"))?;
+            set.add(glob);
+            // `data/tmp` also means everything below it.
+            if let Ok(below) = globset::Glob::new(&format!("{}/**", g.trim_end_matches('/'))) {
+                set.add(below);
+            }
+        }
+        Ok(Ignorer {
+            gitignore,
+            globs: set.build().map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// Is this path (relative to the mesh root) left out?
+    pub fn is_ignored(&self, rel: &Path, is_dir: bool) -> bool {
+        if self.globs.is_match(rel) {
+            return true;
+        }
+        match &self.gitignore {
+            Some(g) => g.matched_path_or_any_parents(rel, is_dir).is_ignore(),
+            None => false,
+        }
+    }
+}
+
 /// What kind of manifest a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ManifestKind {
@@ -118,7 +182,8 @@ pub fn manifest_stem(path: &Path) -> String {
 }
 
 /// Walks `root` (which must exist) and returns what it holds. Never fails on a bad entry: it becomes a diagnostic.
-pub fn scan(root: &Path) -> Layout {
+pub fn scan(root: &Path, ignore: &Ignorer) -> Layout {
+    let ctx = &Ctx { root, ignore };
     let mut layout = Layout {
         root: root.to_path_buf(),
         mesh_file: None,
@@ -126,7 +191,7 @@ pub fn scan(root: &Path) -> Layout {
         products: Vec::new(),
         diagnostics: Vec::new(),
     };
-    let root_files = list_dir(root, &mut layout.diagnostics);
+    let root_files = list_dir(ctx, root, &mut layout.diagnostics);
     for entry in &root_files {
         match entry {
             Entry::File(p)
@@ -134,7 +199,7 @@ pub fn scan(root: &Path) -> Layout {
             {
                 layout.mesh_file = Some(p.clone());
             }
-            Entry::Dir(d) if file_name(d) != "policies" => scan_domain(d, &mut layout),
+            Entry::Dir(d) if file_name(d) != "policies" => scan_domain(ctx, d, &mut layout),
             _ => {}
         }
     }
@@ -153,9 +218,9 @@ pub fn scan(root: &Path) -> Layout {
     layout
 }
 
-fn scan_domain(dir: &Path, layout: &mut Layout) {
+fn scan_domain(ctx: &Ctx, dir: &Path, layout: &mut Layout) {
     let name = file_name(dir).to_string();
-    let entries = list_dir(dir, &mut layout.diagnostics);
+    let entries = list_dir(ctx, dir, &mut layout.diagnostics);
     let mut domain_file = None;
     let mut loose_files = Vec::new();
     let mut found_product = false;
@@ -174,7 +239,7 @@ fn scan_domain(dir: &Path, layout: &mut Layout) {
                     continue;
                 }
                 let mut files = Vec::new();
-                walk_files(d, &mut files, &mut layout.diagnostics);
+                walk_files(ctx, d, &mut files, &mut layout.diagnostics);
                 let mut descriptors = Vec::new();
                 let mut contracts = Vec::new();
                 for f in &files {
@@ -249,7 +314,7 @@ fn file_name(p: &Path) -> &str {
 }
 
 /// The visible entries of one directory, sorted. Symlinks are followed only when they stay inside `dir`'s mesh.
-fn list_dir(dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<Entry> {
+fn list_dir(ctx: &Ctx, dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<Entry> {
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) => {
@@ -268,6 +333,12 @@ fn list_dir(dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<Entry> {
             continue;
         }
         let Ok(ft) = entry.file_type() else { continue };
+        if ctx
+            .ignore
+            .is_ignored(path.strip_prefix(ctx.root).unwrap_or(&path), ft.is_dir())
+        {
+            continue;
+        }
         if ft.is_symlink() {
             // Symlinks are never followed: a link could lead anywhere on the machine.
             diags.push(
@@ -293,11 +364,11 @@ fn entry_path(e: &Entry) -> &Path {
     }
 }
 
-fn walk_files(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>) {
-    for entry in list_dir(dir, diags) {
+fn walk_files(ctx: &Ctx, dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>) {
+    for entry in list_dir(ctx, dir, diags) {
         match entry {
             Entry::File(p) => out.push(p),
-            Entry::Dir(d) => walk_files(&d, out, diags),
+            Entry::Dir(d) => walk_files(ctx, &d, out, diags),
         }
     }
 }
@@ -343,7 +414,7 @@ mod tests {
         touch(r, "hr/people/contract.yaml", "apiVersion: v3.1.0\nkind: DataContract\n");
         touch(r, "hr/notes/readme.md", "no manifest here");
         touch(r, "policies/p.yaml", "id: x");
-        let l = scan(r);
+        let l = scan(r, &Ignorer::none());
         assert!(l.mesh_file.is_some());
         let names: Vec<_> = l
             .products

@@ -100,7 +100,8 @@ pub fn build(
     if !root.is_dir() {
         anyhow::bail!("the mesh folder {} does not exist or is not a folder", root.display());
     }
-    let spec = read_mesh(root, prev.map(|p| &p.spec));
+    let ignorer = crate::scan::Ignorer::new(root, &opts.ignore).map_err(anyhow::Error::msg)?;
+    let spec = read_mesh(root, prev.map(|p| &p.spec), &ignorer);
     let mut opts = opts.clone();
     if opts.server.is_none() {
         opts.server = spec.mesh_file.server.clone();
@@ -393,6 +394,8 @@ pub struct Mesh {
     last_error: ArcSwap<Option<String>>,
     rebuilding: Mutex<()>,
     history: Mutex<std::collections::VecDeque<Change>>,
+    /// How the folder is watched (`native`, `poll`), once a watcher runs.
+    watch_mode: ArcSwap<Option<&'static str>>,
     pub events: tokio::sync::broadcast::Sender<Event>,
 }
 
@@ -412,6 +415,7 @@ impl Mesh {
             last_error: ArcSwap::from_pointee(None),
             rebuilding: Mutex::new(()),
             history,
+            watch_mode: ArcSwap::from_pointee(None),
             events,
         })
     }
@@ -423,6 +427,14 @@ impl Mesh {
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.current.load_full()
+    }
+
+    pub fn set_watch_mode(&self, mode: &'static str) {
+        self.watch_mode.store(Arc::new(Some(mode)));
+    }
+
+    pub fn watch_mode(&self) -> Option<&'static str> {
+        **self.watch_mode.load()
     }
 
     /// The most recent rebuilds, newest first.

@@ -1,28 +1,70 @@
-//! Watches the mesh folder and rebuilds the snapshot after changes settle. Editor temp files are ignored; a burst of
-//! events (a save, a `git checkout`) becomes one rebuild.
+//! Watches the mesh folder and rebuilds the snapshot once changes settle. Editors' temp files, `.gitignore`d paths and
+//! `--ignore` globs never trigger anything; a burst (a save by rename, a `git checkout`) becomes one rebuild; a file
+//! still being written is waited for until its size and modification time stop changing. Native notifications by
+//! default, polling on request or when the system's watch limit is reached.
 
+use crate::scan::Ignorer;
 use crate::snapshot::Mesh;
-use notify::event::{MetadataKind, ModifyKind};
+use notify::event::{CreateKind, MetadataKind, ModifyKind};
 use notify::{EventKind, RecursiveMode};
-use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, FileIdMap, new_debouncer_opt};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WatchMode {
+    /// Native file system notifications (inotify, FSEvents, ...).
+    Native,
+    /// Compare the folder every second: for network drives, container bind mounts, and when notifications fail.
+    Poll,
+}
+
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    pub mode: WatchMode,
+    /// How long the folder must stay quiet before a rebuild.
+    pub quiet: Duration,
+    pub poll_interval: Duration,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            mode: WatchMode::Native,
+            quiet: Duration::from_millis(50),
+            poll_interval: Duration::from_millis(1000),
+        }
+    }
+}
 
 /// Keeps the watcher alive; dropping it stops watching.
 pub struct Watcher {
     _debouncer: Box<dyn std::any::Any + Send>,
+    pub mode: WatchMode,
 }
 
-/// Does this event path matter? Temp and swap files of editors never do. Only the part below the mesh root counts
-/// (the root itself may well live under a hidden folder).
-fn relevant_path(root: &std::path::Path, path: &std::path::Path) -> bool {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    !rel.components()
-        .any(|c| c.as_os_str().to_str().is_some_and(crate::scan::is_ignored_name))
+/// What a batch of events asks for.
+#[derive(Debug, Default)]
+struct Batch {
+    paths: BTreeSet<PathBuf>,
+    /// The watcher lost events (queue overflow): reconcile everything.
+    rescan: bool,
+    /// A folder appeared: files created in it at once may have been missed; look again shortly after.
+    new_folder: bool,
 }
 
-/// Reads (meshbox's own, while it rebuilds) must never trigger a rebuild; changes must.
+impl Batch {
+    fn merge(&mut self, other: Batch) {
+        self.paths.extend(other.paths);
+        self.rescan |= other.rescan;
+        self.new_folder |= other.new_folder;
+    }
+}
+
+/// Reads (meshbox's own, while it rebuilds) never count; changes do.
 fn relevant_kind(kind: &EventKind) -> bool {
     !matches!(
         kind,
@@ -30,41 +72,191 @@ fn relevant_kind(kind: &EventKind) -> bool {
     )
 }
 
-/// Starts watching `mesh.root`; each settled batch of changes triggers one rebuild on a background thread.
-pub fn spawn(mesh: Arc<Mesh>) -> anyhow::Result<Watcher> {
-    let (tx, rx) = mpsc::channel::<()>();
-    let root = mesh.root.clone();
-    let mut debouncer = new_debouncer(
-        Duration::from_millis(150),
-        None,
-        move |result: DebounceEventResult| match result {
-            Ok(events) => {
-                if events
-                    .iter()
-                    .any(|e| relevant_kind(&e.kind) && e.paths.iter().any(|p| relevant_path(&root, p)))
-                {
-                    let _ = tx.send(());
+/// Temp files, swap files, hidden entries and ignored paths never count. Only the part below the mesh root is
+/// looked at (the root itself may well live under a hidden folder).
+fn relevant_path(root: &Path, ignore: &Ignorer, path: &Path) -> bool {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    if rel.as_os_str().is_empty() {
+        return true;
+    }
+    !rel.components()
+        .any(|c| c.as_os_str().to_str().is_some_and(crate::scan::is_ignored_name))
+        && !ignore.is_ignored(rel, path.is_dir())
+}
+
+fn handler(
+    root: PathBuf,
+    ignore: Ignorer,
+    tx: mpsc::Sender<Batch>,
+) -> impl FnMut(DebounceEventResult) + Send + 'static {
+    move |result: DebounceEventResult| match result {
+        Ok(events) => {
+            let mut batch = Batch::default();
+            for e in &events {
+                if e.need_rescan() {
+                    batch.rescan = true;
                 }
-            }
-            Err(errors) => {
-                for e in errors {
-                    tracing::warn!(error = %e, "watch error");
+                if !relevant_kind(&e.kind) {
+                    continue;
                 }
-                let _ = tx.send(());
+                let paths: Vec<&PathBuf> = e.paths.iter().filter(|p| relevant_path(&root, &ignore, p)).collect();
+                if paths.is_empty() {
+                    continue;
+                }
+                if matches!(e.kind, EventKind::Create(CreateKind::Folder)) || paths.iter().any(|p| p.is_dir()) {
+                    batch.new_folder = true;
+                }
+                batch.paths.extend(paths.into_iter().cloned());
             }
-        },
+            if batch.rescan || !batch.paths.is_empty() {
+                let _ = tx.send(batch);
+            }
+        }
+        Err(errors) => {
+            for e in errors {
+                tracing::warn!(error = %e, "watch error; reconciling the whole folder");
+            }
+            let _ = tx.send(Batch {
+                rescan: true,
+                ..Default::default()
+            });
+        }
+    }
+}
+
+fn start<T: notify::Watcher>(
+    mesh: &Mesh,
+    opts: &WatchOptions,
+    tx: mpsc::Sender<Batch>,
+    config: notify::Config,
+) -> Result<Debouncer<T, FileIdMap>, notify::Error> {
+    let ignore = Ignorer::new(&mesh.root, &mesh.opts.ignore).unwrap_or_else(|_| Ignorer::none());
+    let mut d = new_debouncer_opt::<_, T, FileIdMap>(
+        opts.quiet,
+        Some(opts.quiet / 2),
+        handler(mesh.root.clone(), ignore, tx),
+        FileIdMap::new(),
+        config,
     )?;
-    debouncer.watch(&mesh.root, RecursiveMode::Recursive)?;
+    d.watch(&mesh.root, RecursiveMode::Recursive)?;
+    Ok(d)
+}
+
+fn is_watch_limit(e: &notify::Error) -> bool {
+    match &e.kind {
+        notify::ErrorKind::MaxFilesWatch => true,
+        notify::ErrorKind::Io(io) => io.raw_os_error() == Some(28),
+        _ => false,
+    }
+}
+
+/// Starts watching `mesh.root`; each settled batch of changes triggers one rebuild on a background thread.
+pub fn spawn(mesh: Arc<Mesh>, opts: WatchOptions) -> anyhow::Result<Watcher> {
+    let (tx, rx) = mpsc::channel::<Batch>();
+    let base = notify::Config::default().with_follow_symlinks(false);
+    let poll_config = base.with_poll_interval(opts.poll_interval);
+    let (debouncer, mode): (Box<dyn std::any::Any + Send>, WatchMode) = match opts.mode {
+        WatchMode::Poll => (
+            Box::new(start::<notify::PollWatcher>(&mesh, &opts, tx, poll_config)?),
+            WatchMode::Poll,
+        ),
+        WatchMode::Native => match start::<notify::RecommendedWatcher>(&mesh, &opts, tx.clone(), base) {
+            Ok(d) => (Box::new(d), WatchMode::Native),
+            Err(e) if is_watch_limit(&e) => {
+                tracing::warn!(
+                    error = %e,
+                    "the system's file watch limit is reached (raise fs.inotify.max_user_watches); watching by polling every {} ms instead",
+                    opts.poll_interval.as_millis()
+                );
+                (
+                    Box::new(start::<notify::PollWatcher>(&mesh, &opts, tx, poll_config)?),
+                    WatchMode::Poll,
+                )
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    mesh.set_watch_mode(match mode {
+        WatchMode::Native => "native",
+        WatchMode::Poll => "poll",
+    });
+    let quiet = opts.quiet;
     std::thread::Builder::new()
         .name("meshbox-rebuild".into())
         .spawn(move || {
-            while rx.recv().is_ok() {
-                // Fold everything that arrived meanwhile into this rebuild.
-                while rx.try_recv().is_ok() {}
+            let mut pending: Option<Batch> = None;
+            loop {
+                let mut batch = match pending.take() {
+                    Some(b) => b,
+                    None => match rx.recv() {
+                        Ok(b) => b,
+                        Err(_) => return,
+                    },
+                };
+                // Fold in everything that keeps arriving until the folder is quiet.
+                loop {
+                    match rx.recv_timeout(quiet) {
+                        Ok(more) => batch.merge(more),
+                        Err(mpsc::RecvTimeoutError::Timeout) => break,
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+                let changed = batch.paths.clone();
+                wait_until_written(&changed, &rx, &mut batch, quiet * 2);
                 let _ = mesh.rebuild();
+                if batch.new_folder {
+                    // Files written into a folder right after it was created can escape the watch: look once more
+                    // (unless new changes arrive first, which cause a rebuild anyway).
+                    match rx.recv_timeout(Duration::from_millis(300)) {
+                        Ok(more) => pending = Some(more),
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            let _ = mesh.rebuild();
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                }
             }
         })?;
     Ok(Watcher {
-        _debouncer: Box::new(debouncer),
+        _debouncer: debouncer,
+        mode,
     })
+}
+
+/// Size and modification time of a file, when it is one.
+fn stat(p: &Path) -> Option<(u64, std::time::SystemTime)> {
+    let m = std::fs::metadata(p).ok()?;
+    if !m.is_file() {
+        return None;
+    }
+    Some((m.len(), m.modified().ok()?))
+}
+
+/// Waits (at most 60 s) until none of the changed files grows any more: a big export copied in several writes is
+/// loaded once, complete. Events arriving meanwhile join the batch.
+fn wait_until_written(paths: &BTreeSet<PathBuf>, rx: &mpsc::Receiver<Batch>, batch: &mut Batch, interval: Duration) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut watched: Vec<PathBuf> = paths.iter().filter(|p| p.is_file()).cloned().collect();
+    let mut before: Vec<_> = watched.iter().map(|p| stat(p)).collect();
+    loop {
+        match rx.recv_timeout(interval) {
+            Ok(more) => {
+                for p in &more.paths {
+                    if p.is_file() && !watched.contains(p) {
+                        watched.push(p.clone());
+                        before.push(None);
+                    }
+                }
+                batch.merge(more);
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        let now: Vec<_> = watched.iter().map(|p| stat(p)).collect();
+        if now == before || Instant::now() > deadline {
+            return;
+        }
+        before = now;
+    }
 }

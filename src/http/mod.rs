@@ -93,15 +93,17 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// Refuses state-changing requests sent by another site (CSRF), as Datasette does with `Sec-Fetch-Site`/`Origin`.
 async fn same_origin_writes(req: Request, next: Next) -> Response {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        let site = req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok());
-        let cross_site = matches!(site, Some("cross-site" | "same-site"));
-        let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok());
-        let origin_mismatch = match (req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()), host) {
-            (Some("null"), _) => true,
-            (Some(origin), Some(host)) => origin.split_once("://").map(|(_, h)| h) != Some(host),
-            _ => false,
+        let header = |name: header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
+        // Browsers say where a request comes from in Sec-Fetch-Site; older clients only send Origin.
+        let refused = match header(header::HeaderName::from_static("sec-fetch-site")) {
+            Some(site) => !matches!(site, "same-origin" | "none"),
+            None => match (header(header::ORIGIN), header(header::HOST)) {
+                (Some("null"), _) => true,
+                (Some(origin), Some(host)) => origin.split_once("://").map(|(_, h)| h) != Some(host),
+                _ => false,
+            },
         };
-        if cross_site || origin_mismatch {
+        if refused {
             return AppError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -121,7 +123,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
     );
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
 }

@@ -30,6 +30,7 @@ pub fn options(scratch: &Path) -> Options {
         allow_outside_root: false,
         now_micros: None,
         profiles: true,
+        ignore: Vec::new(),
     }
 }
 

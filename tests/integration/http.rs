@@ -198,6 +198,19 @@ async fn cross_site_posts_are_refused() {
         .unwrap();
     let (status, _, _) = send(&s.app, req).await;
     assert_eq!(status, StatusCode::OK);
+    for (site, want) in [
+        ("cross-site", StatusCode::FORBIDDEN),
+        ("same-site", StatusCode::FORBIDDEN),
+        ("same-origin", StatusCode::OK),
+    ] {
+        let req = Request::post("/api/query")
+            .header("sec-fetch-site", site)
+            .header("origin", "null")
+            .body(Body::from(r#"{"sql":"SELECT 1"}"#))
+            .unwrap();
+        let (status, _, _) = send(&s.app, req).await;
+        assert_eq!(status, want, "{site}");
+    }
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! meshbox's integration tests: one crate, a module per feature, fixture meshes under `tests/fixtures/`.
 
+mod browser;
 mod checks;
 mod cli;
 mod common;

@@ -40,6 +40,8 @@
   }
 
   function showError(data) {
+    table.textContent = "";
+    meta.textContent = "";
     var text = data.error || "the query failed";
     if (data.line) {
       text += "\n(line " + data.line + (data.column ? ", column " + data.column : "") + ")";

@@ -1,0 +1,197 @@
+//! A synthetic mesh for benchmarks: N products in D domains, with ODPS input ports forming a lineage DAG, tags,
+//! owners, PII columns (some classified, some not) and small CSV files. Deterministic for a given size.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// xorshift64*: small, fast, deterministic.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const WORDS: &[&str] = &[
+    "orders",
+    "customers",
+    "invoices",
+    "payments",
+    "shipments",
+    "returns",
+    "inventory",
+    "pricing",
+    "campaigns",
+    "sessions",
+    "claims",
+    "policies",
+    "accounts",
+    "ledger",
+    "suppliers",
+    "contracts",
+    "tickets",
+    "devices",
+    "sensors",
+    "trips",
+];
+const TAGS: &[&str] = &[
+    "finance",
+    "marketing",
+    "pii",
+    "core",
+    "kpi",
+    "gdpr",
+    "realtime",
+    "daily",
+    "master-data",
+    "experimental",
+];
+const KINDS: &[(&str, &str)] = &[
+    ("string", "VARCHAR"),
+    ("integer", "BIGINT"),
+    ("number", "DOUBLE"),
+    ("date", "DATE"),
+    ("boolean", "BOOLEAN"),
+];
+
+/// Writes the mesh into `root` and returns the product keys in creation order.
+pub fn generate(root: &Path, products: usize, domains: usize, rows: usize) -> Vec<String> {
+    let mut rng = Rng::new(0x5eed + products as u64);
+    std::fs::create_dir_all(root).unwrap();
+    std::fs::write(
+        root.join("mesh.yaml"),
+        format!("name: Synthetic mesh ({products} products)\n"),
+    )
+    .unwrap();
+    for d in 0..domains {
+        let dir = root.join(format!("domain{d:02}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("domain.yaml"),
+            format!("title: Domain {d}\nowner: Team {d}\ndescription: Synthetic domain number {d}.\n"),
+        )
+        .unwrap();
+    }
+    let mut keys = Vec::with_capacity(products);
+    let mut contract_ids = Vec::with_capacity(products);
+    for i in 0..products {
+        let d = i % domains;
+        let word = WORDS[i % WORDS.len()];
+        let name = format!("{word}-{i:04}");
+        let table = format!("{}_{i:04}", word);
+        let dir = root.join(format!("domain{d:02}")).join(&name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let contract_id = format!("urn:synthetic:{i}");
+        let kind = match rng.below(10) {
+            0..=6 => "sourceAligned",
+            7 | 8 => "aggregate",
+            _ => "consumerAligned",
+        };
+        let mut odps = String::new();
+        let _ = writeln!(
+            odps,
+            "apiVersion: v1.1.0\nkind: DataProduct\nid: urn:synthetic:product:{i}\nname: {} {i}\nversion: 1.0.0\nstatus: active\ntype: {kind}",
+            word.to_uppercase()
+        );
+        let _ = writeln!(
+            odps,
+            "description:\n  purpose: Synthetic {word} data number {i} for benchmarks.\n  usage: Join on id."
+        );
+        let t1 = rng.pick(TAGS);
+        let t2 = rng.pick(TAGS);
+        let _ = writeln!(odps, "tags: [{t1}, {t2}]\nteam:\n  name: Team {d}");
+        if i > 0 && kind != "sourceAligned" {
+            let _ = writeln!(odps, "inputPorts:");
+            for _ in 0..(1 + rng.below(3)) {
+                let up = rng.below(i as u64) as usize;
+                let _ = writeln!(
+                    odps,
+                    "  - name: in-{up}\n    version: 1.0.0\n    contractId: {}",
+                    contract_ids[up]
+                );
+            }
+        }
+        let _ = writeln!(
+            odps,
+            "outputPorts:\n  - name: {table}\n    type: tables\n    version: 1.0.0\n    contractId: {contract_id}"
+        );
+        std::fs::write(dir.join(format!("{name}.odps.yaml")), odps).unwrap();
+
+        let ncols = 4 + rng.below(8) as usize;
+        let mut cols: Vec<(String, &str, &str, Option<&str>)> = vec![("id".into(), "integer", "BIGINT", None)];
+        // PII columns: classified in two products of three.
+        let pii = rng.below(3);
+        if pii > 0 {
+            let classified = if rng.below(3) > 0 { Some("restricted") } else { None };
+            cols.push(("email".into(), "string", "VARCHAR", classified));
+        }
+        for c in cols.len()..ncols {
+            let (lt, pt) = *rng.pick(KINDS);
+            cols.push((format!("col_{c}"), lt, pt, Some("internal")));
+        }
+        let mut odcs = String::new();
+        let _ = writeln!(
+            odcs,
+            "apiVersion: v3.1.0\nkind: DataContract\nid: {contract_id}\nversion: 1.0.0\nstatus: active\nname: {table}"
+        );
+        let _ = writeln!(
+            odcs,
+            "schema:\n  - name: {table}\n    description: Synthetic table {i}.\n    quality:\n      - metric: rowCount\n        mustBeGreaterThan: 0\n    properties:"
+        );
+        for (cname, lt, pt, class) in &cols {
+            let _ = writeln!(
+                odcs,
+                "      - name: {cname}\n        logicalType: {lt}\n        physicalType: {pt}\n        description: The {cname} of {word}."
+            );
+            if let Some(c) = class {
+                let _ = writeln!(odcs, "        classification: {c}");
+            }
+            if cname == "id" {
+                let _ = writeln!(odcs, "        primaryKey: true\n        required: true");
+            }
+        }
+        let _ = writeln!(
+            odcs,
+            "servers:\n  - server: local\n    type: local\n    format: csv\n    path: data.csv"
+        );
+        std::fs::write(dir.join(format!("{name}.odcs.yaml")), odcs).unwrap();
+
+        let mut csv = cols.iter().map(|c| c.0.clone()).collect::<Vec<_>>().join(",");
+        csv.push('\n');
+        for r in 0..rows {
+            let vals: Vec<String> = cols
+                .iter()
+                .map(|(cname, lt, _, _)| match (cname.as_str(), *lt) {
+                    ("id", _) => r.to_string(),
+                    ("email", _) => format!("user{}@example.com", rng.below(100_000)),
+                    (_, "integer") => rng.below(1000).to_string(),
+                    (_, "number") => format!("{}.{:02}", rng.below(1000), rng.below(100)),
+                    (_, "date") => format!("2026-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28)),
+                    (_, "boolean") => (rng.below(2) == 0).to_string(),
+                    _ => format!("{}-{}", word, rng.below(50)),
+                })
+                .collect();
+            csv.push_str(&vals.join(","));
+            csv.push('\n');
+        }
+        std::fs::write(dir.join("data.csv"), csv).unwrap();
+        keys.push(format!("domain{d:02}/{name}"));
+        contract_ids.push(contract_id);
+    }
+    keys
+}

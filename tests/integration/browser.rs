@@ -1,0 +1,322 @@
+//! End to end in headless Chromium (driven through chromedriver): a first visit finds a product, opens its example
+//! query in the console, runs it, cancels a long query and exports a CSV. Screenshots of each step are kept in
+//! `$CARGO_TARGET_DIR/e2e-screenshots/` (or `target/e2e-screenshots/`). These tests fail, never skip, when
+//! Chromium or chromedriver is missing: `.ci/run` installs them.
+
+use crate::common::{copy_fixture, options};
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn find_binary(names: &[&str]) -> PathBuf {
+    for name in names {
+        let direct = Path::new(name);
+        if direct.is_absolute() && direct.exists() {
+            return direct.to_path_buf();
+        }
+        if let Some(paths) = std::env::var_os("PATH") {
+            for dir in std::env::split_paths(&paths) {
+                let p = dir.join(name);
+                if p.is_file() {
+                    return p;
+                }
+            }
+        }
+    }
+    panic!(
+        "none of {names:?} is installed; the browser tests need Debian's chromium and chromium-driver (see .ci/run)"
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// chromedriver, stopped when dropped.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start_driver() -> (Driver, u16) {
+    let bin = find_binary(&[
+        "chromedriver",
+        "/usr/bin/chromedriver",
+        "/usr/lib/chromium/chromedriver",
+    ]);
+    let port = free_port();
+    let child = Command::new(bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let driver = Driver(child);
+    // Ready when it accepts connections (bounded wait, not a blind sleep).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (driver, port)
+}
+
+async fn browser(port: u16, downloads: &Path) -> Client {
+    let chromium = find_binary(&["chromium", "/usr/bin/chromium", "chromium-browser", "google-chrome"]);
+    let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,1000",
+            ],
+            "prefs": {
+                "download.default_directory": downloads,
+                "download.prompt_for_download": false,
+            }
+        }
+    }))
+    .unwrap();
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("connecting to chromedriver")
+}
+
+fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = target.join("e2e-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+/// Serves a copy of the basic fixture on a free port; returns the base URL.
+async fn start_meshbox(dir: &Path, scratch: &Path) -> String {
+    let root = std::fs::canonicalize(dir).unwrap();
+    let opts = options(scratch);
+    let mesh = tokio::task::spawn_blocking(move || meshbox::snapshot::Mesh::open(&root, opts, 120_000))
+        .await
+        .unwrap()
+        .unwrap();
+    let limits = meshbox::query::Limits {
+        time_limit: Duration::from_secs(60),
+        max_rows: 1000,
+    };
+    let app = meshbox::http::router(meshbox::http::AppState::new(Arc::new(mesh), limits, 64 * 1024));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = meshbox::http::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_visit_finds_a_product_queries_it_cancels_and_exports() {
+    let dir = copy_fixture("basic");
+    let scratch = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let base = start_meshbox(dir.path(), scratch.path()).await;
+    let (_driver, port) = start_driver().await;
+    let c = browser(port, downloads.path()).await;
+    let wait = Duration::from_secs(30);
+
+    // Home: the mesh at a glance, then into a product.
+    c.goto(&base).await.unwrap();
+    let title = c.find(Locator::Css("main h1")).await.unwrap().text().await.unwrap();
+    assert_eq!(title, "Basic fixture");
+    shot(&c, "01-home").await;
+    c.find(Locator::LinkText("Shop orders"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("#scorecard"))
+        .await
+        .unwrap();
+    let heading = c.find(Locator::Css("main h1")).await.unwrap().text().await.unwrap();
+    assert_eq!(heading, "Shop orders");
+    shot(&c, "02-product").await;
+
+    // The example query opens in the console and runs by itself.
+    c.find(Locator::LinkText("Open in console"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("#results tbody tr"))
+        .await
+        .unwrap();
+    let rows = c.find_all(Locator::Css("#results tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 3);
+    let meta = c
+        .find(Locator::Css("#result-meta"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(meta.starts_with("3 rows"), "{meta}");
+    shot(&c, "03-console-results").await;
+
+    // Ctrl+Enter runs what is typed.
+    let editor = c.find(Locator::Css("#sql")).await.unwrap();
+    editor.clear().await.unwrap();
+    editor.send_keys("SELECT 40 + 2 AS answer").await.unwrap();
+    editor
+        .send_keys(&format!("{}{}", char::from(Key::Control), char::from(Key::Enter)))
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::XPath("//table[@id='results']//td[text()='42']"))
+        .await
+        .unwrap();
+
+    // A long query is cancelled by the button and says so.
+    editor.clear().await.unwrap();
+    editor
+        .send_keys("SELECT count(*) FROM range(10000000000) a, range(1000) b")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#run")).await.unwrap().click().await.unwrap();
+    let cancel = c.find(Locator::Css("#cancel")).await.unwrap();
+    let deadline = Instant::now() + wait;
+    while cancel.attr("disabled").await.unwrap().is_some() {
+        assert!(Instant::now() < deadline, "the query never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let started = Instant::now();
+    cancel.click().await.unwrap();
+    let error = c
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("#query-error:not([hidden])"))
+        .await
+        .unwrap();
+    assert!(error.text().await.unwrap().contains("cancelled"));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "cancel took {:?}",
+        started.elapsed()
+    );
+    shot(&c, "04-cancelled").await;
+
+    // Export the result as CSV: the browser downloads it.
+    editor.clear().await.unwrap();
+    editor
+        .send_keys("SELECT order_id, amount FROM shop.orders ORDER BY order_id")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#export-csv"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let file = downloads.path().join("query.csv");
+    let deadline = Instant::now() + wait;
+    while !file.exists() {
+        if Instant::now() > deadline {
+            shot(&c, "99-no-download").await;
+            let url = c.current_url().await.unwrap();
+            let src = c.source().await.unwrap();
+            panic!(
+                "no download in {:?}; page {url}: {}",
+                std::fs::read_dir(downloads.path()).unwrap().collect::<Vec<_>>(),
+                &src[..src.len().min(600)]
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "order_id,amount\n1,19.99\n2,5.00\n3,42.50\n"
+    );
+
+    // The history remembers what ran.
+    c.goto(&format!("{base}/sql")).await.unwrap();
+    let history = c.find_all(Locator::Css("#history li")).await.unwrap();
+    assert!(history.len() >= 2, "history has {} entries", history.len());
+    shot(&c, "05-history").await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_edit_shows_over_the_page_and_a_fix_refreshes_it() {
+    let dir = copy_fixture("basic");
+    let scratch = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let opts = options(scratch.path());
+    let mesh = Arc::new(
+        tokio::task::spawn_blocking(move || meshbox::snapshot::Mesh::open(&root, opts, 60_000))
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    let _watcher = meshbox::watch::spawn(mesh.clone(), Default::default()).unwrap();
+    let limits = meshbox::query::Limits {
+        time_limit: Duration::from_secs(10),
+        max_rows: 100,
+    };
+    let app = meshbox::http::router(meshbox::http::AppState::new(mesh.clone(), limits, 64 * 1024));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = meshbox::http::serve(listener, app).await;
+    });
+    let (_driver, port) = start_driver().await;
+    let c = browser(port, downloads.path()).await;
+    c.goto(&format!("{base}/products/shop/orders")).await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("#scorecard"))
+        .await
+        .unwrap();
+
+    // Break the product: the page refreshes itself and shows it stale, still serving.
+    let contract = dir.path().join("shop/orders/orders.odcs.yaml");
+    let good = std::fs::read_to_string(&contract).unwrap();
+    std::fs::write(&contract, good.replace("schema:", "schema: [")).unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(".card.stale"))
+        .await
+        .unwrap();
+    shot(&c, "06-stale").await;
+
+    // Fix it: the stale banner goes away by itself.
+    std::fs::write(&contract, good).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while c.find(Locator::Css(".card.stale")).await.is_ok() {
+        assert!(Instant::now() < deadline, "the page did not refresh after the fix");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    shot(&c, "07-fixed").await;
+    c.close().await.unwrap();
+}
