@@ -29,6 +29,37 @@ pub enum Command {
     Test(TestArgs),
     /// Check ODCS contracts and ODPS descriptors against the rules of their version; every problem at once.
     Lint(LintArgs),
+    /// Measure meshbox (use a release build), or write a synthetic mesh to measure with.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum BenchCommand {
+    /// Cold start and p50/p95 render times of the catalog pages (sample mesh and a synthetic mesh).
+    Render {
+        #[arg(long, default_value_t = 1000)]
+        products: usize,
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+    },
+    /// Write-to-query latency through the watcher, reload cost at 10 and 1,000 products, and a soak of edits.
+    Reload {
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        #[arg(long, default_value_t = 1000)]
+        edits: usize,
+    },
+    /// Write a synthetic mesh (products with lineage, tags and PII columns) into a new folder.
+    Generate {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        products: usize,
+        #[arg(long, default_value_t = 50)]
+        domains: usize,
+        #[arg(long, default_value_t = 50)]
+        rows: usize,
+    },
 }
 
 #[derive(Debug, Clone, clap::Args)]

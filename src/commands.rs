@@ -169,6 +169,39 @@ pub fn lint(args: &LintArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+pub fn bench(what: &crate::cli::BenchCommand) -> anyhow::Result<ExitCode> {
+    use crate::cli::BenchCommand;
+    match what {
+        BenchCommand::Render { products, runs } => {
+            let sample = crate::sample::unpack(&cache_dir(None))?;
+            print!("{}", crate::bench::render(&sample, *products, *runs)?);
+        }
+        BenchCommand::Reload { runs, edits } => print!("{}", crate::bench::reload(*runs, *edits)?),
+        BenchCommand::Generate {
+            dir,
+            products,
+            domains,
+            rows,
+        } => {
+            if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+                return Err(Unusable(format!(
+                    "{} exists and is not empty; meshbox only writes into a new folder",
+                    dir.display()
+                ))
+                .into());
+            }
+            let keys = crate::synthetic::generate(dir, *products, (*domains).max(1), *rows);
+            println!(
+                "wrote {} products in {} domains to {}",
+                keys.len(),
+                (*domains).max(1),
+                dir.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
     opts.profiles = true;

@@ -210,7 +210,7 @@ pub fn choose_server<'c>(contract: &'c Contract, preferred: Option<&str>) -> Opt
 
 /// Loads every table of `contract` into `schema` of the staging instance.
 pub fn load_contract(
-    staging: &Staging,
+    conn: &Connection,
     contract: &Contract,
     contract_idx: usize,
     schema: &str,
@@ -219,16 +219,6 @@ pub fn load_contract(
 ) -> ContractLoad {
     let mut out = ContractLoad::default();
     let contract_dir = contract.doc.file.parent().map(Path::to_path_buf).unwrap_or_default();
-    if let Err(e) = staging
-        .conn
-        .execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)))
-    {
-        out.diagnostics.push(Diagnostic::error(
-            "internal",
-            format!("cannot create a staging schema: {e}"),
-        ));
-        return out;
-    }
     if let Some(s) = server
         && let Some(kind) = s.kind.as_deref()
         && !kind.eq_ignore_ascii_case("local")
@@ -271,7 +261,7 @@ pub fn load_contract(
             }
         };
         out.files.extend(source.files.iter().cloned());
-        match load_table(&staging.conn, schema, table, &source) {
+        match load_table(conn, schema, table, &source) {
             Ok(mut t) => {
                 t.contract = contract_idx;
                 t.object = object;
@@ -800,8 +790,6 @@ fn projection(plans: &[Plan], extras: &[String]) -> String {
 /// Loads one table. Errors are DuckDB's message, cleaned.
 pub fn load_table(conn: &Connection, schema: &str, table: &Table, source: &Source) -> Result<TableLoad, String> {
     let target = format!("{}.{}", quote_ident(schema), quote_ident(&table.name));
-    conn.execute_batch(&format!("DROP TABLE IF EXISTS {target}"))
-        .map_err(clean_error)?;
     let all_empty = source
         .files
         .iter()
@@ -981,23 +969,14 @@ fn load_csv(
 fn read_rejects(conn: &Connection, rejects: &str) -> Result<(u64, (u64, Vec<MalformedLine>)), String> {
     let errors = quote_ident(&format!("{rejects}_errors"));
     let scans = quote_ident(&format!("{rejects}_scans"));
-    let exists: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
-            [format!("{rejects}_errors")],
-            |r| r.get(0),
-        )
-        .map_err(clean_error)?;
-    if exists == 0 {
+    // The reader creates the table when it stores rejects; without it there is nothing to report.
+    let Ok((cast, other)) = conn.query_row(
+        &format!("SELECT count(*) FILTER (WHERE error_type = 'CAST'), count(DISTINCT line) FILTER (WHERE error_type <> 'CAST') FROM {errors}"),
+        [],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+    ) else {
         return Ok((0, (0, Vec::new())));
-    }
-    let (cast, other): (i64, i64) = conn
-        .query_row(
-            &format!("SELECT count(*) FILTER (WHERE error_type = 'CAST'), count(DISTINCT line) FILTER (WHERE error_type <> 'CAST') FROM {errors}"),
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .map_err(clean_error)?;
+    };
     let mut samples = Vec::new();
     if other > 0 {
         let mut stmt = conn

@@ -5,6 +5,7 @@
 // Diagnostics are returned as errors on purpose: they carry file, line, field and hint.
 #![allow(clippy::result_large_err)]
 
+pub mod bench;
 pub mod catalog;
 pub mod checks;
 pub mod cli;
@@ -28,6 +29,7 @@ pub mod scorecard;
 pub mod serving;
 pub mod snapshot;
 pub mod sql;
+pub mod synthetic;
 pub mod types;
 pub mod values;
 pub mod vars;

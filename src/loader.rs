@@ -215,14 +215,20 @@ pub fn read_mesh(root: &Path, previous: Option<&MeshSpec>, ignore: &crate::scan:
         domains.push(Domain::new(&d.name, file, info));
     }
     let mut products = Vec::new();
-    for dir in &layout.products {
-        let fp = fingerprint(dir.files.iter().map(PathBuf::as_path));
-        let reused = previous.and_then(|prev| {
+    let known: std::collections::HashMap<(&Path, &str), &ProductSpec> = previous
+        .map(|prev| {
             prev.products
                 .iter()
-                .find(|p| p.dir == dir.dir && p.name == dir.name && p.fingerprint == fp)
-                .cloned()
-        });
+                .map(|p| ((p.dir.as_path(), p.name.as_str()), p))
+                .collect()
+        })
+        .unwrap_or_default();
+    for dir in &layout.products {
+        let fp = fingerprint(dir.files.iter().map(PathBuf::as_path));
+        let reused = known
+            .get(&(dir.dir.as_path(), dir.name.as_str()))
+            .filter(|p| p.fingerprint == fp)
+            .map(|p| (*p).clone());
         products.push(reused.unwrap_or_else(|| read_product(dir, root)));
     }
     // Domains named only by manifests (products directly under the root) still get a domain entry.

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate(&args),
         Command::Test(args) => commands::test(&args),
         Command::Lint(args) => commands::lint(&args),
+        Command::Bench(what) => commands::bench(&what),
         Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

@@ -49,7 +49,151 @@ pub struct Outcome {
     pub load_ms: f64,
 }
 
-/// Loads every product of `specs` into a new staging instance, then runs all checks.
+/// Runs `work(connection, i)` for every `i < n` on up to `workers` threads, each with its own connection to the
+/// staging database, and returns the results in order.
+fn in_parallel<T: Send>(
+    staging: &Staging,
+    n: usize,
+    workers: usize,
+    work: impl Fn(&duckdb::Connection, usize) -> T + Sync,
+) -> anyhow::Result<Vec<T>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<T>>> = std::sync::Mutex::new((0..n).map(|_| None).collect());
+    let conns = (0..workers.clamp(1, n.max(1)))
+        .map(|_| staging.conn.try_clone())
+        .collect::<Result<Vec<_>, _>>()?;
+    std::thread::scope(|scope| {
+        for conn in conns {
+            let (next, results, work) = (&next, &results, &work);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if i >= n {
+                        break;
+                    }
+                    let r = work(&conn, i);
+                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+                }
+            });
+        }
+    });
+    Ok(results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|r| r.expect("every index ran"))
+        .collect())
+}
+
+/// Loads one product's data into `schema`.
+fn load_product(
+    conn: &duckdb::Connection,
+    spec: &ProductSpec,
+    schema: &str,
+    root: &std::path::Path,
+    policy: &PathPolicy,
+    opts: &Options,
+) -> Outcome {
+    let started = Instant::now();
+    let mut out = Outcome {
+        schema: schema.to_string(),
+        tables: Vec::new(),
+        checks: Vec::new(),
+        diagnostics: Vec::new(),
+        data_files: Vec::new(),
+        load_ms: 0.0,
+    };
+    for (ci, contract) in spec.contracts.iter().enumerate() {
+        let server = choose_server(contract, opts.server.as_deref());
+        if let (Some(wanted), Some(found)) = (opts.server.as_deref(), server)
+            && found.server.as_deref() != Some(wanted)
+            && contract.servers.len() > 1
+        {
+            out.diagnostics.push(contract_diag(
+                contract,
+                Severity::Info,
+                "server-choice",
+                "servers",
+                format!(
+                    "no server named `{wanted}`; reading `{}`",
+                    found.server.as_deref().unwrap_or("?")
+                ),
+                None,
+            ));
+        }
+        let loaded = load_contract(conn, contract, ci, schema, server, policy);
+        out.tables.extend(loaded.tables);
+        out.diagnostics
+            .extend(loaded.diagnostics.into_iter().map(|d| d.relative_to(root)));
+        out.data_files.extend(loaded.files);
+    }
+    out.load_ms = started.elapsed().as_secs_f64() * 1000.0;
+    out
+}
+
+/// Runs the checks, SLAs and (when asked) column profiles of one loaded product. Files are off limits by now.
+fn check_product(
+    conn: &duckdb::Connection,
+    spec: &ProductSpec,
+    out: &mut Outcome,
+    root: &std::path::Path,
+    opts: &Options,
+    now: i64,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    conn.execute_batch(&format!("SET search_path = {}", quote_literal(&out.schema)))?;
+    let guard = |sql: &str| crate::guard::inspect(conn, sql).map(|_| ()).map_err(|e| e.to_string());
+    for (ci, contract) in spec.contracts.iter().enumerate() {
+        for (oi, _) in contract.tables.iter().enumerate() {
+            let load = out.tables.iter().find(|t| t.contract == ci && t.object == oi);
+            let planned = crate::checks::plan::plan_table(contract, oi, load, root);
+            if let Some(load) = load {
+                let target = Target {
+                    conn,
+                    relation: load.qualified(),
+                    table: &contract.tables[oi],
+                    row_count: load.row_count,
+                    guard: &guard,
+                };
+                out.checks.extend(crate::checks::run::run_table(&target, planned));
+            }
+        }
+        let relation = |name: &str| {
+            out.tables
+                .iter()
+                .find(|t| t.contract == ci && t.table == name)
+                .map(TableLoad::qualified)
+        };
+        let sla = crate::checks::sla::run(conn, contract, &relation, now, root);
+        out.checks.extend(sla);
+    }
+    if opts.profiles {
+        for t in out.tables.iter_mut() {
+            let object = &spec.contracts[t.contract].tables[t.object];
+            let classified = |name: &str| {
+                object
+                    .columns
+                    .iter()
+                    .any(|c| c.name == name && crate::checks::run::is_classified(c))
+            };
+            let columns: Vec<(String, String)> = t
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.data_type.clone()))
+                .collect();
+            match crate::profile::profile_table(conn, &t.qualified(), &columns, &classified) {
+                Ok(p) => t.profiles = p,
+                Err(e) => tracing::warn!(table = %t.table, error = %e, "column profile failed"),
+            }
+        }
+    }
+    out.load_ms += started.elapsed().as_secs_f64() * 1000.0;
+    Ok(())
+}
+
+/// Loads every product of `specs` into a new staging instance, then runs all checks. Products are spread over as
+/// many threads as DuckDB may use (each with its own connection): a mesh of small products is bound by per-query
+/// latency, not by any one query.
 pub fn load_and_check(
     specs: &[&ProductSpec],
     root: &std::path::Path,
@@ -60,106 +204,30 @@ pub fn load_and_check(
         root: root.to_path_buf(),
         allow_outside: opts.allow_outside_root,
     };
-    let mut outcomes = Vec::with_capacity(specs.len());
-    for (i, spec) in specs.iter().enumerate() {
-        let started = Instant::now();
-        let schema = format!("p{i}");
+    let workers = opts
+        .engine
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let schemas: Vec<String> = (0..specs.len()).map(|i| format!("p{i}")).collect();
+    for schema in &schemas {
         staging
             .conn
-            .execute_batch(&format!("CREATE SCHEMA {}", crate::sql::quote_ident(&schema)))?;
-        let mut out = Outcome {
-            schema: schema.clone(),
-            tables: Vec::new(),
-            checks: Vec::new(),
-            diagnostics: Vec::new(),
-            data_files: Vec::new(),
-            load_ms: 0.0,
-        };
-        for (ci, contract) in spec.contracts.iter().enumerate() {
-            let server = choose_server(contract, opts.server.as_deref());
-            if let (Some(wanted), Some(found)) = (opts.server.as_deref(), server)
-                && found.server.as_deref() != Some(wanted)
-                && contract.servers.len() > 1
-            {
-                out.diagnostics.push(contract_diag(
-                    contract,
-                    Severity::Info,
-                    "server-choice",
-                    "servers",
-                    format!(
-                        "no server named `{wanted}`; reading `{}`",
-                        found.server.as_deref().unwrap_or("?")
-                    ),
-                    None,
-                ));
-            }
-            let loaded = load_contract(&staging, contract, ci, &schema, server, &policy);
-            out.tables.extend(loaded.tables);
-            out.diagnostics
-                .extend(loaded.diagnostics.into_iter().map(|d| d.relative_to(root)));
-            out.data_files.extend(loaded.files);
-        }
-        out.load_ms = started.elapsed().as_secs_f64() * 1000.0;
-        outcomes.push(out);
+            .execute_batch(&format!("CREATE SCHEMA {}", crate::sql::quote_ident(schema)))?;
     }
+    let mut outcomes = in_parallel(&staging, specs.len(), workers, |conn, i| {
+        load_product(conn, specs[i], &schemas[i], root, &policy, opts)
+    })?;
     // From here on, SQL written in contracts runs: no file may be read or written.
     staging.forbid_files()?;
     let now = opts.now();
-    let guard = |sql: &str| {
-        crate::guard::inspect(&staging.conn, sql)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    };
-    for (spec, out) in specs.iter().zip(outcomes.iter_mut()) {
-        let started = Instant::now();
-        staging
-            .conn
-            .execute_batch(&format!("SET search_path = {}", quote_literal(&out.schema)))?;
-        for (ci, contract) in spec.contracts.iter().enumerate() {
-            for (oi, _) in contract.tables.iter().enumerate() {
-                let load = out.tables.iter().find(|t| t.contract == ci && t.object == oi);
-                let planned = crate::checks::plan::plan_table(contract, oi, load, root);
-                if let Some(load) = load {
-                    let target = Target {
-                        conn: &staging.conn,
-                        relation: load.qualified(),
-                        table: &contract.tables[oi],
-                        row_count: load.row_count,
-                        guard: &guard,
-                    };
-                    out.checks.extend(crate::checks::run::run_table(&target, planned));
-                }
-            }
-            let relation = |name: &str| {
-                out.tables
-                    .iter()
-                    .find(|t| t.contract == ci && t.table == name)
-                    .map(TableLoad::qualified)
-            };
-            out.checks
-                .extend(crate::checks::sla::run(&staging.conn, contract, &relation, now, root));
-        }
-        if opts.profiles {
-            for t in out.tables.iter_mut() {
-                let object = &spec.contracts[t.contract].tables[t.object];
-                let classified = |name: &str| {
-                    object
-                        .columns
-                        .iter()
-                        .any(|c| c.name == name && crate::checks::run::is_classified(c))
-                };
-                let columns: Vec<(String, String)> = t
-                    .columns
-                    .iter()
-                    .map(|c| (c.name.clone(), c.data_type.clone()))
-                    .collect();
-                match crate::profile::profile_table(&staging.conn, &t.qualified(), &columns, &classified) {
-                    Ok(p) => t.profiles = p,
-                    Err(e) => tracing::warn!(table = %t.table, error = %e, "column profile failed"),
-                }
-            }
-        }
-        out.load_ms += started.elapsed().as_secs_f64() * 1000.0;
+    let slots: Vec<std::sync::Mutex<&mut Outcome>> = outcomes.iter_mut().map(std::sync::Mutex::new).collect();
+    let results = in_parallel(&staging, specs.len(), workers, |conn, i| {
+        let mut out = slots[i].lock().unwrap_or_else(|e| e.into_inner());
+        check_product(conn, specs[i], &mut out, root, opts, now)
+    })?;
+    drop(slots);
+    for r in results {
+        r?;
     }
     Ok((staging, outcomes))
 }

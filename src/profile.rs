@@ -29,7 +29,19 @@ pub struct ColumnProfile {
     pub masked: bool,
 }
 
-/// Measures every column of `relation`. `classified(name)` says which columns must not reveal values.
+/// How a column's values become numbers for the histogram (None: no histogram).
+fn numeric_expr(q: &str, ty: &str) -> Option<String> {
+    match family(ty) {
+        Family::Integer | Family::Number => Some(format!("CAST({q} AS DOUBLE)")),
+        Family::Temporal if ty.eq_ignore_ascii_case("TIME") => Some(format!("CAST(epoch({q}) AS DOUBLE)")),
+        Family::Temporal => Some(format!("CAST(epoch(CAST({q} AS TIMESTAMP)) AS DOUBLE)")),
+        _ => None,
+    }
+}
+
+/// Measures every column of `relation` in two statements: one aggregate pass (NULLs, distinct values, min and
+/// max), then one query for every column's top values or histogram. `classified(name)` says which columns must
+/// not reveal values.
 pub fn profile_table(
     conn: &Connection,
     relation: &str,
@@ -53,17 +65,31 @@ pub fn profile_table(
             exprs.push("NULL::VARCHAR".into());
             exprs.push("NULL::VARCHAR".into());
         }
+        match numeric_expr(&q, ty) {
+            Some(x) => {
+                exprs.push(format!("min({x})"));
+                exprs.push(format!("max({x})"));
+            }
+            None => {
+                exprs.push("NULL::DOUBLE".into());
+                exprs.push("NULL::DOUBLE".into());
+            }
+        }
     }
     let sql = format!("SELECT {} FROM {relation}", exprs.join(", "));
+    let mut ranges: Vec<Option<(f64, f64)>> = Vec::with_capacity(cols.len());
     let (rows, mut out) = conn
         .query_row(&sql, [], |r| {
             let rows: i64 = r.get(0)?;
             let mut out = Vec::with_capacity(cols.len());
             for (i, (name, ty)) in cols.iter().enumerate() {
-                let base = 1 + i * 4;
+                let base = 1 + i * 6;
                 let nulls: i64 = r.get(base)?;
                 let distinct: i64 = r.get(base + 1)?;
                 let masked = classified(name);
+                let lo: Option<f64> = r.get(base + 4)?;
+                let hi: Option<f64> = r.get(base + 5)?;
+                ranges.push(lo.zip(hi).filter(|(a, b)| a.is_finite() && b.is_finite()));
                 out.push(ColumnProfile {
                     name: name.clone(),
                     data_type: ty.clone(),
@@ -87,59 +113,60 @@ pub fn profile_table(
     if rows == 0 {
         return Ok(out);
     }
-    for p in out.iter_mut().filter(|p| !p.masked) {
+    // Second pass: (column, value, bin, count) rows for every column that shows values.
+    let mut parts = Vec::new();
+    for (i, p) in out.iter().enumerate().filter(|(_, p)| !p.masked) {
         let q = quote_ident(&p.name);
-        match family(&p.data_type) {
-            Family::Integer | Family::Number | Family::Temporal => {
-                p.histogram = histogram(conn, relation, &q, &p.data_type).unwrap_or_default();
+        match (numeric_expr(&q, &p.data_type), ranges[i]) {
+            (Some(x), Some((lo, hi))) => {
+                let bin = if hi > lo {
+                    format!("least({}, CAST(floor(({x} - {lo:?}) / ({hi:?} - {lo:?}) * {BINS}) AS INTEGER))", BINS - 1)
+                } else {
+                    "0".into()
+                };
+                parts.push(format!(
+                    "(SELECT {i} AS c, NULL::VARCHAR AS v, {bin} AS b, count(*) AS n FROM {relation} WHERE {q} IS NOT NULL GROUP BY b)"
+                ));
             }
-            Family::Text | Family::Boolean => {
-                let sql = format!(
-                    "SELECT CAST({q} AS VARCHAR) AS v, count(*) AS n FROM {relation} WHERE {q} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5"
-                );
-                let mut stmt = conn.prepare(&sql).map_err(clean_error)?;
-                p.top = stmt
-                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
-                    .map_err(clean_error)?
-                    .collect::<Result<_, _>>()
-                    .map_err(clean_error)?;
-            }
-            Family::Other => {}
+            (None, _) if matches!(family(&p.data_type), Family::Text | Family::Boolean) => parts.push(format!(
+                "(SELECT {i} AS c, CAST({q} AS VARCHAR) AS v, NULL::INTEGER AS b, count(*) AS n FROM {relation} WHERE {q} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT 5)"
+            )),
+            _ => {}
         }
     }
-    Ok(out)
-}
-
-/// Ten equal-width bins between the column's min and max.
-fn histogram(conn: &Connection, relation: &str, q: &str, ty: &str) -> Result<Vec<u64>, String> {
-    let numeric = if family(ty) == Family::Temporal {
-        if ty.eq_ignore_ascii_case("TIME") {
-            format!("CAST(epoch({q}) AS DOUBLE)")
-        } else {
-            format!("CAST(epoch(CAST({q} AS TIMESTAMP)) AS DOUBLE)")
-        }
-    } else {
-        format!("CAST({q} AS DOUBLE)")
-    };
-    let sql = format!(
-        "WITH v AS (SELECT {numeric} AS x FROM {relation} WHERE {q} IS NOT NULL), \
-         r AS (SELECT min(x) AS lo, max(x) AS hi FROM v) \
-         SELECT least({last}, CAST(floor(CASE WHEN r.hi = r.lo THEN 0 ELSE (x - r.lo) / (r.hi - r.lo) * {BINS} END) AS INTEGER)) AS b, count(*) \
-         FROM v, r WHERE isfinite(x) GROUP BY b ORDER BY b",
-        last = BINS - 1
-    );
+    if parts.is_empty() {
+        return Ok(out);
+    }
+    let sql = parts.join(" UNION ALL ");
     let mut stmt = conn.prepare(&sql).map_err(clean_error)?;
-    let mut bins = vec![0u64; BINS];
     let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, Option<i32>>(0)?, r.get::<_, i64>(1)?)))
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)? as usize,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<i32>>(2)?,
+                r.get::<_, i64>(3)? as u64,
+            ))
+        })
         .map_err(clean_error)?;
     for row in rows {
-        let (b, n) = row.map_err(clean_error)?;
-        if let Some(b) = b.filter(|b| (0..BINS as i32).contains(b)) {
-            bins[b as usize] += n as u64;
+        let (c, v, b, n) = row.map_err(clean_error)?;
+        let p = &mut out[c];
+        match (v, b) {
+            (Some(v), _) => p.top.push((v, n)),
+            (None, Some(b)) if (0..BINS as i32).contains(&b) => {
+                if p.histogram.is_empty() {
+                    p.histogram = vec![0; BINS];
+                }
+                p.histogram[b as usize] += n;
+            }
+            _ => {}
         }
     }
-    Ok(bins)
+    for p in out.iter_mut() {
+        p.top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    }
+    Ok(out)
 }
 
 /// A small bar chart of the bins as inline SVG (numbers only: nothing from the data is written into it).

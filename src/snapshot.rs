@@ -102,6 +102,7 @@ pub fn build(
     }
     let ignorer = crate::scan::Ignorer::new(root, &opts.ignore).map_err(anyhow::Error::msg)?;
     let spec = read_mesh(root, prev.map(|p| &p.spec), &ignorer);
+    let t_read = started.elapsed();
     let mut opts = opts.clone();
     if opts.server.is_none() {
         opts.server = spec.mesh_file.server.clone();
@@ -132,6 +133,7 @@ pub fn build(
     }
 
     // Nothing changed: no staging database to open at all.
+    let t_plan = started.elapsed();
     let (staging, outcomes) = if to_load.is_empty() {
         (None, Vec::new())
     } else {
@@ -215,6 +217,7 @@ pub fn build(
             }
         }
     }
+    let t_load = started.elapsed();
     if let Some(db) = serving {
         // A table moving from one product to another must not be dropped after it was re-created.
         let created: HashSet<(String, String)> = updates.iter().map(|u| table_key(&u.schema, &u.table)).collect();
@@ -249,6 +252,7 @@ pub fn build(
             }
         }
     }
+    let t_publish = started.elapsed();
     drop(staging);
     let mut products = Vec::with_capacity(spec.products.len());
     let mut reloaded = Vec::new();
@@ -265,6 +269,15 @@ pub fn build(
         }
     }
     let unchanged = products.len() - reloaded.len();
+    tracing::debug!(
+        read_ms = t_read.as_secs_f64() * 1e3,
+        plan_ms = (t_plan - t_read).as_secs_f64() * 1e3,
+        load_ms = (t_load - t_plan).as_secs_f64() * 1e3,
+        publish_ms = (t_publish - t_load).as_secs_f64() * 1e3,
+        products = spec.products.len(),
+        reloaded = to_load.len(),
+        "build phases"
+    );
     let catalog = Catalog {
         name: spec.name.clone(),
         description: spec.mesh_file.description.clone(),

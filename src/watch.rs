@@ -150,36 +150,74 @@ fn is_watch_limit(e: &notify::Error) -> bool {
     }
 }
 
+/// The polling watcher: every `interval`, a fingerprint of the whole folder (paths, sizes, modification times in
+/// nanoseconds); any difference rebuilds. (notify's poller compares whole seconds and misses quick edits.)
+fn poll(mesh: Arc<Mesh>, ignore: Ignorer, mut last: u64, interval: Duration, stop: Arc<std::sync::atomic::AtomicBool>) {
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(interval);
+        let now = crate::scan::tree_fingerprint(&mesh.root, &ignore);
+        if now != last {
+            // Let a file that is still being written settle for one more interval.
+            std::thread::sleep(interval.min(Duration::from_millis(200)));
+            last = crate::scan::tree_fingerprint(&mesh.root, &ignore);
+            if last == now {
+                let _ = mesh.rebuild();
+            }
+        }
+    }
+}
+
+/// Stops the polling thread when the watcher is dropped.
+struct PollHandle(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for PollHandle {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn start_polling(mesh: &Arc<Mesh>, interval: Duration) -> anyhow::Result<Box<dyn std::any::Any + Send>> {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (m, s) = (mesh.clone(), stop.clone());
+    // The starting point is taken now, before returning: a change right after `spawn` must count as a change.
+    let ignore = Ignorer::new(&mesh.root, &mesh.opts.ignore).unwrap_or_else(|_| Ignorer::none());
+    let first = crate::scan::tree_fingerprint(&mesh.root, &ignore);
+    std::thread::Builder::new()
+        .name("meshbox-poll".into())
+        .spawn(move || poll(m, ignore, first, interval, s))?;
+    Ok(Box::new(PollHandle(stop)))
+}
+
 /// Starts watching `mesh.root`; each settled batch of changes triggers one rebuild on a background thread.
 pub fn spawn(mesh: Arc<Mesh>, opts: WatchOptions) -> anyhow::Result<Watcher> {
+    if opts.mode == WatchMode::Poll {
+        let handle = start_polling(&mesh, opts.poll_interval)?;
+        mesh.set_watch_mode("poll");
+        return Ok(Watcher {
+            _debouncer: handle,
+            mode: WatchMode::Poll,
+        });
+    }
     let (tx, rx) = mpsc::channel::<Batch>();
-    let base = notify::Config::default().with_follow_symlinks(false);
-    let poll_config = base.with_poll_interval(opts.poll_interval);
-    let (debouncer, mode): (Box<dyn std::any::Any + Send>, WatchMode) = match opts.mode {
-        WatchMode::Poll => (
-            Box::new(start::<notify::PollWatcher>(&mesh, &opts, tx, poll_config)?),
-            WatchMode::Poll,
-        ),
-        WatchMode::Native => match start::<notify::RecommendedWatcher>(&mesh, &opts, tx.clone(), base) {
-            Ok(d) => (Box::new(d), WatchMode::Native),
-            Err(e) if is_watch_limit(&e) => {
-                tracing::warn!(
-                    error = %e,
-                    "the system's file watch limit is reached (raise fs.inotify.max_user_watches); watching by polling every {} ms instead",
-                    opts.poll_interval.as_millis()
-                );
-                (
-                    Box::new(start::<notify::PollWatcher>(&mesh, &opts, tx, poll_config)?),
-                    WatchMode::Poll,
-                )
-            }
-            Err(e) => return Err(e.into()),
-        },
+    let config = notify::Config::default().with_follow_symlinks(false);
+    let debouncer: Box<dyn std::any::Any + Send> = match start::<notify::RecommendedWatcher>(&mesh, &opts, tx, config) {
+        Ok(d) => Box::new(d),
+        Err(e) if is_watch_limit(&e) => {
+            tracing::warn!(
+                error = %e,
+                "the system's file watch limit is reached (raise fs.inotify.max_user_watches); watching by polling every {} ms instead",
+                opts.poll_interval.as_millis()
+            );
+            let handle = start_polling(&mesh, opts.poll_interval)?;
+            mesh.set_watch_mode("poll");
+            return Ok(Watcher {
+                _debouncer: handle,
+                mode: WatchMode::Poll,
+            });
+        }
+        Err(e) => return Err(e.into()),
     };
-    mesh.set_watch_mode(match mode {
-        WatchMode::Native => "native",
-        WatchMode::Poll => "poll",
-    });
+    mesh.set_watch_mode("native");
     let quiet = opts.quiet;
     std::thread::Builder::new()
         .name("meshbox-rebuild".into())
@@ -202,7 +240,7 @@ pub fn spawn(mesh: Arc<Mesh>, opts: WatchOptions) -> anyhow::Result<Watcher> {
                     }
                 }
                 let changed = batch.paths.clone();
-                wait_until_written(&changed, &rx, &mut batch, quiet * 2);
+                wait_until_written(&changed, &rx, &mut batch, quiet);
                 let _ = mesh.rebuild();
                 if batch.new_folder {
                     // Files written into a folder right after it was created can escape the watch: look once more
@@ -219,7 +257,7 @@ pub fn spawn(mesh: Arc<Mesh>, opts: WatchOptions) -> anyhow::Result<Watcher> {
         })?;
     Ok(Watcher {
         _debouncer: debouncer,
-        mode,
+        mode: WatchMode::Native,
     })
 }
 

@@ -7,6 +7,8 @@ mod events;
 mod pages;
 mod views;
 
+pub use views::seg as segment;
+
 use crate::query::{Limits, QueryError};
 use crate::snapshot::Mesh;
 use axum::Router;

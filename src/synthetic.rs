@@ -1,4 +1,4 @@
-//! A synthetic mesh for benchmarks: N products in D domains, with ODPS input ports forming a lineage DAG, tags,
+//! A synthetic mesh for benchmarks (`meshbox bench generate`): N products in D domains, with ODPS input ports forming a lineage DAG, tags,
 //! owners, PII columns (some classified, some not) and small CSV files. Deterministic for a given size.
 
 use std::fmt::Write as _;
@@ -11,7 +11,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed.max(1))
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -20,7 +20,7 @@ impl Rng {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]

@@ -1,0 +1,301 @@
+//! `meshbox bench`: measurements run in-process with the release binary, printed as Markdown for BENCHMARKS.md —
+//! page render times, cold start, write-to-query latency through the watcher, reload cost as the mesh grows, and a
+//! soak of edits. Timings are wall clock on a shared machine: compare figures from one run, not across runs.
+
+use crate::pipeline::Options;
+use crate::query::Limits;
+use crate::snapshot::{Event, Mesh};
+use axum::body::Body;
+use axum::http::Request;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+/// A scratch folder under the system temp folder, removed when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(label: &str) -> Scratch {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let p = std::env::temp_dir().join(format!("meshbox-bench-{}-{label}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("creating a scratch folder");
+        Scratch(p)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn options(scratch: &Path) -> Options {
+    Options {
+        engine: crate::ingest::EngineSettings {
+            threads: None,
+            memory_limit: None,
+            temp_dir: scratch.join("duckdb-tmp"),
+        },
+        server: None,
+        allow_outside_root: false,
+        now_micros: None,
+        profiles: true,
+        ignore: Vec::new(),
+    }
+}
+
+fn pct(v: &[f64], p: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).expect("no NaN timings"));
+    s[((s.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn router(mesh: Arc<Mesh>) -> axum::Router {
+    let limits = Limits {
+        time_limit: Duration::from_secs(30),
+        max_rows: 1000,
+    };
+    crate::http::router(crate::http::AppState::new(mesh, limits, 1 << 20))
+}
+
+async fn get(app: &axum::Router, uri: &str) -> usize {
+    let res = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    assert!(res.status().is_success(), "{uri}: {}", res.status());
+    axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .expect("body")
+        .len()
+}
+
+async fn query(app: &axum::Router, sql: &str) -> serde_json::Value {
+    let body = serde_json::json!({ "sql": sql }).to_string();
+    let res = app
+        .clone()
+        .oneshot(Request::post("/api/query").body(Body::from(body)).expect("request"))
+        .await
+        .expect("infallible");
+    serde_json::from_slice(&axum::body::to_bytes(res.into_body(), usize::MAX).await.expect("body")).expect("JSON")
+}
+
+/// Cold start and p50/p95 render times of the catalog pages on the sample mesh and a synthetic mesh.
+pub fn render(sample: &Path, products: usize, runs: usize) -> anyhow::Result<String> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let synthetic = Scratch::new("render");
+    crate::synthetic::generate(&synthetic.0, products, 50, 50);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| mesh | cold start (load, test, serve) | page | p50 ms | p95 ms | bytes |\n|---|---|---|---|---|---|"
+    );
+    for (label, root) in [
+        ("sample mesh (12 products)".to_string(), sample.to_path_buf()),
+        (format!("synthetic, {products} products"), synthetic.0.clone()),
+    ] {
+        let scratch = Scratch::new("render-db");
+        let started = Instant::now();
+        let mesh = Arc::new(Mesh::open(&std::fs::canonicalize(&root)?, options(&scratch.0), 60_000)?);
+        let cold = started.elapsed().as_secs_f64();
+        let snapshot = mesh.snapshot();
+        let product = snapshot
+            .catalog
+            .products
+            .iter()
+            .find(|p| !p.tables.is_empty())
+            .expect("a product with data");
+        let product_uri = format!(
+            "/products/{}/{}",
+            crate::http::segment(&product.domain),
+            crate::http::segment(&product.name)
+        );
+        let app = router(mesh.clone());
+        for uri in ["/", product_uri.as_str(), "/problems", "/api/products"] {
+            let mut times = Vec::with_capacity(runs);
+            let mut bytes = 0;
+            for _ in 0..runs {
+                let t = Instant::now();
+                bytes = rt.block_on(get(&app, uri));
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            let _ = writeln!(
+                out,
+                "| {label} | {cold:.2} s | `{uri}` | {:.2} | {:.2} | {bytes} |",
+                pct(&times, 0.5),
+                pct(&times, 0.95)
+            );
+        }
+    }
+    Ok(out)
+}
+
+fn big_csv(path: &Path, rows: usize, marker: u64) -> std::io::Result<()> {
+    let mut s = String::with_capacity(rows * 32);
+    s.push_str("id,col_1,col_2\n");
+    for i in 0..rows {
+        let _ = writeln!(s, "{i},{marker},row-{i}");
+    }
+    std::fs::write(path, s)
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+}
+
+/// Write-to-query latency through the watcher, reload cost at two mesh sizes, and a soak of `edits` edits.
+pub fn reload(runs: usize, edits: usize) -> anyhow::Result<String> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut out = String::new();
+
+    // 1. A 100k-row CSV product in a 50-product mesh, edited while the real watcher runs.
+    let dir = Scratch::new("latency");
+    let keys = crate::synthetic::generate(&dir.0, 50, 10, 50);
+    let (domain, name) = keys[0].split_once('/').expect("domain/product");
+    let product_dir = dir.0.join(&keys[0]);
+    let table = "big_table";
+    std::fs::write(
+        product_dir.join(format!("{name}.odcs.yaml")),
+        format!(
+            "apiVersion: v3.1.0\nkind: DataContract\nid: urn:synthetic:0\nversion: 1.0.0\nstatus: active\nschema:\n  - name: {table}\n    properties:\n\
+             \x20     - name: id\n        logicalType: integer\n      - name: col_1\n        logicalType: integer\n      - name: col_2\n        logicalType: string\n\
+             servers:\n  - server: local\n    type: local\n    format: csv\n    path: data.csv\n"
+        ),
+    )?;
+    let csv = product_dir.join("data.csv");
+    big_csv(&csv, 100_000, 0)?;
+    let scratch = Scratch::new("latency-db");
+    let mesh = Arc::new(Mesh::open(
+        &std::fs::canonicalize(&dir.0)?,
+        options(&scratch.0),
+        60_000,
+    )?);
+    let app = router(mesh.clone());
+    let watcher = crate::watch::spawn(mesh.clone(), Default::default())?;
+    let sql = format!("SELECT max(col_1) FROM {domain}.{table}");
+    let (mut latency, mut rebuild) = (Vec::new(), Vec::new());
+    for i in 1..=runs as u64 {
+        let mut rx = mesh.events.subscribe();
+        big_csv(&csv, 100_000, i)?;
+        let written = Instant::now();
+        rt.block_on(async {
+            loop {
+                if let Ok(Event::Snapshot { .. }) = rx.recv().await
+                    && query(&app, &sql).await["rows"][0][0] == serde_json::json!(i)
+                {
+                    break;
+                }
+            }
+        });
+        latency.push(written.elapsed().as_secs_f64() * 1000.0);
+        rebuild.push(mesh.snapshot().reload.took_ms);
+    }
+    drop(watcher);
+    let _ = writeln!(
+        out,
+        "### Last write → new data answers `/api/query` (100k-row CSV product in a 50-product mesh, {runs} edits, {} watcher)\n",
+        mesh.watch_mode().unwrap_or("?")
+    );
+    let _ = writeln!(out, "| | p50 ms | p95 ms |\n|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| end to end (debounce, settle, reload, query) | {:.0} | {:.0} |",
+        pct(&latency, 0.5),
+        pct(&latency, 0.95)
+    );
+    let _ = writeln!(
+        out,
+        "| of which the rebuild | {:.0} | {:.0} |\n",
+        pct(&rebuild, 0.5),
+        pct(&rebuild, 0.95)
+    );
+
+    // 2. Reload cost of one changed product as the mesh grows.
+    let _ = writeln!(
+        out,
+        "### Reload of one changed product\n\n| mesh | cold start s | reload median ms | reload p95 ms | products reloaded |\n|---|---|---|---|---|"
+    );
+    for size in [10usize, 1000] {
+        let dir = Scratch::new("scale");
+        let keys = crate::synthetic::generate(&dir.0, size, (size / 20).max(2), 50);
+        let scratch = Scratch::new("scale-db");
+        let started = Instant::now();
+        let mesh = Mesh::open(&std::fs::canonicalize(&dir.0)?, options(&scratch.0), 60_000)?;
+        let cold = started.elapsed().as_secs_f64();
+        let csv = dir.0.join(&keys[size / 2]).join("data.csv");
+        let original = std::fs::read_to_string(&csv)?;
+        let first_row = original.lines().nth(1).unwrap_or_default().to_string();
+        let (mut times, mut touched) = (Vec::new(), 0);
+        for i in 0..runs {
+            let mut text = original.clone();
+            for _ in 0..=i {
+                text.push_str(&first_row);
+                text.push('\n');
+            }
+            std::fs::write(&csv, text)?;
+            let next = mesh.rebuild().map_err(anyhow::Error::msg)?;
+            times.push(next.reload.took_ms);
+            touched = next.reload.reloaded.len();
+        }
+        let _ = writeln!(
+            out,
+            "| {size} products | {cold:.2} | {:.1} | {:.1} | {touched} |",
+            pct(&times, 0.5),
+            pct(&times, 0.95)
+        );
+    }
+
+    // 3. Soak: edits across a 20-product mesh, a rebuild after each.
+    let dir = Scratch::new("soak");
+    let keys = crate::synthetic::generate(&dir.0, 20, 4, 200);
+    let scratch = Scratch::new("soak-db");
+    let mesh = Mesh::open(&std::fs::canonicalize(&dir.0)?, options(&scratch.0), 60_000)?;
+    let mut samples = Vec::new();
+    for i in 0..edits {
+        let csv = dir.0.join(&keys[i % keys.len()]).join("data.csv");
+        let mut text = std::fs::read_to_string(&csv)?;
+        let first = text.lines().nth(1).unwrap_or_default().to_string();
+        text.push_str(&first);
+        text.push('\n');
+        std::fs::write(&csv, text)?;
+        mesh.rebuild().map_err(anyhow::Error::msg)?;
+        if (i + 1) % (edits / 10).max(1) == 0 {
+            samples.push((i + 1, rss_kib(), open_fds()));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n### Soak: {edits} edits on a 20-product mesh (a rebuild after each)\n\n| edits | RSS MiB | open fds |\n|---|---|---|"
+    );
+    for (n, rss, fds) in &samples {
+        let _ = writeln!(out, "| {n} | {:.1} | {fds} |", *rss as f64 / 1024.0);
+    }
+    if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
+        let _ = writeln!(
+            out,
+            "\nRSS from edit {} to edit {}: {:+.1} %; open file descriptors {} → {}",
+            first.0,
+            last.0,
+            (last.1 as f64 - first.1 as f64) / first.1 as f64 * 100.0,
+            first.2,
+            last.2
+        );
+    }
+    Ok(out)
+}
