@@ -39,7 +39,8 @@ pub struct MeshSpec {
     pub name: String,
     pub mesh_file: MeshFile,
     pub domains: Vec<Domain>,
-    pub products: Vec<ProductSpec>,
+    /// Shared with the previous snapshot when unchanged (no re-parse, no deep copy).
+    pub products: Vec<std::sync::Arc<ProductSpec>>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -215,7 +216,7 @@ pub fn read_mesh(root: &Path, previous: Option<&MeshSpec>, ignore: &crate::scan:
         domains.push(Domain::new(&d.name, file, info));
     }
     let mut products = Vec::new();
-    let known: std::collections::HashMap<(&Path, &str), &ProductSpec> = previous
+    let known: std::collections::HashMap<(&Path, &str), &std::sync::Arc<ProductSpec>> = previous
         .map(|prev| {
             prev.products
                 .iter()
@@ -228,8 +229,8 @@ pub fn read_mesh(root: &Path, previous: Option<&MeshSpec>, ignore: &crate::scan:
         let reused = known
             .get(&(dir.dir.as_path(), dir.name.as_str()))
             .filter(|p| p.fingerprint == fp)
-            .map(|p| (*p).clone());
-        products.push(reused.unwrap_or_else(|| read_product(dir, root)));
+            .map(|p| std::sync::Arc::clone(p));
+        products.push(reused.unwrap_or_else(|| std::sync::Arc::new(read_product(dir, root))));
     }
     // Domains named only by manifests (products directly under the root) still get a domain entry.
     for p in &products {

@@ -131,6 +131,44 @@ pub fn build(
             None => to_load.push(p),
         }
     }
+    // Products that consume a reloaded product (ODPS input ports) are re-evaluated with it, transitively.
+    if prev.is_some() {
+        let provider_of: HashMap<&str, String> = spec
+            .products
+            .iter()
+            .flat_map(|p| {
+                p.contracts
+                    .iter()
+                    .filter_map(|c| c.id.as_deref())
+                    .map(move |id| (id, p.key()))
+            })
+            .collect();
+        loop {
+            let changed: HashSet<String> = to_load.iter().map(|p| p.key()).collect();
+            let consumers: Vec<&ProductSpec> = spec
+                .products
+                .iter()
+                .filter(|p| !changed.contains(&p.key()))
+                .filter(|p| {
+                    p.descriptor.iter().flat_map(|d| d.input_ports.iter()).any(|port| {
+                        port.contract_id
+                            .as_deref()
+                            .and_then(|id| provider_of.get(id))
+                            .is_some_and(|k| changed.contains(k))
+                    })
+                })
+                .map(|p| p.as_ref())
+                .collect();
+            if consumers.is_empty() {
+                break;
+            }
+            for c in consumers {
+                reused.remove(&c.key());
+                to_load.push(c);
+            }
+        }
+        to_load.sort_by_key(|p| p.key());
+    }
 
     // Nothing changed: no staging database to open at all.
     let t_plan = started.elapsed();
@@ -207,7 +245,7 @@ pub fn build(
             }),
         );
     }
-    let current: HashSet<String> = spec.products.iter().map(ProductSpec::key).collect();
+    let current: HashSet<String> = spec.products.iter().map(|p| p.key()).collect();
     let mut removed = Vec::new();
     for (key, old) in &prev_products {
         if !current.contains(key) {
@@ -347,6 +385,16 @@ fn table_of(p: &ProductSpec, load: &TableLoad) -> Table {
     }
 }
 
+/// Every rebuild opens and drops a staging DuckDB; hand the memory it freed back to the system so a long session's
+/// resident size tracks what is really in use.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free heap pages; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// One entry of the mesh's recent history (shown on the home page).
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {
@@ -476,6 +524,12 @@ impl Mesh {
     /// Rebuilds from the folder and swaps the new snapshot in; on failure the current one keeps serving.
     pub fn rebuild(&self) -> Result<Arc<Snapshot>, String> {
         let _one_at_a_time = self.rebuilding.lock().unwrap_or_else(|e| e.into_inner());
+        let result = self.rebuild_locked();
+        release_free_memory();
+        result
+    }
+
+    fn rebuild_locked(&self) -> Result<Arc<Snapshot>, String> {
         let prev = self.snapshot();
         let serving = self.serving();
         // After an internal error the database is rebuilt from scratch: a fresh instance and every product reloaded.
