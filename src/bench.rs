@@ -44,6 +44,7 @@ fn options(scratch: &Path) -> Options {
         allow_outside_root: false,
         now_micros: None,
         profiles: true,
+        pii: true,
         ignore: Vec::new(),
     }
 }
@@ -298,4 +299,135 @@ pub fn reload(runs: usize, edits: usize) -> anyhow::Result<String> {
         );
     }
     Ok(out)
+}
+
+/// The cost of masking: a 1M-row product queried as `admin` (the unmasked database) and as a role whose copy is
+/// masked, side by side; the memory each profile database holds; and the load time with and without profiles.
+pub fn access(rows: usize, runs: usize) -> anyhow::Result<String> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let dir = Scratch::new("access");
+    let product = dir.0.join("crm/customers");
+    std::fs::create_dir_all(&product)?;
+    let mut csv = String::with_capacity(rows * 80);
+    csv.push_str("id,name,email,country,segment,amount\n");
+    let countries = ["DE", "FR", "GB", "US", "NL", "SE", "ES", "IT"];
+    let segments = ["smb", "enterprise", "public", "startup"];
+    for i in 0..rows {
+        let _ = writeln!(
+            csv,
+            "{i},Customer {i},user{}@example.com,{},{},{}.{:02}",
+            i % (rows / 2).max(1),
+            countries[i % countries.len()],
+            segments[i % segments.len()],
+            i % 997,
+            i % 100
+        );
+    }
+    std::fs::write(product.join("customers.csv"), csv)?;
+    std::fs::write(
+        product.join("customers.odcs.yaml"),
+        "apiVersion: v3.1.0\nkind: DataContract\nid: urn:bench:customers\nversion: 1.0.0\nstatus: active\nschema:\n  - name: customers\n    properties:\n\
+         \x20     - {name: id, logicalType: integer}\n      - {name: name, logicalType: string, classification: pii}\n\
+         \x20     - {name: email, logicalType: string, classification: restricted}\n      - {name: country, logicalType: string}\n\
+         \x20     - {name: segment, logicalType: string, classification: internal}\n      - {name: amount, logicalType: number, physicalType: \"DECIMAL(10,2)\"}\n\
+         servers:\n  - {server: local, type: local, format: csv, path: customers.csv}\n",
+    )?;
+    std::fs::create_dir_all(dir.0.join("policies"))?;
+    std::fs::write(
+        dir.0.join("policies/masking.yaml"),
+        "masking: {pii: partial, restricted: hash, internal: redact}\n",
+    )?;
+    let roles = "roles:\n  analyst: {clearance: internal, unmasked: [public]}\n  admin: {admin: true}\n";
+    let mut out = String::new();
+    let mut opened = Vec::new();
+    for (label, extra) in [
+        ("one unmasked database", "roles:\n  admin: {admin: true}\n"),
+        ("unmasked + masked profile", roles),
+    ] {
+        std::fs::write(dir.0.join("mesh.yaml"), format!("name: access bench\n{extra}"))?;
+        let scratch = Scratch::new("access-db");
+        let rss_before = rss_kib();
+        let started = Instant::now();
+        let mesh = Arc::new(Mesh::open(
+            &std::fs::canonicalize(&dir.0)?,
+            options(&scratch.0),
+            60_000,
+        )?);
+        let took = started.elapsed().as_secs_f64();
+        let rss = rss_kib().saturating_sub(rss_before);
+        opened.push((label, took, rss, mesh));
+    }
+    let _ = writeln!(
+        out,
+        "Load of a {rows}-row product (load, test, publish, build profiles) and resident memory added:\n\n\
+         | setup | load s | RSS added MiB |\n|---|---|---|"
+    );
+    for (label, took, rss, _) in &opened {
+        let _ = writeln!(out, "| {label} | {took:.2} | {:.0} |", *rss as f64 / 1024.0);
+    }
+    let mesh = opened.pop().expect("two setups").3;
+    drop(opened);
+    // Memory each database's buffer manager holds.
+    let _ = writeln!(out, "\n| database | roles | tables | memory MiB |\n|---|---|---|---|");
+    let memory = |db: &crate::serving::ServingDb| -> anyhow::Result<f64> {
+        let conn = db.connect()?;
+        let bytes: i64 = conn.query_row(
+            "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT FROM duckdb_memory()",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(bytes as f64 / 1048576.0)
+    };
+    let raw = mesh.serving();
+    let _ = writeln!(out, "| unmasked | admin | 1 | {:.1} |", memory(&raw)?);
+    let analyst = mesh.serving_for("analyst").expect("the analyst profile");
+    let _ = writeln!(out, "| masked profile | analyst | 1 | {:.1} |", memory(&analyst)?);
+    let app = router(mesh.clone());
+    let queries = [
+        (
+            "aggregate over clear columns",
+            "SELECT country, count(*), sum(amount) FROM crm.customers GROUP BY 1",
+        ),
+        (
+            "distinct count of a hashed column",
+            "SELECT count(DISTINCT email) FROM crm.customers",
+        ),
+        (
+            "group by a redacted column",
+            "SELECT segment, count(*) FROM crm.customers GROUP BY 1",
+        ),
+        (
+            "filter on a partial-masked column",
+            "SELECT count(*) FROM crm.customers WHERE name LIKE 'C%'",
+        ),
+    ];
+    let _ = writeln!(
+        out,
+        "\n{rows} rows, p50 of {runs} runs through `POST /api/query`, roles interleaved:\n\n\
+         | query | admin p50 ms | analyst (masked) p50 ms | ratio |\n|---|---|---|---|"
+    );
+    for (label, sql) in queries {
+        let (mut admin, mut masked) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            for (role, times) in [("admin", &mut admin), ("analyst", &mut masked)] {
+                let t = Instant::now();
+                let v = rt.block_on(query_as(&app, role, sql));
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+                assert!(v.get("rows").is_some(), "{role}: {sql}: {v}");
+            }
+        }
+        let (a, m) = (pct(&admin, 0.5), pct(&masked, 0.5));
+        let _ = writeln!(out, "| {label} | {a:.1} | {m:.1} | {:.2}× |", m / a);
+    }
+    Ok(out)
+}
+
+async fn query_as(app: &axum::Router, role: &str, sql: &str) -> serde_json::Value {
+    let body = serde_json::json!({ "sql": sql }).to_string();
+    let req = Request::post("/api/query")
+        .header("x-meshbox-role", role)
+        .body(Body::from(body))
+        .expect("request");
+    let res = app.clone().oneshot(req).await.expect("infallible");
+    serde_json::from_slice(&axum::body::to_bytes(res.into_body(), usize::MAX).await.expect("body")).expect("JSON")
 }

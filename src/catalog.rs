@@ -21,8 +21,15 @@ pub struct Catalog {
     pub root: PathBuf,
     pub domains: Vec<Domain>,
     pub products: Vec<Arc<Product>>,
-    /// Problems that belong to no single product (mesh.yaml, domain.yaml, unreadable folders, symlinks).
+    /// Problems that belong to no single product (mesh.yaml, domain.yaml, unreadable folders, symlinks, policies).
     pub diagnostics: Vec<Diagnostic>,
+    /// The governance policies read from `policies/` folders.
+    #[serde(skip)]
+    pub policies: Arc<crate::policy::PolicySet>,
+    /// Roles and who reads what.
+    pub access: Arc<crate::access::AccessModel>,
+    /// What the policies found.
+    pub compliance: Arc<crate::compliance::Compliance>,
 }
 
 impl Catalog {
@@ -52,11 +59,24 @@ impl Catalog {
             .chain(self.products.iter().flat_map(|p| p.diagnostics.iter()))
     }
 
-    /// True when every product loaded and no blocking check failed (what `meshbox validate` exits 0 on).
+    /// True when every product loaded and no blocking check failed.
     pub fn is_healthy(&self) -> bool {
         self.products
             .iter()
             .all(|p| matches!(p.status, Status::Passing | Status::Warning))
+    }
+
+    /// Healthy, and no `error` policy violated and every policy could run (what `meshbox validate` exits 0 on).
+    pub fn passes(&self) -> bool {
+        self.is_healthy()
+            && self.compliance.count(Severity::Error) == 0
+            && !self.compliance.diagnostics.iter().any(Diagnostic::is_error)
+            && !self.policies.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// May this role read this product's data?
+    pub fn decide(&self, role: &crate::access::Role, p: &Product) -> crate::access::Decision {
+        self.access.decide(role, p, self.compliance.is_quarantined(&p.key()))
     }
 }
 
@@ -261,10 +281,13 @@ pub struct Table {
     pub format: String,
     /// Data files read, relative to the mesh root.
     pub files: Vec<PathBuf>,
-    /// A few rows captured at load time for the product page.
+    /// A few rows captured at load time, unmasked: views mask them for the role that asks.
+    #[serde(skip)]
     pub sample: Sample,
     /// Column profiles (empty when not measured).
     pub profiles: Vec<crate::profile::ColumnProfile>,
+    /// Columns whose values look personal (detector, share, confidence); no values.
+    pub pii: Vec<crate::pii::PiiFinding>,
 }
 
 impl Table {

@@ -37,7 +37,8 @@ fn emit(report: &str, output: Option<&Path>) -> anyhow::Result<()> {
 pub fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let given = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let root = existing_dir(&given)?;
-    let opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
+    let mut opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
+    opts.pii = true;
     let snapshot = build(&root, &opts, None, None)?;
     let c = &snapshot.catalog;
     let report = match args.format {
@@ -47,7 +48,7 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
         ReportFormat::Github => crate::report::github(c, &given),
     };
     emit(&report, args.output.as_deref())?;
-    Ok(if snapshot.catalog.is_healthy() {
+    Ok(if snapshot.catalog.passes() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -177,6 +178,7 @@ pub fn bench(what: &crate::cli::BenchCommand) -> anyhow::Result<ExitCode> {
             print!("{}", crate::bench::render(&sample, *products, *runs)?);
         }
         BenchCommand::Reload { runs, edits } => print!("{}", crate::bench::reload(*runs, *edits)?),
+        BenchCommand::Access { rows, runs } => print!("{}", crate::bench::access(*rows, *runs)?),
         BenchCommand::Generate {
             dir,
             products,
@@ -205,6 +207,7 @@ pub fn bench(what: &crate::cli::BenchCommand) -> anyhow::Result<ExitCode> {
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
     opts.profiles = true;
+    opts.pii = true;
     let root = match &args.dir {
         Some(d) => existing_dir(d)?,
         None => {
@@ -214,9 +217,22 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             dir
         }
     };
+    let state = crate::cli::state_dir(args.state_dir.as_ref(), &root);
+    let state = std::path::absolute(&state).unwrap_or(state);
+    if state.starts_with(&root) {
+        return Err(Unusable(format!(
+            "the state folder {} is inside the mesh folder; meshbox never writes there (pick another --state-dir)",
+            state.display()
+        ))
+        .into());
+    }
+    let audit =
+        crate::audit::Audit::in_dir(&state).with_context(|| format!("opening the audit log in {}", state.display()))?;
+    let salt = crate::masking::Salt::stored_in(&state);
+    tracing::info!(path = %state.display(), "state folder (audit log, hash salt)");
     let max_exec = args.sql_time_limit_ms.saturating_mul(2).max(1000);
     let open_root = root.clone();
-    let mesh = tokio::task::spawn_blocking(move || Mesh::open(&open_root, opts, max_exec)).await??;
+    let mesh = tokio::task::spawn_blocking(move || Mesh::open_salted(&open_root, opts, max_exec, salt)).await??;
     let mesh = Arc::new(mesh);
     let snapshot = mesh.snapshot();
     let summary = crate::report::Summary::of(&snapshot.catalog);
@@ -237,7 +253,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         Some(crate::watch::spawn(mesh.clone(), opts)?)
     };
-    let state = crate::http::AppState::with_export_cap(mesh, args.limits(), args.max_body_bytes, args.export_max_rows);
+    let state = crate::http::AppState::with_audit(
+        mesh,
+        args.limits(),
+        args.max_body_bytes,
+        args.export_max_rows,
+        Arc::new(audit),
+    );
     let addr = std::net::SocketAddr::new(args.bind, args.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await

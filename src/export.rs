@@ -100,12 +100,16 @@ impl Encoder {
 
 /// Runs `sql` on a blocking thread and streams the encoded result. Errors before the first row are returned as
 /// `Err` (so the caller can answer 4xx); later ones end the stream early.
+/// Called once when an export ends, with the rows written and the outcome (`ok` or an error kind).
+pub type Finished = Box<dyn FnOnce(u64, &str) + Send>;
+
 pub async fn stream(
     db: Arc<ServingDb>,
     sql: String,
     format: ExportFormat,
     time_limit: Duration,
     max_rows: usize,
+    finished: Finished,
 ) -> Result<tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>, QueryError> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(8);
     let (started_tx, started_rx) = tokio::sync::oneshot::channel::<Result<(), QueryError>>();
@@ -143,6 +147,13 @@ pub async fn stream(
                 ControlFlow::Continue(())
             }
         });
+        finished(
+            enc.rows as u64,
+            match &result {
+                Ok(_) => "ok",
+                Err(e) => e.kind(),
+            },
+        );
         match result {
             Ok(schema) => {
                 if let Some(s) = started.take() {

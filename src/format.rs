@@ -49,3 +49,34 @@ mod tests {
         assert_eq!(millis(1530.0), "1.5 s");
     }
 }
+
+/// Unix milliseconds as `2026-01-31 12:00:00Z` (UTC; Howard Hinnant's civil-from-days).
+pub fn utc_time(ms: u64) -> String {
+    let secs = (ms / 1000) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod time_tests {
+    #[test]
+    fn utc_time() {
+        assert_eq!(super::utc_time(0), "1970-01-01 00:00:00Z");
+        assert_eq!(super::utc_time(1_704_067_200_000 + 3_723_000), "2024-01-01 01:02:03Z");
+        assert_eq!(super::utc_time(951_782_400_000), "2000-02-29 00:00:00Z");
+    }
+}

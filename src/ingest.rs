@@ -150,6 +150,8 @@ pub struct TableLoad {
     pub sample: Sample,
     /// Column profiles, when the caller asked for them (serving; not `meshbox test`).
     pub profiles: Vec<crate::profile::ColumnProfile>,
+    /// Columns whose values look personal (when the caller asked for the PII scan).
+    pub pii: Vec<crate::pii::PiiFinding>,
 }
 
 impl TableLoad {
@@ -896,6 +898,7 @@ pub fn load_table(conn: &Connection, schema: &str, table: &Table, source: &Sourc
         type_notes,
         sample,
         profiles: Vec::new(),
+        pii: Vec::new(),
     })
 }
 

@@ -5,11 +5,14 @@
 // Diagnostics are returned as errors on purpose: they carry file, line, field and hint.
 #![allow(clippy::result_large_err)]
 
+pub mod access;
+pub mod audit;
 pub mod bench;
 pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod compliance;
 pub mod diagnostics;
 pub mod export;
 pub mod format;
@@ -19,8 +22,13 @@ pub mod ingest;
 pub mod lint;
 pub mod loader;
 pub mod manifest;
+pub mod masking;
+pub mod metadata;
+pub mod pii;
 pub mod pipeline;
+pub mod policy;
 pub mod profile;
+pub mod profiles;
 pub mod query;
 pub mod report;
 pub mod sample;

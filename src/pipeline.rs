@@ -22,6 +22,8 @@ pub struct Options {
     pub now_micros: Option<i64>,
     /// Measure column profiles for the catalog (costs a scan per table; `meshbox test` skips it).
     pub profiles: bool,
+    /// Scan text columns for personal data (serving and `validate`; `meshbox test` skips it).
+    pub pii: bool,
     /// Globs (relative to the mesh root) of paths to leave out, in addition to the root `.gitignore`.
     pub ignore: Vec<String>,
 }
@@ -166,6 +168,19 @@ fn check_product(
         };
         let sla = crate::checks::sla::run(conn, contract, &relation, now, root);
         out.checks.extend(sla);
+    }
+    if opts.pii {
+        for t in out.tables.iter_mut() {
+            let columns: Vec<(String, String)> = t
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.data_type.clone()))
+                .collect();
+            match crate::pii::scan_table(conn, &t.qualified(), &columns) {
+                Ok(found) => t.pii = found,
+                Err(e) => tracing::warn!(table = %t.table, error = %e, "PII scan failed"),
+            }
+        }
     }
     if opts.profiles {
         for t in out.tables.iter_mut() {

@@ -54,6 +54,16 @@ struct JsonReport<'a> {
     summary: Summary,
     products: Vec<JsonProduct<'a>>,
     diagnostics: &'a [Diagnostic],
+    compliance: JsonCompliance<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonCompliance<'a> {
+    policies: usize,
+    compliant: usize,
+    non_compliant: Vec<&'a str>,
+    quarantine: bool,
+    violations: &'a [crate::policy::Violation],
 }
 
 #[derive(Serialize)]
@@ -68,9 +78,24 @@ struct JsonProduct<'a> {
     diagnostics: &'a [Diagnostic],
 }
 
-/// The result word: `passed` when every product loaded and no blocking check failed.
+/// The result word: `passed` when every product loaded, no blocking check failed and no `error` policy is violated.
 pub fn result_word(catalog: &Catalog) -> &'static str {
-    if catalog.is_healthy() { "passed" } else { "failed" }
+    if catalog.passes() { "passed" } else { "failed" }
+}
+
+fn violation_line(v: &crate::policy::Violation) -> String {
+    let mut s = format!("    {} {}: {}", v.severity, v.policy, v.message);
+    if let Some(f) = &v.file {
+        let _ = write!(s, "  [{}", f.display());
+        if let Some(l) = v.line {
+            let _ = write!(s, ":{l}");
+        }
+        if let Some(field) = &v.field {
+            let _ = write!(s, " {field}");
+        }
+        s.push(']');
+    }
+    s
 }
 
 pub fn json(catalog: &Catalog) -> String {
@@ -93,6 +118,17 @@ pub fn json(catalog: &Catalog) -> String {
             })
             .collect(),
         diagnostics: &catalog.diagnostics,
+        compliance: JsonCompliance {
+            policies: catalog.policies.policies.len(),
+            compliant: catalog
+                .products
+                .iter()
+                .filter(|p| catalog.compliance.is_compliant(&p.key()))
+                .count(),
+            non_compliant: catalog.compliance.non_compliant.iter().map(String::as_str).collect(),
+            quarantine: catalog.compliance.quarantine,
+            violations: &catalog.compliance.violations,
+        },
     };
     serde_json::to_string_pretty(&report).expect("report serializes")
 }
@@ -180,6 +216,32 @@ pub fn text(catalog: &Catalog) -> String {
     for p in &catalog.products {
         product_lines(p, &mut out);
     }
+    let comp = &catalog.compliance;
+    if !catalog.policies.policies.is_empty() {
+        let _ = writeln!(out, "\npolicies: {} policies", catalog.policies.policies.len());
+        for p in &catalog.products {
+            let violations: Vec<&crate::policy::Violation> = comp.of_product(&p.domain, &p.name).collect();
+            if violations.is_empty() {
+                continue;
+            }
+            let state = if comp.is_quarantined(&p.key()) {
+                "quarantined"
+            } else if !comp.is_compliant(&p.key()) {
+                "non-compliant"
+            } else {
+                "compliant"
+            };
+            let _ = writeln!(
+                out,
+                "{:<4} {:<40} {state}",
+                if comp.is_compliant(&p.key()) { "ok" } else { "FAIL" },
+                p.key()
+            );
+            for v in violations {
+                let _ = writeln!(out, "{}", violation_line(v));
+            }
+        }
+    }
     let s = Summary::of(catalog);
     let _ = writeln!(
         out,
@@ -195,6 +257,16 @@ pub fn text(catalog: &Catalog) -> String {
         s.checks_warned,
         s.checks_errored
     );
+    if !catalog.policies.policies.is_empty() {
+        let compliant = catalog.products.iter().filter(|p| comp.is_compliant(&p.key())).count();
+        let _ = writeln!(
+            out,
+            "compliance: {compliant} of {} products compliant; {} policy errors, {} warnings",
+            s.products,
+            comp.count(Severity::Error),
+            comp.count(Severity::Warning)
+        );
+    }
     out
 }
 
@@ -386,6 +458,38 @@ pub fn junit(catalog: &Catalog, prefix: &std::path::Path) -> String {
             p.load_ms / 1000.0
         );
     }
+    if !catalog.policies.policies.is_empty() {
+        let mut cases = String::new();
+        let (mut t, mut f) = (0, 0);
+        for policy in &catalog.policies.policies {
+            for p in catalog.products.iter().filter(|p| crate::policy::applies(policy, p)) {
+                t += 1;
+                let name = xml_escape(&format!("{} on {}", policy.id, p.key()));
+                let errors: Vec<&crate::policy::Violation> = catalog
+                    .compliance
+                    .of_product(&p.domain, &p.name)
+                    .filter(|v| v.policy == policy.id && v.severity == Severity::Error)
+                    .collect();
+                if errors.is_empty() {
+                    let _ = writeln!(cases, "    <testcase name=\"{name}\" classname=\"policies\"/>");
+                } else {
+                    f += 1;
+                    let text: Vec<String> = errors.iter().map(|v| violation_line(v).trim().to_string()).collect();
+                    let _ = writeln!(
+                        cases,
+                        "    <testcase name=\"{name}\" classname=\"policies\"><failure message=\"{}\">{}</failure></testcase>",
+                        xml_escape(&errors[0].message),
+                        xml_escape(&text.join("\n"))
+                    );
+                }
+            }
+        }
+        totals = (totals.0 + t, totals.1 + f, totals.2, totals.3);
+        let _ = write!(
+            suites,
+            "  <testsuite name=\"policies\" tests=\"{t}\" failures=\"{f}\" errors=\"0\" skipped=\"0\">\n{cases}  </testsuite>\n"
+        );
+    }
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">\n{suites}</testsuites>\n",
         xml_escape(&catalog.name),
@@ -467,6 +571,20 @@ pub fn github(catalog: &Catalog, prefix: &std::path::Path) -> String {
                 &format!("{} — {}", c.name, c.reason.as_deref().unwrap_or(c.status.as_str())),
             );
         }
+    }
+    for v in &catalog.compliance.violations {
+        let level = match v.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "notice",
+        };
+        annotate(
+            level,
+            v.file.as_ref().map(|f| prefix.join(f).display().to_string()),
+            v.line,
+            &format!("{}/{}: policy {}", v.domain, v.product, v.policy),
+            &v.message,
+        );
     }
     let s = Summary::of(catalog);
     let _ = writeln!(

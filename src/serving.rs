@@ -82,6 +82,25 @@ impl ServingDb {
         self.poisoned.store(true, Ordering::SeqCst);
     }
 
+    /// Runs `work` on the administrative connection inside one transaction (rolled back when it fails).
+    pub fn transaction<T>(&self, work: impl FnOnce(&Connection) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let base = self
+            .base
+            .lock()
+            .map_err(|_| anyhow::anyhow!("serving database lock poisoned"))?;
+        base.execute_batch("BEGIN TRANSACTION")?;
+        match work(&base) {
+            Ok(v) => {
+                base.execute_batch("COMMIT")?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = base.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
     /// Replaces and removes tables in one transaction: readers see the old tables or the new ones, never a mix.
     pub fn publish(
         &self,

@@ -63,6 +63,17 @@ fn assign_tables(spec: &MeshSpec) -> (Served, HashMap<String, Vec<Diagnostic>>) 
     for p in &spec.products {
         let key = p.key();
         let list = served.entry(key.clone()).or_default();
+        if p.domain.eq_ignore_ascii_case(crate::metadata::SCHEMA) {
+            diags.entry(key.clone()).or_default().push(Diagnostic::error(
+                "reserved-name",
+                format!(
+                    "the domain name `{}` is reserved for meshbox's metadata tables (mesh.products, mesh.columns, ...); \
+                     its tables are not served",
+                    p.domain
+                ),
+            ));
+            continue;
+        }
         for (ci, c) in p.contracts.iter().enumerate() {
             for (oi, t) in c.tables.iter().enumerate() {
                 let k = table_key(&p.domain, &t.name);
@@ -316,14 +327,39 @@ pub fn build(
         reloaded = to_load.len(),
         "build phases"
     );
-    let catalog = Catalog {
+    let domain_names: Vec<String> = spec.domains.iter().map(|d| d.name.clone()).collect();
+    let policies = crate::policy::read_policies(root, &domain_names);
+    let access =
+        crate::access::AccessModel::new(&spec.mesh_file.access, &spec.mesh_file.roles, policies.masking.clone());
+    let mut diagnostics = spec.diagnostics.clone();
+    diagnostics.extend(policies.diagnostics.iter().cloned());
+    if let Some(d) = &spec.mesh_file.access.default_role
+        && access.role(d).is_none()
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                "unknown-role",
+                format!("`access.default_role` names `{d}`, which is not a declared role"),
+            )
+            .in_file("mesh.yaml")
+            .field("access.default_role")
+            .hint(format!("declared roles: {}", access.role_names().join(", "))),
+        );
+    }
+    let mut catalog = Catalog {
         name: spec.name.clone(),
         description: spec.mesh_file.description.clone(),
         root: root.to_path_buf(),
         domains: spec.domains.clone(),
         products,
-        diagnostics: spec.diagnostics.clone(),
+        diagnostics,
+        policies: Arc::new(policies),
+        access: Arc::new(access),
+        compliance: Default::default(),
     };
+    let compliance = crate::compliance::Compliance::evaluate(&catalog, &opts.engine);
+    catalog.diagnostics.extend(compliance.diagnostics.iter().cloned());
+    catalog.compliance = Arc::new(compliance);
     Ok(Snapshot {
         generation,
         built_at: unix_ms(),
@@ -354,7 +390,6 @@ fn served_tables(p: &ProductSpec, outcome: &Outcome, served: &[(usize, usize)]) 
 
 fn table_of(p: &ProductSpec, load: &TableLoad) -> Table {
     let object = &p.contracts[load.contract].tables[load.object];
-    let sample = crate::checks::run::mask_sample(load.sample.clone(), object);
     Table {
         schema: p.domain.clone(),
         name: object.name.clone(),
@@ -380,8 +415,9 @@ fn table_of(p: &ProductSpec, load: &TableLoad) -> Table {
                     .unwrap_or_else(|_| f.clone())
             })
             .collect(),
-        sample,
+        sample: load.sample.clone(),
         profiles: load.profiles.clone(),
+        pii: load.pii.clone(),
     }
 }
 
@@ -448,8 +484,12 @@ pub struct Mesh {
     pub root: PathBuf,
     pub opts: Options,
     max_execution_ms: u64,
-    /// Replaced wholesale when DuckDB reports an internal error (the instance cannot be trusted after one).
+    /// The unmasked database. Replaced wholesale when DuckDB reports an internal error (the instance cannot be
+    /// trusted after one).
     serving: ArcSwap<ServingDb>,
+    /// The database of each role (built from masked copies), swapped together with the snapshot.
+    profiles: ArcSwap<crate::profiles::Profiles>,
+    salt: crate::masking::Salt,
     current: ArcSwap<Snapshot>,
     /// The error of the last failed rebuild, shown over every page until a rebuild succeeds.
     last_error: ArcSwap<Option<String>>,
@@ -463,15 +503,28 @@ pub struct Mesh {
 impl Mesh {
     /// Loads the mesh for serving. Fails only when the folder cannot be used at all.
     pub fn open(root: &Path, opts: Options, max_execution_ms: u64) -> anyhow::Result<Mesh> {
-        let serving = ServingDb::open(&opts.engine, max_execution_ms)?;
+        Mesh::open_salted(root, opts, max_execution_ms, crate::masking::Salt::random())
+    }
+
+    /// Like `open`, with the secret that `hash` masking mixes in (kept in the state folder by `meshbox serve`).
+    pub fn open_salted(
+        root: &Path,
+        opts: Options,
+        max_execution_ms: u64,
+        salt: crate::masking::Salt,
+    ) -> anyhow::Result<Mesh> {
+        let serving = Arc::new(ServingDb::open(&opts.engine, max_execution_ms)?);
         let first = build(root, &opts, None, Some(&serving))?;
+        let profiles = crate::profiles::update(None, &first.catalog, &serving, &opts.engine, max_execution_ms, &salt);
         let (events, _) = tokio::sync::broadcast::channel(64);
         let history = Mutex::new(std::collections::VecDeque::from([Change::of(&first)]));
         Ok(Mesh {
             root: root.to_path_buf(),
             opts,
             max_execution_ms,
-            serving: ArcSwap::from_pointee(serving),
+            serving: ArcSwap::new(serving),
+            profiles: ArcSwap::from_pointee(profiles),
+            salt,
             current: ArcSwap::from_pointee(first),
             last_error: ArcSwap::from_pointee(None),
             rebuilding: Mutex::new(()),
@@ -481,9 +534,23 @@ impl Mesh {
         })
     }
 
-    /// The serving database queries run on.
+    /// The unmasked database (meshbox's own use; queries go through `serving_for`).
     pub fn serving(&self) -> Arc<ServingDb> {
         self.serving.load_full()
+    }
+
+    /// The database a role's queries run on: None for a role without one (unknown, or its database could not
+    /// be brought up to date).
+    pub fn serving_for(&self, role: &str) -> Option<Arc<ServingDb>> {
+        self.profiles.load().for_role(role)
+    }
+
+    pub fn profiles(&self) -> Arc<crate::profiles::Profiles> {
+        self.profiles.load_full()
+    }
+
+    pub fn salt(&self) -> &crate::masking::Salt {
+        &self.salt
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -533,7 +600,7 @@ impl Mesh {
         let prev = self.snapshot();
         let serving = self.serving();
         // After an internal error the database is rebuilt from scratch: a fresh instance and every product reloaded.
-        let fresh = if serving.is_poisoned() {
+        let fresh = if serving.is_poisoned() || self.profiles.load().is_poisoned() {
             match ServingDb::open(&self.opts.engine, self.max_execution_ms) {
                 Ok(db) => Some(Arc::new(db)),
                 Err(e) => return Err(format!("cannot reopen the serving database: {e:#}")),
@@ -549,9 +616,20 @@ impl Mesh {
             Ok(mut next) => {
                 if fresh.is_some() {
                     next.generation = prev.generation + 1;
-                    self.serving.store(db);
+                    self.serving.store(db.clone());
                 }
+                // A fresh database means fresh profiles: the old ones may hold what the new snapshot hides.
+                let old_profiles = self.profiles.load_full();
+                let profiles = crate::profiles::update(
+                    fresh.is_none().then_some(old_profiles.as_ref()),
+                    &next.catalog,
+                    &db,
+                    &self.opts.engine,
+                    self.max_execution_ms,
+                    &self.salt,
+                );
                 let next = Arc::new(next);
+                self.profiles.store(Arc::new(profiles));
                 self.current.store(next.clone());
                 self.remember(Change::of(&next));
                 self.last_error.store(Arc::new(None));

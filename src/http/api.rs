@@ -1,7 +1,7 @@
 //! The JSON API: the mesh, domains, products, problems, status, and the query endpoint.
 
-use super::views::{DomainView, MeshView, ProductDetail, ProductSummary, problems as all_problems};
-use super::{AppError, AppState};
+use super::views::{DomainView, MeshView, ProductDetail, ProductSummary, Viewer, problems as all_problems};
+use super::{AppError, AppState, Caller};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -31,22 +31,37 @@ pub async fn status(State(st): State<Arc<AppState>>) -> ApiResult {
         "history": st.mesh.history(),
         "products": s.catalog.products.len(),
         "healthy": s.catalog.is_healthy(),
+        "compliant": s.catalog.compliance.non_compliant.is_empty(),
+        "profiles": st.mesh.profiles().info(),
     })))
 }
 
 pub async fn products(State(st): State<Arc<AppState>>) -> ApiResult {
     let s = st.mesh.snapshot();
-    let list: Vec<ProductSummary> = s.catalog.products.iter().map(|p| ProductSummary::of(p)).collect();
+    let list: Vec<ProductSummary> = s
+        .catalog
+        .products
+        .iter()
+        .map(|p| ProductSummary::of(p, &s.catalog))
+        .collect();
     to_json(&list)
 }
 
-pub async fn product(State(st): State<Arc<AppState>>, Path((domain, name)): Path<(String, String)>) -> ApiResult {
+pub async fn product(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path((domain, name)): Path<(String, String)>,
+) -> ApiResult {
     let s = st.mesh.snapshot();
     let p = s
         .catalog
         .product(&domain, &name)
         .ok_or_else(|| AppError::not_found(format!("no product {domain}/{name}")))?;
-    to_json(&ProductDetail::of(p, &s.catalog))
+    let viewer = Viewer {
+        role: &caller.role,
+        salt: st.mesh.salt(),
+    };
+    to_json(&ProductDetail::of(p, &s.catalog, &viewer))
 }
 
 pub async fn domain(State(st): State<Arc<AppState>>, Path(domain): Path<String>) -> ApiResult {
@@ -73,6 +88,7 @@ struct QueryRequest {
 
 pub async fn query(
     State(st): State<Arc<AppState>>,
+    caller: Caller,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult {
     let body = body.map_err(|e| {
@@ -101,7 +117,15 @@ pub async fn query(
     let limits = st.limits;
     let state = st.clone();
     let id = req.query_id.clone().filter(|i| !i.is_empty() && i.len() <= 64);
-    let db = st.mesh.serving();
+    let db = match st.serving_for(&caller) {
+        Ok(db) => db,
+        Err(e) => {
+            st.audit(&caller, "query", &req.sql, 0, "unavailable", 0.0);
+            return Err(e);
+        }
+    };
+    let sql = req.sql.clone();
+    let started = std::time::Instant::now();
     let result = tokio::task::spawn_blocking(move || {
         let register = |h: Arc<duckdb::InterruptHandle>| {
             if let Some(id) = &id {
@@ -127,6 +151,11 @@ pub async fn query(
     })
     .await
     .map_err(AppError::internal)?;
+    let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+    match &result {
+        Ok(out) => st.audit(&caller, "query", &sql, out.row_count as u64, "ok", elapsed),
+        Err(e) => st.audit(&caller, "query", &sql, 0, e.kind(), elapsed),
+    }
     to_json(&result?)
 }
 
@@ -156,6 +185,7 @@ struct ExportRequest {
 /// Streams a query result as a CSV or JSON download (`{"sql", "format"}` as JSON or a form).
 pub async fn export(
     State(st): State<Arc<AppState>>,
+    caller: Caller,
     headers: axum::http::HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<axum::response::Response, AppError> {
@@ -178,12 +208,13 @@ pub async fn export(
     };
     let format = crate::export::ExportFormat::parse(req.format.as_deref().unwrap_or("csv"))
         .ok_or_else(|| AppError::new(StatusCode::BAD_REQUEST, "bad_request", "format is csv or json"))?;
-    stream_export(&st, req.sql, format, "query").await
+    stream_export(&st, &caller, "export", req.sql, format, "query").await
 }
 
 /// `GET /api/products/{domain}/{product}/tables/{table}.csv|.json`: a table of the product as a download.
 pub async fn table_download(
     State(st): State<Arc<AppState>>,
+    caller: Caller,
     Path((domain, name, file)): Path<(String, String, String)>,
 ) -> Result<axum::response::Response, AppError> {
     let (table, ext) = file
@@ -202,17 +233,46 @@ pub async fn table_download(
         .find(|t| t.name == table)
         .ok_or_else(|| AppError::not_found(format!("{domain}/{name} has no table {table}")))?;
     let sql = format!("SELECT * FROM {}", t.sql_name());
-    stream_export(&st, sql, format, table).await
+    let decision = s.catalog.decide(&caller.role, p);
+    if !decision.granted {
+        st.audit(&caller, "download", &sql, 0, "denied", 0.0);
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "role `{}` may not read {domain}/{name}: {}",
+                caller.role.name, decision.reason
+            ),
+        ));
+    }
+    stream_export(&st, &caller, "download", sql, format, table).await
 }
 
 async fn stream_export(
     st: &Arc<AppState>,
+    caller: &Caller,
+    endpoint: &str,
     sql: String,
     format: crate::export::ExportFormat,
     stem: &str,
 ) -> Result<axum::response::Response, AppError> {
     use axum::http::header;
-    let rx = crate::export::stream(st.mesh.serving(), sql, format, st.limits.time_limit, st.export_max_rows).await?;
+    let db = st.serving_for(caller)?;
+    let finished = {
+        let (st, caller, endpoint, sql) = (st.clone(), caller.clone(), endpoint.to_string(), sql.clone());
+        let started = std::time::Instant::now();
+        Box::new(move |rows: u64, outcome: &str| {
+            st.audit(
+                &caller,
+                &endpoint,
+                &sql,
+                rows,
+                outcome,
+                started.elapsed().as_secs_f64() * 1000.0,
+            )
+        })
+    };
+    let rx = crate::export::stream(db, sql, format, st.limits.time_limit, st.export_max_rows, finished).await?;
     let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     let filename: String = stem
         .chars()

@@ -3,10 +3,13 @@
 
 mod api;
 mod assets;
+mod caller;
 mod events;
+mod governance;
 mod pages;
 mod views;
 
+pub use caller::{Caller, ROLE_COOKIE, ROLE_HEADER};
 pub use views::seg as segment;
 
 use crate::query::{Limits, QueryError};
@@ -30,26 +33,36 @@ pub struct AppState {
     pub export_max_rows: usize,
     /// Running console queries by client-chosen id, for the cancel button.
     pub running: Mutex<HashMap<String, Arc<InterruptHandle>>>,
+    /// Every console and API query, for `/audit`.
+    pub audit: Arc<crate::audit::Audit>,
 }
 
 impl AppState {
     pub fn new(mesh: Arc<Mesh>, limits: Limits, max_body_bytes: usize) -> Arc<AppState> {
-        Arc::new(AppState {
-            mesh,
-            limits,
-            max_body_bytes,
-            export_max_rows: 100_000,
-            running: Mutex::new(HashMap::new()),
-        })
+        AppState::with_export_cap(mesh, limits, max_body_bytes, 100_000)
     }
-}
 
-impl AppState {
     pub fn with_export_cap(
         mesh: Arc<Mesh>,
         limits: Limits,
         max_body_bytes: usize,
         export_max_rows: usize,
+    ) -> Arc<AppState> {
+        AppState::with_audit(
+            mesh,
+            limits,
+            max_body_bytes,
+            export_max_rows,
+            Arc::new(crate::audit::Audit::in_memory()),
+        )
+    }
+
+    pub fn with_audit(
+        mesh: Arc<Mesh>,
+        limits: Limits,
+        max_body_bytes: usize,
+        export_max_rows: usize,
+        audit: Arc<crate::audit::Audit>,
     ) -> Arc<AppState> {
         Arc::new(AppState {
             mesh,
@@ -57,7 +70,35 @@ impl AppState {
             max_body_bytes,
             export_max_rows,
             running: Mutex::new(HashMap::new()),
+            audit,
         })
+    }
+
+    /// The database `caller` queries; 503 when its database is not available.
+    pub fn serving_for(&self, caller: &Caller) -> Result<Arc<crate::serving::ServingDb>, AppError> {
+        self.mesh.serving_for(&caller.role.name).ok_or_else(|| {
+            AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                format!(
+                    "the data of role `{}` is not available right now (see the meshbox log); try again after the next rebuild",
+                    caller.role.name
+                ),
+            )
+        })
+    }
+
+    /// Adds an audit entry for a statement a role ran.
+    pub fn audit(&self, caller: &Caller, endpoint: &str, sql: &str, rows: u64, outcome: &str, elapsed_ms: f64) {
+        self.audit.record(crate::audit::Entry {
+            at: crate::audit::now_ms(),
+            role: caller.role.name.clone(),
+            endpoint: endpoint.to_string(),
+            statement_hash: crate::audit::statement_hash(sql),
+            rows,
+            outcome: outcome.to_string(),
+            elapsed_ms: (elapsed_ms * 10.0).round() / 10.0,
+        });
     }
 }
 
@@ -70,6 +111,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/problems", get(pages::problems))
         .route("/sql", get(pages::console))
         .route("/source/{*path}", get(pages::source))
+        .route("/compliance", get(governance::compliance_page))
+        .route("/audit", get(governance::audit_page))
+        .route("/role", post(caller::switch))
+        .route("/api/compliance", get(governance::compliance))
+        .route("/api/audit", get(governance::audit))
+        .route("/api/roles", get(governance::roles))
         .route("/api/mesh", get(api::mesh))
         .route("/api/status", get(api::status))
         .route("/api/domains/{domain}", get(api::domain))
@@ -87,6 +134,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/static/{*path}", get(assets::file))
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), known_role))
         .layer(middleware::from_fn(same_origin_writes))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
@@ -110,6 +158,31 @@ async fn same_origin_writes(req: Request, next: Next) -> Response {
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "cross-site requests are not accepted",
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Every request acts as a role: one naming a role the mesh does not declare is refused, whatever the endpoint.
+async fn known_role(
+    axum::extract::State(st): axum::extract::State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if let Some(v) = req.headers().get(ROLE_HEADER) {
+        let name = v.to_str().unwrap_or("").trim();
+        let snapshot = st.mesh.snapshot();
+        if snapshot.catalog.access.role(name).is_none() {
+            return AppError::new(
+                StatusCode::BAD_REQUEST,
+                "unknown_role",
+                format!(
+                    "no role named `{}`; the roles of this mesh are {}",
+                    name.chars().take(64).collect::<String>(),
+                    snapshot.catalog.access.role_names().join(", ")
+                ),
             )
             .into_response();
         }

@@ -1,7 +1,7 @@
 //! The HTML pages (askama templates from `web/templates`), each with a JSON twin under `/api`.
 
-use super::views::{DomainView, MeshView, Problem, ProductDetail, problems as all_problems};
-use super::{AppError, AppState};
+use super::views::{DomainView, MeshView, Problem, ProductDetail, Viewer, problems as all_problems};
+use super::{AppError, AppState, Caller};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -18,12 +18,37 @@ pub struct Chrome {
     pub page: &'static str,
     pub json_url: String,
     pub version: &'static str,
+    /// The role the page is rendered for, and every role (for the switcher).
+    pub role: String,
+    pub roles: Vec<(String, String)>,
+    pub admin: bool,
+    /// Products that violate an `error` policy.
+    pub non_compliant: usize,
+    /// The path of this page, for the role switcher to come back to.
+    pub here: String,
 }
 
 impl Chrome {
-    fn new(st: &AppState, page: &'static str, json_url: String) -> Chrome {
+    /// Sets the path the role switcher returns to.
+    pub fn at(mut self, path: &str) -> Chrome {
+        self.here = path.to_string();
+        self
+    }
+
+    pub fn new(st: &AppState, caller: &Caller, page: &'static str, json_url: String) -> Chrome {
         let s = st.mesh.snapshot();
         Chrome {
+            role: caller.role.name.clone(),
+            roles: s
+                .catalog
+                .access
+                .roles
+                .iter()
+                .map(|r| (r.name.clone(), r.description.clone().unwrap_or_default()))
+                .collect(),
+            admin: caller.role.admin,
+            non_compliant: s.catalog.compliance.non_compliant.len(),
+            here: String::new(),
             mesh_name: s.catalog.name.clone(),
             generation: s.generation,
             last_error: st.mesh.last_error(),
@@ -38,7 +63,7 @@ impl Chrome {
     }
 }
 
-fn render(t: &impl Template) -> Result<Response, AppError> {
+pub fn render(t: &impl Template) -> Result<Response, AppError> {
     t.render()
         .map(|html| Html(html).into_response())
         .map_err(|e| AppError::internal(e).page())
@@ -51,10 +76,10 @@ struct HomePage {
     mesh: MeshView,
 }
 
-pub async fn home(State(st): State<Arc<AppState>>) -> Result<Response, AppError> {
+pub async fn home(State(st): State<Arc<AppState>>, caller: Caller) -> Result<Response, AppError> {
     let s = st.mesh.snapshot();
     render(&HomePage {
-        chrome: Chrome::new(&st, "home", "/api/mesh".into()),
+        chrome: Chrome::new(&st, &caller, "home", "/api/mesh".into()).at("/"),
         mesh: MeshView::with_history(&s, &st.mesh.history()),
     })
 }
@@ -66,14 +91,24 @@ struct DomainPage {
     domain: DomainView,
 }
 
-pub async fn domain(State(st): State<Arc<AppState>>, Path(name): Path<String>) -> Result<Response, AppError> {
+pub async fn domain(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Response, AppError> {
     let s = st.mesh.snapshot();
     let d = s
         .catalog
         .domain(&name)
         .ok_or_else(|| AppError::not_found(format!("There is no domain `{name}`.")).page())?;
     render(&DomainPage {
-        chrome: Chrome::new(&st, "domain", format!("/api/domains/{}", super::views::seg(&name))),
+        chrome: Chrome::new(
+            &st,
+            &caller,
+            "domain",
+            format!("/api/domains/{}", super::views::seg(&name)),
+        )
+        .at(&super::views::domain_url(&name)),
         domain: DomainView::of(d, &s.catalog),
     })
 }
@@ -87,6 +122,7 @@ struct ProductPage {
 
 pub async fn product(
     State(st): State<Arc<AppState>>,
+    caller: Caller,
     Path((domain, name)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let s = st.mesh.snapshot();
@@ -94,9 +130,13 @@ pub async fn product(
         .catalog
         .product(&domain, &name)
         .ok_or_else(|| AppError::not_found(format!("There is no product `{domain}/{name}`.")).page())?;
-    let detail = ProductDetail::of(p, &s.catalog);
+    let viewer = Viewer {
+        role: &caller.role,
+        salt: st.mesh.salt(),
+    };
+    let detail = ProductDetail::of(p, &s.catalog, &viewer);
     render(&ProductPage {
-        chrome: Chrome::new(&st, "product", detail.summary.api_url.clone()),
+        chrome: Chrome::new(&st, &caller, "product", detail.summary.api_url.clone()).at(&detail.summary.url),
         p: detail,
     })
 }
@@ -108,10 +148,10 @@ struct ProblemsPage {
     problems: Vec<Problem>,
 }
 
-pub async fn problems(State(st): State<Arc<AppState>>) -> Result<Response, AppError> {
+pub async fn problems(State(st): State<Arc<AppState>>, caller: Caller) -> Result<Response, AppError> {
     let s = st.mesh.snapshot();
     render(&ProblemsPage {
-        chrome: Chrome::new(&st, "problems", "/api/problems".into()),
+        chrome: Chrome::new(&st, &caller, "problems", "/api/problems".into()).at("/problems"),
         problems: all_problems(&s.catalog),
     })
 }
@@ -142,11 +182,18 @@ struct ConsolePage {
 
 pub async fn console(
     State(st): State<Arc<AppState>>,
+    caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     let s = st.mesh.snapshot();
     let mut domains: Vec<BrowserDomain> = Vec::new();
-    for p in &s.catalog.products {
+    // Only what the role can query: its database holds nothing else.
+    for p in s
+        .catalog
+        .products
+        .iter()
+        .filter(|p| s.catalog.decide(&caller.role, p).granted)
+    {
         for t in &p.tables {
             let table = BrowserTable {
                 name: t.name.clone(),
@@ -167,8 +214,24 @@ pub async fn console(
             }
         }
     }
+    // The metadata tables every role can query.
+    if let Some(conn) = st.serving_for(&caller).ok().and_then(|db| db.connect().ok()) {
+        let tables = crate::metadata::describe(&conn).unwrap_or_default();
+        domains.push(BrowserDomain {
+            name: crate::metadata::SCHEMA.to_string(),
+            tables: tables
+                .into_iter()
+                .map(|(name, columns)| BrowserTable {
+                    sql_name: format!("{}.{name}", crate::metadata::SCHEMA),
+                    name,
+                    row_count: 0,
+                    columns,
+                })
+                .collect(),
+        });
+    }
     render(&ConsolePage {
-        chrome: Chrome::new(&st, "sql", "/api/mesh".into()),
+        chrome: Chrome::new(&st, &caller, "sql", "/api/mesh".into()).at("/sql"),
         domains,
         initial_sql: q.get("sql").cloned().unwrap_or_default(),
         max_rows: st.limits.max_rows,
@@ -205,7 +268,11 @@ fn known_manifests(s: &crate::snapshot::Snapshot) -> Vec<std::path::PathBuf> {
 }
 
 /// `/source/{path}`: a manifest with line numbers and its diagnostics, so every problem links to its line.
-pub async fn source(State(st): State<Arc<AppState>>, Path(path): Path<String>) -> Result<Response, AppError> {
+pub async fn source(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(path): Path<String>,
+) -> Result<Response, AppError> {
     let s = st.mesh.snapshot();
     let wanted = std::path::PathBuf::from(&path);
     if !known_manifests(&s).contains(&wanted) {
@@ -236,7 +303,7 @@ pub async fn source(State(st): State<Arc<AppState>>, Path(path): Path<String>) -
     notes.sort_by_key(|n| n.1);
     let flagged: Vec<usize> = notes.iter().map(|n| n.1).collect();
     render(&SourcePage {
-        chrome: Chrome::new(&st, "source", "/api/problems".into()),
+        chrome: Chrome::new(&st, &caller, "source", "/api/problems".into()).at(&format!("/source/{path}")),
         lines: text
             .lines()
             .enumerate()

@@ -75,13 +75,22 @@ pub struct ProductSummary {
     pub checks: CheckCounts,
     /// `fresh` or `late` when the product declares a measured latency/freshness SLA.
     pub freshness: Option<&'static str>,
+    /// No `error` policy violated.
+    pub compliant: bool,
+    /// Non-compliant and hidden from consumers outside its domain.
+    pub quarantined: bool,
+    pub violations: usize,
     pub url: String,
     pub api_url: String,
 }
 
 impl ProductSummary {
-    pub fn of(p: &Product) -> ProductSummary {
+    pub fn of(p: &Product, catalog: &Catalog) -> ProductSummary {
+        let key = p.key();
         ProductSummary {
+            compliant: catalog.compliance.is_compliant(&key),
+            quarantined: catalog.compliance.is_quarantined(&key),
+            violations: catalog.compliance.of_product(&p.domain, &p.name).count(),
             domain: p.domain.clone(),
             name: p.name.clone(),
             title: p.title(),
@@ -146,7 +155,10 @@ impl DomainView {
                 .filter(|s| !s.is_empty())
                 .collect(),
             file: d.file.as_ref().map(|f| f.display().to_string()),
-            products: catalog.products_in(&d.name).map(|p| ProductSummary::of(p)).collect(),
+            products: catalog
+                .products_in(&d.name)
+                .map(|p| ProductSummary::of(p, catalog))
+                .collect(),
             url: domain_url(&d.name),
         }
     }
@@ -406,6 +418,10 @@ pub struct ColumnView {
     pub classification: Option<String>,
     pub declared: bool,
     pub constraints: Vec<String>,
+    /// How the viewing role sees this column's values (None: as they are).
+    pub masked: Option<crate::policy::MaskMethod>,
+    /// What the PII scan found in its values.
+    pub pii: Option<crate::pii::PiiFinding>,
 }
 
 /// One column's profile, with its charts ready for the page.
@@ -519,20 +535,65 @@ pub struct ProductDetail {
     pub diagnostics: Vec<DiagnosticRow>,
     pub load_ms: f64,
     pub loaded_generation: u64,
+    /// The role the page was rendered for, and whether it may read the data.
+    pub role: String,
+    pub access: crate::access::Decision,
+    pub access_level: &'static str,
+    /// Policy violations of this product.
+    pub violations: Vec<crate::policy::Violation>,
+}
+
+/// Who is looking: the role (what it may read, how values are masked) and the salt of `hash` masking.
+pub struct Viewer<'a> {
+    pub role: &'a crate::access::Role,
+    pub salt: &'a crate::masking::Salt,
+}
+
+/// A sample with every value masked as `masks` says (by column name); empty when `granted` is false.
+fn viewed_sample(
+    sample: &crate::catalog::Sample,
+    t: &Table,
+    masks: &[Option<crate::policy::MaskMethod>],
+    salt: &crate::masking::Salt,
+) -> crate::catalog::Sample {
+    let per_column: Vec<(Option<crate::policy::MaskMethod>, &str)> = sample
+        .columns
+        .iter()
+        .map(|name| match t.columns.iter().position(|c| &c.name == name) {
+            Some(i) => (masks[i], t.columns[i].data_type.as_str()),
+            None => (Some(crate::policy::MaskMethod::Redact), "VARCHAR"),
+        })
+        .collect();
+    crate::catalog::Sample {
+        columns: sample.columns.clone(),
+        rows: sample
+            .rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .zip(&per_column)
+                    .map(|(v, (m, ty))| crate::masking::value(*m, v, ty, salt))
+                    .collect()
+            })
+            .collect(),
+    }
 }
 
 impl ProductDetail {
-    pub fn of(p: &Product, catalog: &Catalog) -> ProductDetail {
+    pub fn of(p: &Product, catalog: &Catalog, viewer: &Viewer) -> ProductDetail {
+        let access = catalog.decide(viewer.role, p);
         let table_details = p
             .tables
             .iter()
             .map(|t| {
                 let contract = &p.contracts[t.contract];
                 let object = &contract.tables[t.object];
+                let masks = catalog.access.table_masks(viewer.role, p, t);
                 let columns = t
                     .columns
                     .iter()
-                    .map(|lc| {
+                    .zip(&masks)
+                    .map(|(lc, mask)| {
                         let decl = object.columns.iter().find(|c| c.name == lc.name);
                         let mut constraints = Vec::new();
                         if let Some(c) = decl {
@@ -570,9 +631,43 @@ impl ProductDetail {
                             classification: decl.and_then(|c| c.classification.clone()),
                             declared: lc.declared,
                             constraints,
+                            masked: *mask,
+                            pii: t.pii.iter().find(|f| f.column == lc.name).cloned(),
                         }
                     })
                     .collect();
+                let sample = if access.granted {
+                    viewed_sample(&t.sample, t, &masks, viewer.salt)
+                } else {
+                    crate::catalog::Sample::default()
+                };
+                // Value statistics of a masked column would give away what the mask hides.
+                let profiles: Vec<crate::profile::ColumnProfile> = if access.granted {
+                    t.profiles
+                        .iter()
+                        .map(|pr| {
+                            let masked = t
+                                .columns
+                                .iter()
+                                .position(|c| c.name == pr.name)
+                                .is_none_or(|i| masks[i].is_some());
+                            if masked {
+                                crate::profile::ColumnProfile {
+                                    min: None,
+                                    max: None,
+                                    top: Vec::new(),
+                                    histogram: Vec::new(),
+                                    masked: true,
+                                    ..pr.clone()
+                                }
+                            } else {
+                                pr.clone()
+                            }
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 TableView {
                     sql_name: t.sql_name(),
                     name: t.name.clone(),
@@ -583,9 +678,9 @@ impl ProductDetail {
                     files: t.files.iter().map(|f| f.display().to_string()).collect(),
                     contract_file: rel(&contract.doc.file, &catalog.root),
                     columns,
-                    sample: t.sample.clone(),
-                    sample_cells: DisplaySample::of(&t.sample),
-                    profile: t.profiles.iter().map(|pr| ProfileView::of(pr, t.row_count)).collect(),
+                    sample: sample.clone(),
+                    sample_cells: DisplaySample::of(&sample),
+                    profile: profiles.iter().map(|pr| ProfileView::of(pr, t.row_count)).collect(),
                     example_query: format!("SELECT * FROM {} LIMIT 100", t.sql_name()),
                     csv_url: format!("/api{}/tables/{}.csv", product_url(&p.domain, &p.name), seg(&t.name)),
                     json_url: format!("/api{}/tables/{}.json", product_url(&p.domain, &p.name), seg(&t.name)),
@@ -684,7 +779,7 @@ impl ProductDetail {
             })
             .unwrap_or_default();
         ProductDetail {
-            summary: ProductSummary::of(p),
+            summary: ProductSummary::of(p, catalog),
             description: p.description(),
             team,
             support: p
@@ -728,10 +823,29 @@ impl ProductDetail {
             check_results: p
                 .checks
                 .iter()
-                .map(|c| CheckRow {
-                    source_url: c.origin.as_ref().and_then(|o| source_url(Some(&o.file), o.line)),
-                    result: c.clone(),
-                    failed_rows: c.samples.as_ref().filter(|s| !s.rows.is_empty()).map(DisplaySample::of),
+                .map(|c| {
+                    let mut result = c.clone();
+                    if !access.granted {
+                        result.samples = None;
+                        // Type and load checks quote offending cells and lines.
+                        if result.category == crate::checks::Category::Load || result.kind.contains("type") {
+                            result.reason = result
+                                .reason
+                                .map(|_| "details hidden: this role may not read the product's data".into());
+                        }
+                    } else if let Some(t) = p.tables.iter().find(|t| c.table.as_deref() == Some(t.name.as_str())) {
+                        let masks = catalog.access.table_masks(viewer.role, p, t);
+                        result.samples = result.samples.map(|s| viewed_sample(&s, t, &masks, viewer.salt));
+                    }
+                    CheckRow {
+                        source_url: c.origin.as_ref().and_then(|o| source_url(Some(&o.file), o.line)),
+                        failed_rows: result
+                            .samples
+                            .as_ref()
+                            .filter(|s| !s.rows.is_empty())
+                            .map(DisplaySample::of),
+                        result,
+                    }
                 })
                 .collect(),
             diagnostics: p
@@ -744,6 +858,10 @@ impl ProductDetail {
                 .collect(),
             load_ms: p.load_ms,
             loaded_generation: p.loaded_generation,
+            role: viewer.role.name.clone(),
+            access_level: catalog.access.level_of(p).as_str(),
+            violations: catalog.compliance.of_product(&p.domain, &p.name).cloned().collect(),
+            access,
         }
     }
 }

@@ -4,6 +4,7 @@ use super::{Support, Team};
 use crate::diagnostics::Severity;
 use crate::yaml::{Document, Problem, Reader};
 use serde::Serialize;
+use serde_yaml::{Mapping, Value};
 
 /// `mesh.yaml` at the root of the folder. Every field is optional.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -12,8 +13,169 @@ pub struct MeshFile {
     pub description: Option<String>,
     /// `settings.server`: which contract server to load when a contract has several (default: the first local one).
     pub server: Option<String>,
+    /// `access:` — who reads what by default.
+    pub access: AccessDecl,
+    /// `roles:` as declared (empty: meshbox's default roles apply).
+    pub roles: Vec<RoleDecl>,
     #[serde(skip)]
     pub doc: Option<Document>,
+}
+
+/// `access:` in mesh.yaml.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AccessDecl {
+    /// The role of a request that names none (default: the least privileged role).
+    pub default_role: Option<String>,
+    /// The level of a product whose contracts declare no `roles[]`: public, internal or restricted (default public).
+    pub default_level: Option<String>,
+    /// Levels by domain (`sales`) or product (`sales/orders`), overriding `default_level`.
+    pub levels: Vec<(String, String)>,
+    /// `quarantine` (non-compliant products are readable only by their domain and admins) or `flag`.
+    pub non_compliant: Option<String>,
+}
+
+/// One entry of `roles:` in mesh.yaml.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RoleDecl {
+    pub name: String,
+    pub description: Option<String>,
+    /// The most sensitive product level the role reads: public, internal or restricted.
+    pub clearance: Option<String>,
+    /// Classifications the role sees unmasked (`"*"`: all).
+    pub unmasked: Vec<String>,
+    /// Domains the role belongs to: it reads their products unmasked, quarantined or not.
+    pub domains: Vec<String>,
+    /// Reads everything unmasked and sees the audit log.
+    pub admin: bool,
+}
+
+pub const LEVELS: &[&str] = &["public", "internal", "restricted"];
+
+fn read_level(r: &mut Reader, m: &Mapping, key: &str, path: &str) -> Option<String> {
+    let v = r.string(m, key, path)?.to_ascii_lowercase();
+    if LEVELS.contains(&v.as_str()) {
+        Some(v)
+    } else {
+        r.problem(
+            Severity::Error,
+            "unknown-value",
+            &crate::yaml::path_of(path, key),
+            format!("unknown access level `{v}`"),
+            Some("use public, internal or restricted".into()),
+        );
+        None
+    }
+}
+
+fn read_access(r: &mut Reader, root: &Mapping) -> AccessDecl {
+    let Some(a) = r.mapping(root, "access", "").cloned() else {
+        return AccessDecl::default();
+    };
+    let mut levels = Vec::new();
+    if let Some(m) = r.mapping(&a, "levels", "access").cloned() {
+        for k in m.keys() {
+            if let Some(name) = k.as_str()
+                && let Some(level) = read_level(r, &m, name, "access.levels")
+            {
+                levels.push((name.to_string(), level));
+            }
+        }
+    }
+    let non_compliant = r.string(&a, "non_compliant", "access").map(|s| s.to_ascii_lowercase());
+    if let Some(v) = non_compliant
+        .as_deref()
+        .filter(|v| !matches!(*v, "quarantine" | "flag"))
+    {
+        r.problem(
+            Severity::Error,
+            "unknown-value",
+            "access.non_compliant",
+            format!("unknown value `{v}`"),
+            Some("use quarantine or flag".into()),
+        );
+    }
+    AccessDecl {
+        default_role: r.string(&a, "default_role", "access"),
+        default_level: read_level(r, &a, "default_level", "access"),
+        levels,
+        non_compliant: non_compliant.filter(|v| matches!(v.as_str(), "quarantine" | "flag")),
+    }
+}
+
+fn read_role(r: &mut Reader, name: String, m: &Mapping, path: &str) -> RoleDecl {
+    RoleDecl {
+        description: r.string(m, "description", path),
+        clearance: read_level(r, m, "clearance", path),
+        unmasked: r
+            .strings(m, "unmasked", path)
+            .into_iter()
+            .map(|s| s.to_ascii_lowercase())
+            .collect(),
+        domains: r.strings(m, "domains", path),
+        admin: r.bool(m, "admin", path).unwrap_or(false),
+        name,
+    }
+}
+
+/// `roles:` as a mapping of name → role, or a list of roles with a `name`.
+fn read_roles(r: &mut Reader, root: &Mapping) -> Vec<RoleDecl> {
+    let mut roles: Vec<RoleDecl> = Vec::new();
+    match root.get("roles") {
+        None | Some(Value::Null) => {}
+        Some(Value::Mapping(m)) => {
+            for (k, v) in m {
+                let Some(name) = crate::yaml::scalar_text(k) else {
+                    continue;
+                };
+                let path = crate::yaml::path_of("roles", &name);
+                let body = match v {
+                    Value::Null => Mapping::new(),
+                    other => match r.as_mapping(other, &path) {
+                        Some(m) => m.clone(),
+                        None => continue,
+                    },
+                };
+                roles.push(read_role(r, name, &body, &path));
+            }
+        }
+        Some(Value::Sequence(_)) => {
+            for (path, v) in r.list(root, "roles", "") {
+                let Some(m) = r.as_mapping(v, &path) else { continue };
+                match r.string(m, "name", &path) {
+                    Some(name) => roles.push(read_role(r, name, m, &path)),
+                    None => r.problem(
+                        Severity::Error,
+                        "missing-field",
+                        &path,
+                        "a role needs a `name`".into(),
+                        None,
+                    ),
+                }
+            }
+        }
+        Some(other) => r.problem(
+            Severity::Error,
+            "wrong-type",
+            "roles",
+            format!("expects a mapping of role names, found {}", crate::yaml::kind_of(other)),
+            Some("e.g. `roles: {analyst: {clearance: internal, unmasked: [internal]}}`".into()),
+        ),
+    }
+    let mut seen = std::collections::HashSet::new();
+    roles.retain(|role| {
+        let fresh = seen.insert(role.name.to_ascii_lowercase());
+        if !fresh {
+            r.problem(
+                Severity::Error,
+                "duplicate",
+                "roles",
+                format!("the role `{}` is declared twice; the first one is used", role.name),
+                None,
+            );
+        }
+        fresh
+    });
+    roles
 }
 
 impl MeshFile {
@@ -40,6 +202,8 @@ impl MeshFile {
             name: r.string(&root, "name", ""),
             description: r.string(&root, "description", ""),
             server,
+            access: read_access(&mut r, &root),
+            roles: read_roles(&mut r, &root),
             doc: Some(doc),
         }
     }

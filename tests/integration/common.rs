@@ -30,6 +30,7 @@ pub fn options(scratch: &Path) -> Options {
         allow_outside_root: false,
         now_micros: None,
         profiles: true,
+        pii: true,
         ignore: Vec::new(),
     }
 }
@@ -130,11 +131,21 @@ pub async fn get_json(app: &Router, uri: &str) -> (StatusCode, Value) {
 }
 
 pub async fn query(app: &Router, sql: &str) -> (StatusCode, Value) {
+    query_request(app, None, sql).await
+}
+
+/// A console query as `role` (the `X-Meshbox-Role` header).
+pub async fn query_as(app: &Router, role: &str, sql: &str) -> (StatusCode, Value) {
+    query_request(app, Some(role), sql).await
+}
+
+async fn query_request(app: &Router, role: Option<&str>, sql: &str) -> (StatusCode, Value) {
     let body = serde_json::json!({ "sql": sql }).to_string();
-    let req = Request::post("/api/query")
-        .header("content-type", "application/json")
-        .body(Body::from(body))
-        .unwrap();
+    let mut req = Request::post("/api/query").header("content-type", "application/json");
+    if let Some(r) = role {
+        req = req.header("x-meshbox-role", r);
+    }
+    let req = req.body(Body::from(body)).unwrap();
     let (s, _, b) = send(app, req).await;
     (
         s,

@@ -1,6 +1,6 @@
 //! The HTTP API and pages, in-process: JSON shapes, the guarded query path, limits, errors and headers.
 
-use crate::common::{copy_fixture, fixture, get, get_json, query, send, serve, serve_with};
+use crate::common::{copy_fixture, fixture, get, get_json, query, query_as, send, serve, serve_with};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use meshbox::query::Limits;
@@ -61,13 +61,14 @@ async fn query_answers_columns_rows_and_timing() {
     assert_eq!(v["truncated"], false);
     assert!(v["elapsed_ms"].as_f64().unwrap() >= 0.0);
     // Joins across domains work: the mesh is one database.
-    let (status, v) = query(
-        &s.app,
-        "SELECT c.name, count(*) AS n FROM shop.orders o JOIN people.customers c ON c.id = o.customer_id GROUP BY 1 ORDER BY 1",
-    )
-    .await;
+    let join = "SELECT c.name, count(*) AS n FROM shop.orders o JOIN people.customers c ON c.id = o.customer_id GROUP BY 1 ORDER BY 1";
+    let (status, v) = query_as(&s.app, "admin", join).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["rows"], serde_json::json!([["Ada", 2], ["Bo", 1]]));
+    // The default role (guest) sees the restricted name column redacted.
+    let (status, v) = query(&s.app, join).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["rows"], serde_json::json!([["•••", 3]]));
 }
 
 #[tokio::test]

@@ -77,10 +77,10 @@ fn json_parquet_and_csv_load_with_declared_types() {
         [("visit_id", "BIGINT"), ("customer_id", "BIGINT"), ("seconds", "DOUBLE")]
     );
     assert_eq!(visits.tables[0].row_count, 6);
-    // The restricted column is masked in the sample shown on the product page.
+    // The catalog keeps the sample unmasked; pages and the API mask it for the role that asks (see governance).
     let sample = &customers.tables[0].sample;
     let name_col = sample.columns.iter().position(|c| c == "name").unwrap();
-    assert!(sample.rows.iter().all(|r| r[name_col] == "•••"), "{sample:?}");
+    assert_eq!(sample.rows[0][name_col], "Ada", "{sample:?}");
 }
 
 #[test]

@@ -1,9 +1,11 @@
 //! meshbox's integration tests: one crate, a module per feature, fixture meshes under `tests/fixtures/`.
 
+mod attacks;
 mod browser;
 mod checks;
 mod cli;
 mod common;
+mod governance;
 mod http;
 mod load;
 mod parity;

@@ -24,3 +24,11 @@
     if (overlay && overlayText) { overlayText.textContent = data.message; overlay.hidden = false; }
   });
 })();
+
+// The role switcher applies as soon as another role is picked.
+(function () {
+  const select = document.getElementById('role-select');
+  if (select && select.form) {
+    select.addEventListener('change', () => select.form.submit());
+  }
+})();

@@ -1,0 +1,305 @@
+//! One serving database per access profile. Roles that read the same products with the same masks share one; a
+//! role that reads everything unmasked uses the unmasked database itself. Every other database is built from
+//! already-masked copies, so no SQL sent on a role's connection can reach a value the role may not see.
+
+use crate::access::Role;
+use crate::catalog::Catalog;
+use crate::ingest::EngineSettings;
+use crate::masking::Salt;
+use crate::metadata::MetaTable;
+use crate::policy::MaskMethod;
+use crate::serving::ServingDb;
+use crate::sql::quote_ident;
+use duckdb::Connection;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// What a profile holds of one table: the version of the product's data and each column's mask.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct TableState {
+    generation: u64,
+    masks: Vec<(String, Option<MaskMethod>)>,
+}
+
+/// The tables a role may read, by (schema, table).
+type Plan = BTreeMap<(String, String), TableState>;
+
+#[derive(Clone)]
+struct ProfileDb {
+    db: Arc<ServingDb>,
+    roles: Vec<String>,
+    signature: u64,
+    tables: Plan,
+}
+
+/// The databases of every role of one snapshot.
+#[derive(Default)]
+pub struct Profiles {
+    by_role: HashMap<String, Arc<ServingDb>>,
+    dbs: Vec<ProfileDb>,
+    /// Roles whose database could not be brought up to date: their queries are refused until a rebuild works.
+    pub unavailable: Vec<String>,
+}
+
+/// Per profile, for `/api/status` and the benchmark: which roles share it and what it holds.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProfileInfo {
+    pub roles: Vec<String>,
+    pub tables: usize,
+    pub masked_columns: usize,
+    /// True for the unmasked database (roles that may read everything as it is).
+    pub unmasked: bool,
+}
+
+impl Profiles {
+    /// The database `role` queries, if it has one.
+    pub fn for_role(&self, role: &str) -> Option<Arc<ServingDb>> {
+        self.by_role.get(role).cloned()
+    }
+
+    pub fn info(&self) -> Vec<ProfileInfo> {
+        let mut out: Vec<ProfileInfo> = self
+            .dbs
+            .iter()
+            .map(|p| ProfileInfo {
+                roles: p.roles.clone(),
+                tables: p.tables.len(),
+                masked_columns: p
+                    .tables
+                    .values()
+                    .map(|t| t.masks.iter().filter(|m| m.1.is_some()).count())
+                    .sum(),
+                unmasked: false,
+            })
+            .collect();
+        let shared: Vec<String> = {
+            let mut r: Vec<String> = self
+                .by_role
+                .iter()
+                .filter(|(name, _)| !self.dbs.iter().any(|p| p.roles.contains(name)))
+                .map(|(name, _)| name.clone())
+                .collect();
+            r.sort();
+            r
+        };
+        if !shared.is_empty() {
+            out.insert(
+                0,
+                ProfileInfo {
+                    roles: shared,
+                    tables: 0,
+                    masked_columns: 0,
+                    unmasked: true,
+                },
+            );
+        }
+        out
+    }
+
+    pub fn is_poisoned(&self) -> bool {
+        self.dbs.iter().any(|p| p.db.is_poisoned())
+    }
+}
+
+/// What `role` may read of the catalog, with masks.
+fn plan_of(catalog: &Catalog, role: &Role) -> Plan {
+    let mut plan = Plan::new();
+    for p in &catalog.products {
+        if !catalog.decide(role, p).granted {
+            continue;
+        }
+        for t in &p.tables {
+            let masks = catalog.access.table_masks(role, p, t);
+            plan.insert(
+                (t.schema.clone(), t.name.clone()),
+                TableState {
+                    generation: p.loaded_generation,
+                    masks: t.columns.iter().map(|c| c.name.clone()).zip(masks).collect(),
+                },
+            );
+        }
+    }
+    plan
+}
+
+/// Every table, unmasked: what the unmasked database holds.
+fn is_everything(plan: &Plan, catalog: &Catalog) -> bool {
+    let tables: usize = catalog.products.iter().map(|p| p.tables.len()).sum();
+    plan.len() == tables && plan.values().all(|t| t.masks.iter().all(|m| m.1.is_none()))
+}
+
+fn signature(plan: &Plan) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    plan.hash(&mut h);
+    h.finish()
+}
+
+/// Brings every role's database up to date with `catalog`, reusing the previous ones where it can (only tables
+/// whose data or masks changed are copied again). `raw` is the unmasked database, already up to date.
+pub fn update(
+    prev: Option<&Profiles>,
+    catalog: &Catalog,
+    raw: &Arc<ServingDb>,
+    engine: &EngineSettings,
+    max_execution_ms: u64,
+    salt: &Salt,
+) -> Profiles {
+    let meta = crate::metadata::tables(catalog, Some(&catalog.compliance));
+    let mut next = Profiles::default();
+    if let Err(e) = raw.transaction(|conn| crate::metadata::publish(conn, &meta)) {
+        tracing::error!(error = %format!("{e:#}"), "metadata tables could not be published");
+    }
+    // Roles grouped by what they may see.
+    let mut groups: Vec<(u64, Plan, Vec<String>)> = Vec::new();
+    for role in &catalog.access.roles {
+        let plan = plan_of(catalog, role);
+        if is_everything(&plan, catalog) {
+            next.by_role.insert(role.name.clone(), raw.clone());
+            continue;
+        }
+        let sig = signature(&plan);
+        match groups.iter_mut().find(|g| g.0 == sig) {
+            Some(g) => g.2.push(role.name.clone()),
+            None => groups.push((sig, plan, vec![role.name.clone()])),
+        }
+    }
+    let mut old = prev.map(|p| p.dbs.clone()).unwrap_or_default();
+    for (sig, plan, roles) in groups {
+        let reuse = old
+            .iter()
+            .position(|o| o.signature == sig)
+            .or_else(|| old.iter().position(|o| o.roles.iter().any(|r| roles.contains(r))));
+        let mut profile = match reuse {
+            Some(i) => old.swap_remove(i),
+            None => match ServingDb::open(engine, max_execution_ms) {
+                Ok(db) => ProfileDb {
+                    db: Arc::new(db),
+                    roles: Vec::new(),
+                    signature: 0,
+                    tables: Plan::new(),
+                },
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), ?roles, "cannot open a profile database");
+                    next.unavailable.extend(roles);
+                    continue;
+                }
+            },
+        };
+        match sync(&mut profile, &plan, raw, salt, &meta) {
+            Ok(()) => {
+                profile.signature = sig;
+                profile.roles = roles.clone();
+                for r in &roles {
+                    next.by_role.insert(r.clone(), profile.db.clone());
+                }
+                next.dbs.push(profile);
+            }
+            Err(e) => {
+                // Fail closed: a role whose database may be out of date gets no database at all.
+                tracing::error!(error = %format!("{e:#}"), ?roles, "a profile database could not be updated");
+                next.unavailable.extend(roles);
+            }
+        }
+    }
+    next
+}
+
+/// Makes one profile database hold exactly `plan`, in one transaction.
+fn sync(profile: &mut ProfileDb, plan: &Plan, raw: &ServingDb, salt: &Salt, meta: &[MetaTable]) -> anyhow::Result<()> {
+    let raw_conn = raw.connect()?;
+    let mut held = profile.tables.clone();
+    profile.db.transaction(|conn| {
+        for key in profile.tables.keys() {
+            if !plan.contains_key(key) {
+                drop_table(conn, key)?;
+                held.remove(key);
+            }
+        }
+        for (key, state) in plan {
+            if profile.tables.get(key) == Some(state) {
+                continue;
+            }
+            held.remove(key);
+            match copy_masked(&raw_conn, conn, key, state, salt) {
+                Ok(()) => {
+                    held.insert(key.clone(), state.clone());
+                }
+                Err(e) => {
+                    tracing::warn!(table = %format!("{}.{}", key.0, key.1), error = %e, "masked copy failed");
+                    drop_table(conn, key)?;
+                }
+            }
+        }
+        crate::metadata::publish(conn, meta)
+    })?;
+    profile.tables = held;
+    Ok(())
+}
+
+fn drop_table(conn: &Connection, (schema, table): &(String, String)) -> anyhow::Result<()> {
+    conn.execute_batch(&format!(
+        "DROP TABLE IF EXISTS {}.{}",
+        quote_ident(schema),
+        quote_ident(table)
+    ))?;
+    Ok(())
+}
+
+/// Copies `schema.table` from the unmasked database into `target`, every column through its mask. Columns the
+/// catalog does not know are redacted.
+fn copy_masked(
+    raw: &Connection,
+    target: &Connection,
+    (schema, table): &(String, String),
+    state: &TableState,
+    salt: &Salt,
+) -> Result<(), String> {
+    let clean = crate::ingest::clean_error;
+    let mut stmt = raw
+        .prepare(
+            "SELECT column_name, data_type FROM duckdb_columns() \
+             WHERE schema_name = ? AND table_name = ? AND NOT internal ORDER BY column_index",
+        )
+        .map_err(clean)?;
+    let cols: Vec<(String, String)> = stmt
+        .query_map([schema, table], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(clean)?
+        .collect::<Result<_, _>>()
+        .map_err(clean)?;
+    if cols.is_empty() {
+        return Err(format!("{schema}.{table} is not in the unmasked database"));
+    }
+    let mut select = Vec::new();
+    let mut defs = Vec::new();
+    for (name, ty) in &cols {
+        let mask = match state.masks.iter().find(|(n, _)| n == name) {
+            Some((_, m)) => *m,
+            None => Some(MaskMethod::Redact),
+        };
+        select.push(crate::masking::sql(mask, name, ty, salt));
+        defs.push(format!(
+            "{} {}",
+            quote_ident(name),
+            crate::masking::masked_type(mask, ty)
+        ));
+    }
+    let qualified = format!("{}.{}", quote_ident(schema), quote_ident(table));
+    target
+        .execute_batch(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {}; CREATE OR REPLACE TABLE {qualified} ({});",
+            quote_ident(schema),
+            defs.join(", ")
+        ))
+        .map_err(clean)?;
+    let mut read = raw
+        .prepare(&format!("SELECT {} FROM {qualified}", select.join(", ")))
+        .map_err(clean)?;
+    let batches = read.stream_arrow([]).map_err(clean)?;
+    let mut appender = target.appender_to_db(table, schema).map_err(clean)?;
+    for batch in batches {
+        appender.append_record_batch(batch.map_err(clean)?).map_err(clean)?;
+    }
+    appender.flush().map_err(clean)?;
+    Ok(())
+}
