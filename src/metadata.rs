@@ -138,6 +138,21 @@ impl MetaTable {
         )
     }
 
+    fn hash_into(&self, h: &mut impl std::hash::Hasher) {
+        use std::hash::Hash;
+        self.name.hash(h);
+        for (name, values) in &self.columns {
+            name.hash(h);
+            match values {
+                Values::Text(v) => v.hash(h),
+                Values::Int(v) => v.hash(h),
+                Values::Float(v) => v.iter().for_each(|x| x.map(f64::to_bits).hash(h)),
+                Values::Bool(v) => v.hash(h),
+                Values::List(v) => v.hash(h),
+            }
+        }
+    }
+
     fn is_empty(&self) -> bool {
         match self.columns.first().map(|c| &c.1) {
             Some(Values::Text(v)) => v.is_empty(),
@@ -467,6 +482,15 @@ pub fn tables(catalog: &Catalog, compliance: Option<&Compliance>) -> Vec<MetaTab
     vec![
         domains, products, tables, columns, checks, lineage, policies, violations,
     ]
+}
+
+/// A digest of the tables' content: a database whose metadata has this digest needs no republishing.
+pub fn digest(tables: &[MetaTable]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for t in tables {
+        t.hash_into(&mut h);
+    }
+    std::hash::Hasher::finish(&h)
 }
 
 /// Creates (or replaces) the metadata tables on `conn`, inside the caller's transaction if there is one.

@@ -31,6 +31,8 @@ struct ProfileDb {
     roles: Vec<String>,
     signature: u64,
     tables: Plan,
+    /// The digest of the metadata tables it holds.
+    meta: u64,
 }
 
 /// The databases of every role of one snapshot.
@@ -40,6 +42,8 @@ pub struct Profiles {
     dbs: Vec<ProfileDb>,
     /// Roles whose database could not be brought up to date: their queries are refused until a rebuild works.
     pub unavailable: Vec<String>,
+    /// The digest of the metadata tables in the unmasked database.
+    raw_meta: u64,
 }
 
 /// Per profile, for `/api/status` and the benchmark: which roles share it and what it holds.
@@ -145,11 +149,20 @@ pub fn update(
     max_execution_ms: u64,
     salt: &Salt,
 ) -> Profiles {
+    let started = std::time::Instant::now();
     let meta = crate::metadata::tables(catalog, Some(&catalog.compliance));
+    let digest = crate::metadata::digest(&meta);
+    tracing::debug!(meta_ms = started.elapsed().as_secs_f64() * 1e3, "metadata built");
     let mut next = Profiles::default();
-    if let Err(e) = raw.transaction(|conn| crate::metadata::publish(conn, &meta)) {
-        tracing::error!(error = %format!("{e:#}"), "metadata tables could not be published");
+    if prev.map(|p| p.raw_meta) == Some(digest) {
+        next.raw_meta = digest;
+    } else {
+        match raw.transaction(|conn| crate::metadata::publish(conn, &meta)) {
+            Ok(()) => next.raw_meta = digest,
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "metadata tables could not be published"),
+        }
     }
+    let meta = (&meta[..], digest);
     // Roles grouped by what they may see.
     let mut groups: Vec<(u64, Plan, Vec<String>)> = Vec::new();
     for role in &catalog.access.roles {
@@ -164,13 +177,25 @@ pub fn update(
             None => groups.push((sig, plan, vec![role.name.clone()])),
         }
     }
+    let columns = match raw_columns(raw) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "cannot list the unmasked tables");
+            for (_, _, roles) in groups {
+                next.unavailable.extend(roles);
+            }
+            return next;
+        }
+    };
     let mut old = prev.map(|p| p.dbs.clone()).unwrap_or_default();
+    // Pair every group with its database (reused or new), then bring them up to date side by side.
+    let mut jobs: Vec<(u64, Plan, Vec<String>, ProfileDb)> = Vec::new();
     for (sig, plan, roles) in groups {
         let reuse = old
             .iter()
             .position(|o| o.signature == sig)
             .or_else(|| old.iter().position(|o| o.roles.iter().any(|r| roles.contains(r))));
-        let mut profile = match reuse {
+        let profile = match reuse {
             Some(i) => old.swap_remove(i),
             None => match ServingDb::open(engine, max_execution_ms) {
                 Ok(db) => ProfileDb {
@@ -178,6 +203,7 @@ pub fn update(
                     roles: Vec::new(),
                     signature: 0,
                     tables: Plan::new(),
+                    meta: 0,
                 },
                 Err(e) => {
                     tracing::error!(error = %format!("{e:#}"), ?roles, "cannot open a profile database");
@@ -186,7 +212,26 @@ pub fn update(
                 }
             },
         };
-        match sync(&mut profile, &plan, raw, salt, &meta) {
+        jobs.push((sig, plan, roles, profile));
+    }
+    let results: Vec<(u64, Vec<String>, ProfileDb, anyhow::Result<()>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|(sig, plan, roles, mut profile)| {
+                let columns = &columns;
+                scope.spawn(move || {
+                    let r = sync(&mut profile, &plan, raw, columns, salt, meta);
+                    (sig, roles, profile, r)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a profile sync thread panicked"))
+            .collect()
+    });
+    for (sig, roles, mut profile, result) in results {
+        match result {
             Ok(()) => {
                 profile.signature = sig;
                 profile.roles = roles.clone();
@@ -202,11 +247,53 @@ pub fn update(
             }
         }
     }
+    tracing::debug!(
+        took_ms = started.elapsed().as_secs_f64() * 1e3,
+        profiles = next.dbs.len(),
+        "profiles updated"
+    );
     next
 }
 
+/// The columns and types of every table of the unmasked database, in one catalog query.
+type RawColumns = HashMap<(String, String), Vec<(String, String)>>;
+
+fn raw_columns(raw: &ServingDb) -> anyhow::Result<RawColumns> {
+    let conn = raw.connect()?;
+    let mut stmt = conn.prepare(
+        "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() \
+         WHERE NOT internal AND schema_name <> 'mesh' ORDER BY schema_name, table_name, column_index",
+    )?;
+    let mut out = RawColumns::new();
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+            (r.get::<_, String>(2)?, r.get::<_, String>(3)?),
+        ))
+    })?;
+    for row in rows {
+        let (key, col) = row?;
+        out.entry(key).or_default().push(col);
+    }
+    Ok(out)
+}
+
 /// Makes one profile database hold exactly `plan`, in one transaction.
-fn sync(profile: &mut ProfileDb, plan: &Plan, raw: &ServingDb, salt: &Salt, meta: &[MetaTable]) -> anyhow::Result<()> {
+fn sync(
+    profile: &mut ProfileDb,
+    plan: &Plan,
+    raw: &ServingDb,
+    columns: &RawColumns,
+    salt: &Salt,
+    (meta, digest): (&[MetaTable], u64),
+) -> anyhow::Result<()> {
+    let changed = plan.len() != profile.tables.len()
+        || plan.iter().any(|(k, s)| profile.tables.get(k) != Some(s))
+        || profile.meta != digest;
+    if !changed {
+        return Ok(());
+    }
+    let t0 = std::time::Instant::now();
     let raw_conn = raw.connect()?;
     let mut held = profile.tables.clone();
     profile.db.transaction(|conn| {
@@ -221,7 +308,8 @@ fn sync(profile: &mut ProfileDb, plan: &Plan, raw: &ServingDb, salt: &Salt, meta
                 continue;
             }
             held.remove(key);
-            match copy_masked(&raw_conn, conn, key, state, salt) {
+            let cols = columns.get(key).map(Vec::as_slice).unwrap_or_default();
+            match copy_masked(&raw_conn, conn, key, cols, state, salt) {
                 Ok(()) => {
                     held.insert(key.clone(), state.clone());
                 }
@@ -231,9 +319,19 @@ fn sync(profile: &mut ProfileDb, plan: &Plan, raw: &ServingDb, salt: &Salt, meta
                 }
             }
         }
-        crate::metadata::publish(conn, meta)
+        let t1 = t0.elapsed();
+        if profile.meta != digest {
+            crate::metadata::publish(conn, meta)?;
+        }
+        tracing::debug!(
+            copy_ms = t1.as_secs_f64() * 1e3,
+            total_ms = t0.elapsed().as_secs_f64() * 1e3,
+            "profile sync"
+        );
+        Ok(())
     })?;
     profile.tables = held;
+    profile.meta = digest;
     Ok(())
 }
 
@@ -252,27 +350,17 @@ fn copy_masked(
     raw: &Connection,
     target: &Connection,
     (schema, table): &(String, String),
+    cols: &[(String, String)],
     state: &TableState,
     salt: &Salt,
 ) -> Result<(), String> {
     let clean = crate::ingest::clean_error;
-    let mut stmt = raw
-        .prepare(
-            "SELECT column_name, data_type FROM duckdb_columns() \
-             WHERE schema_name = ? AND table_name = ? AND NOT internal ORDER BY column_index",
-        )
-        .map_err(clean)?;
-    let cols: Vec<(String, String)> = stmt
-        .query_map([schema, table], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(clean)?
-        .collect::<Result<_, _>>()
-        .map_err(clean)?;
     if cols.is_empty() {
         return Err(format!("{schema}.{table} is not in the unmasked database"));
     }
     let mut select = Vec::new();
     let mut defs = Vec::new();
-    for (name, ty) in &cols {
+    for (name, ty) in cols {
         let mask = match state.masks.iter().find(|(n, _)| n == name) {
             Some((_, m)) => *m,
             None => Some(MaskMethod::Redact),

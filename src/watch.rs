@@ -231,14 +231,7 @@ pub fn spawn(mesh: Arc<Mesh>, opts: WatchOptions) -> anyhow::Result<Watcher> {
                         Err(_) => return,
                     },
                 };
-                // Fold in everything that keeps arriving until the folder is quiet.
-                loop {
-                    match rx.recv_timeout(quiet) {
-                        Ok(more) => batch.merge(more),
-                        Err(mpsc::RecvTimeoutError::Timeout) => break,
-                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
-                    }
-                }
+                // The debouncer already waited for `quiet`; events arriving while the files settle join the batch.
                 let changed = batch.paths.clone();
                 wait_until_written(&changed, &rx, &mut batch, quiet);
                 let _ = mesh.rebuild();

@@ -320,3 +320,79 @@ async fn a_broken_edit_shows_over_the_page_and_a_fix_refreshes_it() {
     shot(&c, "07-fixed").await;
     c.close().await.unwrap();
 }
+
+/// Runs `sql` in the console and returns the first cell of the result.
+async fn first_cell(c: &Client, sql: &str) -> String {
+    let editor = c.find(Locator::Css("#sql")).await.unwrap();
+    editor.clear().await.unwrap();
+    editor.send_keys(sql).await.unwrap();
+    c.find(Locator::Css("#run")).await.unwrap().click().await.unwrap();
+    let cell = c
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("#results tbody tr td"))
+        .await
+        .unwrap();
+    cell.text().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_role_switcher_changes_what_the_console_returns() {
+    let dir = copy_fixture("governed");
+    let scratch = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let base = start_meshbox(dir.path(), scratch.path()).await;
+    let (_driver, port) = start_driver().await;
+    let c = browser(port, downloads.path()).await;
+    c.goto(&format!("{base}/sql")).await.unwrap();
+    let note = c
+        .find(Locator::Css(".sandbox-note"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(note, "sandbox: roles are chosen, not authenticated");
+    let sql = "SELECT name FROM crm.customers ORDER BY id LIMIT 1";
+    assert_eq!(
+        first_cell(&c, sql).await,
+        "A•••",
+        "the default role is the least privileged"
+    );
+    assert!(
+        c.find(Locator::LinkText("Audit")).await.is_err(),
+        "no audit link for viewer"
+    );
+    shot(&c, "06-console-as-viewer").await;
+    // Picking another role submits the switcher and comes back to the same page.
+    c.find(Locator::Css("#role-select option[value='admin']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::LinkText("Audit"))
+        .await
+        .unwrap();
+    assert!(c.current_url().await.unwrap().as_str().ends_with("/sql"));
+    assert_eq!(first_cell(&c, sql).await, "Ada Lovelace");
+    shot(&c, "07-console-as-admin").await;
+    // The audit page lists both queries with their roles.
+    c.goto(&format!("{base}/audit")).await.unwrap();
+    let roles: Vec<String> = {
+        let mut out = Vec::new();
+        for row in c
+            .find_all(Locator::Css("table.audit tbody tr td:nth-child(2)"))
+            .await
+            .unwrap()
+        {
+            out.push(row.text().await.unwrap());
+        }
+        out
+    };
+    assert_eq!(roles, ["admin", "viewer"]);
+    shot(&c, "08-audit").await;
+    c.close().await.unwrap();
+}
