@@ -12,7 +12,7 @@ use std::sync::Mutex;
 /// Entries `/audit` can show without reading the file.
 const RECENT: usize = 1000;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Entry {
     /// Unix milliseconds.
     pub at: u64,
@@ -25,6 +25,9 @@ pub struct Entry {
     /// `ok`, `refused`, `sql`, `timeout`, `cancelled`, `unavailable`, `denied`.
     pub outcome: String,
     pub elapsed_ms: f64,
+    /// The products (domain/product) whose tables the statement names.
+    #[serde(default)]
+    pub products: Vec<String>,
 }
 
 pub struct Audit {

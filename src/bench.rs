@@ -431,3 +431,145 @@ async fn query_as(app: &axum::Router, role: &str, sql: &str) -> serde_json::Valu
     let res = app.clone().oneshot(req).await.expect("infallible");
     serde_json::from_slice(&axum::body::to_bytes(res.into_body(), usize::MAX).await.expect("body")).expect("JSON")
 }
+
+/// Peak resident memory of this process (VmHWM), in KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The search queries of the discovery benchmark: names, typos, prefixes, several words, facets' words.
+pub const SEARCH_QUERIES: &[&str] = &[
+    "orders",
+    "custmer",
+    "inv",
+    "shipments daily",
+    "claims 0050",
+    "pii",
+    "ledger accounts",
+    "suppl",
+    "tickts",
+    "email",
+    "sensor",
+    "domain07",
+    "returns",
+    "pricing kpi",
+    "campains",
+    "trip",
+    "ledgr",
+    "acc",
+    "devices realtime",
+    "contracts",
+];
+
+/// Discovery at scale: cold start to the first search answer, peak memory, search latency over a fixed query
+/// list, product page (with its lineage drawing) and mesh map render times, and an incremental index update.
+pub fn discovery(products: usize, runs: usize) -> anyhow::Result<String> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let dir = Scratch::new("discovery");
+    let keys = crate::synthetic::generate(&dir.0, products, 50, 50);
+    let scratch = Scratch::new("discovery-db");
+    let started = Instant::now();
+    let mesh = Arc::new(Mesh::open(
+        &std::fs::canonicalize(&dir.0)?,
+        options(&scratch.0),
+        60_000,
+    )?);
+    let app = router(mesh.clone());
+    let first = rt.block_on(get(&app, "/api/search?q=orders"));
+    let cold = started.elapsed().as_secs_f64();
+    assert!(first > 0);
+    let peak = peak_rss_kib();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{products} products in 50 domains, {} lineage edges.\n\n| measure | value |\n|---|---|\n\
+         | cold start to the first search answer | {cold:.2} s |\n| peak RSS (VmHWM) | {:.0} MiB |",
+        mesh.snapshot().catalog.lineage.edges.len(),
+        peak as f64 / 1024.0
+    );
+    // Search latency, in-process (the index query, ranking, facets and snippets — not HTTP).
+    let mut times = Vec::new();
+    let mut per_query = Vec::new();
+    for q in SEARCH_QUERIES {
+        let mut mine = Vec::new();
+        let mut total = 0;
+        for _ in 0..runs {
+            let t = Instant::now();
+            let r = mesh.search().search(q, &[], 20, &|_| 0)?;
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            total = r.total;
+            mine.push(ms);
+            times.push(ms);
+        }
+        per_query.push((q, total, pct(&mine, 0.5)));
+    }
+    let _ = writeln!(
+        out,
+        "| search p50 over {} queries × {runs} runs | {:.2} ms |\n| search p99 | {:.2} ms |",
+        SEARCH_QUERIES.len(),
+        pct(&times, 0.5),
+        pct(&times, 0.99)
+    );
+    // The same through HTTP, with facets from a filter.
+    let mut http = Vec::new();
+    for _ in 0..runs {
+        for q in SEARCH_QUERIES.iter().take(5) {
+            let t = Instant::now();
+            rt.block_on(get(&app, &format!("/api/search?q={}&tag=pii", crate::http::segment(q))));
+            http.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "| `GET /api/search` (with a facet filter) p99 | {:.2} ms |",
+        pct(&http, 0.99)
+    );
+    // Page renders.
+    let (d, n) = keys[products / 2].split_once('/').expect("domain/product");
+    for (label, uri) in [
+        ("product page with lineage, p95", format!("/products/{d}/{n}")),
+        ("mesh map `/lineage`, p95", "/lineage".to_string()),
+        (
+            "`GET /api/products/…/impact`, p95",
+            format!("/api/products/{}/impact", keys[0]),
+        ),
+    ] {
+        let mut t = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..runs.min(50) {
+            let s = Instant::now();
+            bytes = rt.block_on(get(&app, &uri));
+            t.push(s.elapsed().as_secs_f64() * 1000.0);
+        }
+        let _ = writeln!(out, "| {label} | {:.2} ms ({} KiB) |", pct(&t, 0.95), bytes / 1024);
+    }
+    // Incremental index update: one product's description changes.
+    let index = crate::search::SearchIndex::new()?;
+    index.update(&mesh.snapshot().catalog)?;
+    let contract = dir
+        .0
+        .join(&keys[0])
+        .join(format!("{}.odcs.yaml", keys[0].split_once('/').expect("key").1));
+    let text = std::fs::read_to_string(&contract)?;
+    std::fs::write(&contract, text.replacen("schema:", "tags: [benchmarked]\nschema:", 1))?;
+    mesh.rebuild().map_err(anyhow::Error::msg)?;
+    let t = Instant::now();
+    let written = index.update(&mesh.snapshot().catalog)?;
+    let _ = writeln!(
+        out,
+        "| index update after one product changed | {:.2} ms ({written} document rewritten) |",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    let _ = writeln!(out, "\n| query | matches | p50 ms |\n|---|---|---|");
+    for (q, total, p50) in per_query {
+        let _ = writeln!(out, "| `{q}` | {total} | {p50:.2} |");
+    }
+    Ok(out)
+}

@@ -30,6 +30,9 @@ pub struct Catalog {
     pub access: Arc<crate::access::AccessModel>,
     /// What the policies found.
     pub compliance: Arc<crate::compliance::Compliance>,
+    /// Product-level lineage from ODPS input ports.
+    #[serde(skip)]
+    pub lineage: Arc<crate::lineage::Lineage>,
 }
 
 impl Catalog {

@@ -57,6 +57,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// Search latency, page and lineage render times, cold start and memory on a synthetic mesh.
+    Discovery {
+        #[arg(long, default_value_t = 1000)]
+        products: usize,
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
     /// Write a synthetic mesh (products with lineage, tags and PII columns) into a new folder.
     Generate {
         dir: PathBuf,

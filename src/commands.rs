@@ -179,6 +179,7 @@ pub fn bench(what: &crate::cli::BenchCommand) -> anyhow::Result<ExitCode> {
         }
         BenchCommand::Reload { runs, edits } => print!("{}", crate::bench::reload(*runs, *edits)?),
         BenchCommand::Access { rows, runs } => print!("{}", crate::bench::access(*rows, *runs)?),
+        BenchCommand::Discovery { products, runs } => print!("{}", crate::bench::discovery(*products, *runs)?),
         BenchCommand::Generate {
             dir,
             products,

@@ -356,10 +356,14 @@ pub fn build(
         policies: Arc::new(policies),
         access: Arc::new(access),
         compliance: Default::default(),
+        lineage: Default::default(),
     };
     let compliance = crate::compliance::Compliance::evaluate(&catalog, &opts.engine);
     catalog.diagnostics.extend(compliance.diagnostics.iter().cloned());
     catalog.compliance = Arc::new(compliance);
+    let lineage = crate::lineage::Lineage::of(&catalog);
+    catalog.diagnostics.extend(crate::lineage::cycle_diagnostics(&lineage));
+    catalog.lineage = Arc::new(lineage);
     Ok(Snapshot {
         generation,
         built_at: unix_ms(),
@@ -490,6 +494,8 @@ pub struct Mesh {
     /// The database of each role (built from masked copies), swapped together with the snapshot.
     profiles: ArcSwap<crate::profiles::Profiles>,
     salt: crate::masking::Salt,
+    /// The catalog search index, updated with every snapshot.
+    search: crate::search::SearchIndex,
     current: ArcSwap<Snapshot>,
     /// The error of the last failed rebuild, shown over every page until a rebuild succeeds.
     last_error: ArcSwap<Option<String>>,
@@ -516,6 +522,8 @@ impl Mesh {
         let serving = Arc::new(ServingDb::open(&opts.engine, max_execution_ms)?);
         let first = build(root, &opts, None, Some(&serving))?;
         let profiles = crate::profiles::update(None, &first.catalog, &serving, &opts.engine, max_execution_ms, &salt);
+        let search = crate::search::SearchIndex::new()?;
+        search.update(&first.catalog)?;
         let (events, _) = tokio::sync::broadcast::channel(64);
         let history = Mutex::new(std::collections::VecDeque::from([Change::of(&first)]));
         Ok(Mesh {
@@ -525,6 +533,7 @@ impl Mesh {
             serving: ArcSwap::new(serving),
             profiles: ArcSwap::from_pointee(profiles),
             salt,
+            search,
             current: ArcSwap::from_pointee(first),
             last_error: ArcSwap::from_pointee(None),
             rebuilding: Mutex::new(()),
@@ -551,6 +560,10 @@ impl Mesh {
 
     pub fn salt(&self) -> &crate::masking::Salt {
         &self.salt
+    }
+
+    pub fn search(&self) -> &crate::search::SearchIndex {
+        &self.search
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -631,6 +644,10 @@ impl Mesh {
                 let next = Arc::new(next);
                 self.profiles.store(Arc::new(profiles));
                 self.current.store(next.clone());
+                match self.search.update(&next.catalog) {
+                    Ok(n) => tracing::debug!(documents = n, "search index updated"),
+                    Err(e) => tracing::error!(error = %e, "the search index could not be updated"),
+                }
                 self.remember(Change::of(&next));
                 self.last_error.store(Arc::new(None));
                 tracing::info!(

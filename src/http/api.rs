@@ -61,7 +61,7 @@ pub async fn product(
         role: &caller.role,
         salt: st.mesh.salt(),
     };
-    to_json(&ProductDetail::of(p, &s.catalog, &viewer))
+    to_json(&ProductDetail::of(p, &s.catalog, &viewer).with_discovery(p, &s.catalog, &st.usage))
 }
 
 pub async fn domain(State(st): State<Arc<AppState>>, Path(domain): Path<String>) -> ApiResult {

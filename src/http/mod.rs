@@ -4,12 +4,14 @@
 mod api;
 mod assets;
 mod caller;
+mod discovery;
 mod events;
 mod governance;
 mod pages;
 mod views;
 
 pub use caller::{Caller, ROLE_COOKIE, ROLE_HEADER};
+pub use views::product_url;
 pub use views::seg as segment;
 
 use crate::query::{Limits, QueryError};
@@ -35,6 +37,8 @@ pub struct AppState {
     pub running: Mutex<HashMap<String, Arc<InterruptHandle>>>,
     /// Every console and API query, for `/audit`.
     pub audit: Arc<crate::audit::Audit>,
+    /// Queries per product, per day and role (from the audit entries).
+    pub usage: crate::usage::Usage,
 }
 
 impl AppState {
@@ -64,6 +68,10 @@ impl AppState {
         export_max_rows: usize,
         audit: Arc<crate::audit::Audit>,
     ) -> Arc<AppState> {
+        let usage = crate::usage::Usage::default();
+        if let Some(file) = audit.file() {
+            usage.replay(file);
+        }
         Arc::new(AppState {
             mesh,
             limits,
@@ -71,6 +79,7 @@ impl AppState {
             export_max_rows,
             running: Mutex::new(HashMap::new()),
             audit,
+            usage,
         })
     }
 
@@ -88,17 +97,51 @@ impl AppState {
         })
     }
 
-    /// Adds an audit entry for a statement a role ran.
+    /// Adds an audit entry for a statement a role ran, and counts it as a use of the products it names.
     pub fn audit(&self, caller: &Caller, endpoint: &str, sql: &str, rows: u64, outcome: &str, elapsed_ms: f64) {
+        let products = if outcome == "ok" {
+            self.products_named(sql)
+        } else {
+            Vec::new()
+        };
+        let at = crate::audit::now_ms();
+        if !products.is_empty() {
+            self.usage.record(&products, &caller.role.name, at);
+        }
         self.audit.record(crate::audit::Entry {
-            at: crate::audit::now_ms(),
+            at,
             role: caller.role.name.clone(),
             endpoint: endpoint.to_string(),
             statement_hash: crate::audit::statement_hash(sql),
             rows,
             outcome: outcome.to_string(),
             elapsed_ms: (elapsed_ms * 10.0).round() / 10.0,
+            products,
         });
+    }
+
+    /// The products whose tables a statement names (DuckDB's parser reads it; nothing runs).
+    pub fn products_named(&self, sql: &str) -> Vec<String> {
+        let Ok(conn) = self.mesh.serving().connect() else {
+            return Vec::new();
+        };
+        let Ok(found) = crate::guard::inspect(&conn, sql) else {
+            return Vec::new();
+        };
+        let snapshot = self.mesh.snapshot();
+        let mut keys: Vec<String> = Vec::new();
+        for (schema, table) in &found.tables {
+            for p in &snapshot.catalog.products {
+                let hit = p.tables.iter().any(|t| {
+                    t.name.eq_ignore_ascii_case(table)
+                        && schema.as_ref().is_none_or(|s| t.schema.eq_ignore_ascii_case(s))
+                });
+                if hit && !keys.contains(&p.key()) {
+                    keys.push(p.key());
+                }
+            }
+        }
+        keys
     }
 }
 
@@ -114,6 +157,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/compliance", get(governance::compliance_page))
         .route("/audit", get(governance::audit_page))
         .route("/role", post(caller::switch))
+        .route("/search", get(discovery::search_page))
+        .route("/lineage", get(discovery::lineage_page))
+        .route("/api/search", get(discovery::search))
+        .route("/api/lineage", get(discovery::lineage))
+        .route("/api/products/{domain}/{product}/impact", get(discovery::impact))
         .route("/api/compliance", get(governance::compliance))
         .route("/api/audit", get(governance::audit))
         .route("/api/roles", get(governance::roles))

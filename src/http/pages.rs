@@ -134,7 +134,7 @@ pub async fn product(
         role: &caller.role,
         salt: st.mesh.salt(),
     };
-    let detail = ProductDetail::of(p, &s.catalog, &viewer);
+    let detail = ProductDetail::of(p, &s.catalog, &viewer).with_discovery(p, &s.catalog, &st.usage);
     render(&ProductPage {
         chrome: Chrome::new(&st, &caller, "product", detail.summary.api_url.clone()).at(&detail.summary.url),
         p: detail,

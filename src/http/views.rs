@@ -541,6 +541,13 @@ pub struct ProductDetail {
     pub access_level: &'static str,
     /// Policy violations of this product.
     pub violations: Vec<crate::policy::Violation>,
+    /// Products downstream (what a breaking change would hit), with their owners.
+    pub impact: Vec<crate::lineage::Impacted>,
+    /// Queries that read it, per day and role.
+    pub usage: crate::usage::UsageSummary,
+    /// Two hops of lineage up and down, drawn.
+    #[serde(skip)]
+    pub lineage_svg: String,
 }
 
 /// Who is looking: the role (what it may read, how values are masked) and the salt of `hash` masking.
@@ -862,7 +869,24 @@ impl ProductDetail {
             access_level: catalog.access.level_of(p).as_str(),
             violations: catalog.compliance.of_product(&p.domain, &p.name).cloned().collect(),
             access,
+            impact: Vec::new(),
+            usage: Default::default(),
+            lineage_svg: String::new(),
         }
+    }
+
+    /// Adds lineage (two hops), impact and usage.
+    pub fn with_discovery(mut self, p: &Product, catalog: &Catalog, usage: &crate::usage::Usage) -> ProductDetail {
+        let l = &catalog.lineage;
+        if let Some(i) = l.index_of(&p.key()) {
+            self.impact = l.impact(i, None);
+            let near = l.neighbourhood(i, 2);
+            if near.len() > 1 {
+                self.lineage_svg = l.subgraph(&near).svg(Some(&p.key()));
+            }
+        }
+        self.usage = usage.summary(&p.key(), crate::audit::now_ms());
+        self
     }
 }
 

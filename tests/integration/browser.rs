@@ -396,3 +396,50 @@ async fn the_role_switcher_changes_what_the_console_returns() {
     shot(&c, "08-audit").await;
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_results_follow_the_typing() {
+    let dir = copy_fixture("governed");
+    let scratch = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let base = start_meshbox(dir.path(), scratch.path()).await;
+    let (_driver, port) = start_driver().await;
+    let c = browser(port, downloads.path()).await;
+    // The box in the header leads to the search page.
+    c.goto(&base).await.unwrap();
+    let header_box = c.find(Locator::Css("#search-q")).await.unwrap();
+    header_box.send_keys("salar").await.unwrap();
+    header_box.send_keys(&char::from(Key::Enter).to_string()).await.unwrap();
+    let first = c
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("#hits li.hit a.title"))
+        .await
+        .unwrap();
+    assert_eq!(first.text().await.unwrap(), "Salaries");
+    // Typing on the search page updates the results without a page load (a typo included).
+    let input = c.find(Locator::Css("#search-main")).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("custmers").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let titles = c.find_all(Locator::Css("#hits li.hit a.title")).await.unwrap();
+        let first = match titles.first() {
+            Some(t) => t.text().await.unwrap_or_default(),
+            None => String::new(),
+        };
+        if first == "Customers" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the results never showed Customers (first: {first:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let marked = c.find(Locator::Css("#hits li.hit ul.why mark")).await.unwrap();
+    assert_eq!(marked.text().await.unwrap().to_lowercase(), "customers");
+    assert!(c.current_url().await.unwrap().as_str().contains("q=custmers"));
+    shot(&c, "09-search").await;
+    c.close().await.unwrap();
+}
