@@ -204,23 +204,7 @@ with open(path, "rb") as f:
 with open(path, "wb") as f:  # planted: the export was cut off half-way
     f.write(data[: len(data) // 2])
 
-# --- finance (aggregates computed from sales) ----------------------------------------------------------------
-con = duckdb.connect()
-con.execute(f"CREATE TABLE orders AS SELECT * FROM read_parquet('{p('sales', 'orders', 'data', 'orders.parquet')}')")
-con.execute(f"CREATE TABLE lines AS SELECT * FROM read_csv('{p('sales', 'order-lines', 'data', 'order_lines.csv')}', header=true)")
-os.makedirs(p("finance", "revenue-daily", "data"), exist_ok=True)
-con.execute(f"""COPY (
-  SELECT CAST(order_ts AS DATE) AS order_date, channel, count(*) AS orders,
-         CAST(sum(total_amount) AS DECIMAL(14,2)) AS revenue_eur,
-         CAST(avg(total_amount) AS DECIMAL(12,2)) AS avg_order_value_eur
-  FROM orders WHERE status <> 'cancelled' GROUP BY ALL ORDER BY 1, 2
-) TO '{p('finance', 'revenue-daily', 'data', 'revenue_daily.csv')}' (HEADER)""")
-os.makedirs(p("finance", "customer-value", "data"), exist_ok=True)
-con.execute(f"""COPY (
-  SELECT customer_id, CAST(min(order_ts) AS DATE) AS first_order_on, CAST(max(order_ts) AS DATE) AS last_order_on,
-         count(*) AS orders, CAST(sum(total_amount) AS DECIMAL(14,2)) AS revenue_eur,
-         CASE WHEN sum(total_amount) >= 2000 THEN 'champion' WHEN count(*) >= 6 THEN 'loyal'
-              WHEN max(order_ts) < TIMESTAMP '2026-01-01' THEN 'lapsed' ELSE 'regular' END AS segment
-  FROM orders WHERE status <> 'cancelled' GROUP BY customer_id ORDER BY customer_id
-) TO '{p('finance', 'customer-value', 'data', 'customer_value.parquet')}' (FORMAT parquet)""")
+# --- finance: derived products --------------------------------------------------------------------------------
+# finance/revenue-daily and finance/customer-value have no data files: meshbox builds them from sales.orders with the
+# SQL transforms in their folders (revenue_daily.sql, customer_value.sql).
 print("sample mesh data written to", os.path.abspath(ROOT))

@@ -46,6 +46,7 @@ fn options(scratch: &Path) -> Options {
         profiles: true,
         pii: true,
         ignore: Vec::new(),
+        state_dir: None,
     }
 }
 

@@ -33,6 +33,17 @@ pub struct Catalog {
     /// Product-level lineage from ODPS input ports.
     #[serde(skip)]
     pub lineage: Arc<crate::lineage::Lineage>,
+    /// The previous version of each contract file (relative path) that has one: the history the
+    /// `breaking_changes_versioned` policy compares against.
+    #[serde(skip)]
+    pub previous: Arc<std::collections::HashMap<PathBuf, Previous>>,
+}
+
+/// An earlier version of a contract.
+#[derive(Debug, Clone)]
+pub struct Previous {
+    pub label: String,
+    pub contract: Contract,
 }
 
 impl Catalog {
@@ -163,6 +174,17 @@ pub struct Product {
     pub load_ms: f64,
     #[serde(skip)]
     pub fingerprint: u64,
+    /// Tables built by SQL over the product's inputs.
+    pub derived: Vec<DerivedTable>,
+}
+
+/// A table of a derived product and the SQL that builds it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DerivedTable {
+    pub table: String,
+    /// The SQL file, relative to the mesh root.
+    pub file: PathBuf,
+    pub sql: String,
 }
 
 impl Product {

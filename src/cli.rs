@@ -29,6 +29,19 @@ pub enum Command {
     Test(TestArgs),
     /// Check ODCS contracts and ODPS descriptors against the rules of their version; every problem at once.
     Lint(LintArgs),
+    /// What changed between two versions of an ODCS contract, each change classified breaking or not.
+    Diff(DiffArgs),
+    /// Like `diff`, but exits 1 when a change would break consumers (as `datacontract breaking` does).
+    Breaking(DiffArgs),
+    /// Export the mesh: ODCS/ODPS (every field kept), dbt sources with tests, SQL DDL, or Markdown docs.
+    Export(ExportArgs),
+    /// Create a new mesh folder: mesh.yaml with roles, the default policy set, one example product.
+    Init(InitArgs),
+    /// Scaffold a product from a data file: an ODCS contract inferred with DuckDB and an ODPS descriptor.
+    New(NewArgs),
+    /// Bring a contract written elsewhere into the mesh.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Measure meshbox (use a release build), or write a synthetic mesh to measure with.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -152,6 +165,9 @@ pub struct ValidateArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// meshbox's state folder for this mesh (contract history); default as for `serve`.
+    #[arg(long, env = "MESHBOX_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -167,6 +183,81 @@ pub struct TestArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub engine: EngineArgs,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DiffArgs {
+    /// The older contract file.
+    pub old: PathBuf,
+    /// The newer contract file.
+    pub new: PathBuf,
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportArgs {
+    /// The mesh folder.
+    pub dir: PathBuf,
+    #[arg(long, value_enum)]
+    pub format: crate::export_mesh::ExportFormat,
+    /// A folder (odcs, odps) or file (the others) to write; default standard output. Never inside the mesh.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct InitArgs {
+    /// The folder to create (it may exist; files in it are never overwritten without --force).
+    pub dir: PathBuf,
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct NewArgs {
+    /// DOMAIN/PRODUCT, e.g. sales/orders.
+    pub product: String,
+    /// The data file (CSV, Parquet, JSON/NDJSON) to infer the contract from; it is copied into the product folder.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The mesh folder.
+    #[arg(long, default_value = ".")]
+    pub mesh: PathBuf,
+    /// The table name (default: the product name with underscores).
+    #[arg(long)]
+    pub table: Option<String>,
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ImportCommand {
+    /// An ODCS contract: copied into <domain>/<product>/ with the data its local servers name, plus an ODPS descriptor.
+    Odcs {
+        file: PathBuf,
+        #[arg(long, default_value = ".")]
+        mesh: PathBuf,
+        /// Default: the contract's `domain`.
+        #[arg(long)]
+        domain: Option<String>,
+        /// Default: the contract's `dataProduct`, else its name.
+        #[arg(long)]
+        product: Option<String>,
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -246,6 +337,7 @@ impl EngineArgs {
             profiles: false,
             pii: false,
             ignore: self.ignore.clone(),
+            state_dir: None,
         })
     }
 }

@@ -39,6 +39,10 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let root = existing_dir(&given)?;
     let mut opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
     opts.pii = true;
+    let state = crate::cli::state_dir(args.state_dir.as_ref(), &root);
+    if !state.starts_with(&root) {
+        opts.state_dir = Some(state);
+    }
     let snapshot = build(&root, &opts, None, None)?;
     let c = &snapshot.catalog;
     let report = match args.format {
@@ -88,6 +92,7 @@ pub fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
         contracts: vec![contract],
         diagnostics,
         fingerprint: 0,
+        transforms: Vec::new(),
     };
     let (_staging, outcomes) = crate::pipeline::load_and_check(&[&spec], &root, &opts)?;
     let outcome = outcomes.into_iter().next().expect("one product in, one outcome out");
@@ -227,6 +232,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
+    opts.state_dir = Some(state.clone());
     let audit =
         crate::audit::Audit::in_dir(&state).with_context(|| format!("opening the audit log in {}", state.display()))?;
     let salt = crate::masking::Salt::stored_in(&state);
@@ -271,5 +277,169 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         listener.local_addr()?
     );
     crate::http::serve(listener, crate::http::router(state)).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_written(files: &[PathBuf], base: &Path) {
+    for f in files {
+        println!("  created {}", f.strip_prefix(base).unwrap_or(f).display());
+    }
+}
+
+pub fn init(args: &crate::cli::InitArgs) -> anyhow::Result<ExitCode> {
+    let plan = crate::scaffold::init(&args.dir)?;
+    let written = plan.write(args.force).map_err(|e| Unusable(e.to_string()))?;
+    println!("a new mesh in {}:", args.dir.display());
+    print_written(&written, &args.dir);
+    println!("next: meshbox serve {}", args.dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn new(args: &crate::cli::NewArgs) -> anyhow::Result<ExitCode> {
+    if !args.mesh.is_dir() {
+        return Err(Unusable(format!("{} is not a folder", args.mesh.display())).into());
+    }
+    let (plan, summary) = crate::scaffold::new_product(&args.mesh, &args.product, &args.from, args.table.as_deref())
+        .map_err(|e| Unusable(format!("{e:#}")))?;
+    let written = plan.write(args.force).map_err(|e| Unusable(e.to_string()))?;
+    println!("{summary}");
+    print_written(&written, &args.mesh);
+    // What was written must pass lint: say so if it does not.
+    let mut problems = 0;
+    for f in written
+        .iter()
+        .filter(|f| f.to_string_lossy().ends_with(".odcs.yaml") || f.to_string_lossy().ends_with(".odps.yaml"))
+    {
+        for d in crate::lint::lint_file(f, &args.mesh) {
+            if d.is_error() {
+                problems += 1;
+                eprintln!("{d}");
+            }
+        }
+    }
+    println!(
+        "next: fill in the TODOs, then `meshbox validate {}` shows the checks and the policies it still fails",
+        args.mesh.display()
+    );
+    Ok(if problems == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub fn import(what: &crate::cli::ImportCommand) -> anyhow::Result<ExitCode> {
+    match what {
+        crate::cli::ImportCommand::Odcs {
+            file,
+            mesh,
+            domain,
+            product,
+            force,
+        } => {
+            if !file.is_file() {
+                return Err(Unusable(format!("{} is not a file", file.display())).into());
+            }
+            if !mesh.is_dir() {
+                return Err(Unusable(format!("{} is not a folder", mesh.display())).into());
+            }
+            let (plan, notes) = crate::scaffold::import_odcs(mesh, file, domain.as_deref(), product.as_deref())
+                .map_err(|e| Unusable(format!("{e:#}")))?;
+            let written = plan.write(*force).map_err(|e| Unusable(e.to_string()))?;
+            println!("imported as {}", notes[0]);
+            print_written(&written, mesh);
+            for n in &notes[1..] {
+                println!("note: {n}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `meshbox diff` and `meshbox breaking`.
+pub fn diff(args: &crate::cli::DiffArgs, fail_on_breaking: bool) -> anyhow::Result<ExitCode> {
+    let read = |p: &Path| -> anyhow::Result<crate::manifest::odcs::Contract> {
+        if !p.is_file() {
+            return Err(Unusable(format!("{} is not a file", p.display())).into());
+        }
+        let base = p.parent().unwrap_or(Path::new("."));
+        let (c, diags) = read_contract(p, base);
+        c.ok_or_else(|| {
+            let text: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
+            Unusable(format!(
+                "{} is not a readable ODCS contract\n{}",
+                p.display(),
+                text.join("\n")
+            ))
+            .into()
+        })
+    };
+    let (old, new) = (read(&args.old)?, read(&args.new)?);
+    let changes = crate::diff::diff(&old, &new);
+    let format = match args.format {
+        crate::cli::DiffFormat::Text => "text",
+        crate::cli::DiffFormat::Json => "json",
+        crate::cli::DiffFormat::Markdown => "markdown",
+    };
+    print!(
+        "{}",
+        crate::diff::render(
+            &changes,
+            &args.old.display().to_string(),
+            &args.new.display().to_string(),
+            format
+        )
+    );
+    let breaking = changes.iter().any(|c| c.impact == crate::diff::Impact::Breaking);
+    Ok(if fail_on_breaking && breaking {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `meshbox export DIR --format …`.
+pub fn export(args: &crate::cli::ExportArgs) -> anyhow::Result<ExitCode> {
+    use crate::export_mesh::ExportFormat;
+    let root = existing_dir(&args.dir)?;
+    let opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
+    let snapshot = build(&root, &opts, None, None)?;
+    let files = crate::export_mesh::export(&snapshot.catalog, args.format);
+    let Some(output) = &args.output else {
+        let many = files.len() > 1;
+        for (i, (path, text)) in files.iter().enumerate() {
+            if many {
+                if i > 0 {
+                    println!("---");
+                }
+                println!("# {}", path.display());
+            }
+            print!("{text}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let target = std::path::absolute(output)?;
+    if target.starts_with(&root) {
+        return Err(Unusable(format!(
+            "{} is inside the mesh folder; meshbox never writes there",
+            output.display()
+        ))
+        .into());
+    }
+    let mut plan = crate::scaffold::Plan::default();
+    match args.format {
+        ExportFormat::Odcs | ExportFormat::Odps => {
+            for (path, text) in &files {
+                plan.add(target.join(path), text.clone());
+            }
+        }
+        _ => {
+            for (_, text) in &files {
+                plan.add(target.clone(), text.clone());
+            }
+        }
+    }
+    let written = plan.write(args.force).map_err(|e| Unusable(e.to_string()))?;
+    eprintln!("wrote {} file(s) to {}", written.len(), output.display());
     Ok(ExitCode::SUCCESS)
 }

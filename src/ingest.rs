@@ -64,6 +64,8 @@ pub enum Format {
     Csv,
     Parquet,
     Json,
+    /// A derived table: the result of a `*.sql` transform over other products.
+    Sql,
 }
 
 impl Format {
@@ -72,6 +74,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Parquet => "parquet",
             Format::Json => "json",
+            Format::Sql => "sql",
         }
     }
 
@@ -101,6 +104,8 @@ pub struct Source {
     pub format: Format,
     pub files: Vec<PathBuf>,
     pub delimiter: Option<String>,
+    /// For `Format::Sql`: the SELECT that produces the table.
+    pub sql: Option<String>,
 }
 
 /// A value that did not convert to the declared type.
@@ -218,6 +223,7 @@ pub fn load_contract(
     schema: &str,
     server: Option<&Server>,
     policy: &PathPolicy,
+    derived: &[usize],
 ) -> ContractLoad {
     let mut out = ContractLoad::default();
     let contract_dir = contract.doc.file.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -236,6 +242,10 @@ pub fn load_contract(
         return out;
     }
     for (object, table) in contract.tables.iter().enumerate() {
+        // Built later from the product's SQL transform.
+        if derived.contains(&object) {
+            continue;
+        }
         let source = match server {
             Some(s) => resolve_server_source(contract, s, table, &contract_dir, policy),
             None => find_conventional_source(contract, table, &contract_dir, policy),
@@ -383,6 +393,7 @@ fn resolve_server_source(
         .clone()
         .filter(|d| format == Format::Csv && !matches!(d.as_str(), "new_line" | "array"));
     Ok(Some(Source {
+        sql: None,
         format,
         files,
         delimiter,
@@ -409,6 +420,7 @@ fn find_conventional_source(
                 {
                     let format = Format::from_file(&files[0]).unwrap_or(Format::Csv);
                     return Ok(Some(Source {
+                        sql: None,
                         format,
                         files,
                         delimiter: None,
@@ -586,6 +598,10 @@ fn reader_sql(source: &Source, csv_types: Option<&[(String, String)]>, rejects: 
             }
             None => format!("read_json({files}, format = 'auto', union_by_name = true)"),
         },
+        Format::Sql => format!(
+            "({}\n) AS derived",
+            source.sql.as_deref().unwrap_or("SELECT 1 WHERE false")
+        ),
     }
 }
 
@@ -792,10 +808,11 @@ fn projection(plans: &[Plan], extras: &[String]) -> String {
 /// Loads one table. Errors are DuckDB's message, cleaned.
 pub fn load_table(conn: &Connection, schema: &str, table: &Table, source: &Source) -> Result<TableLoad, String> {
     let target = format!("{}.{}", quote_ident(schema), quote_ident(&table.name));
-    let all_empty = source
-        .files
-        .iter()
-        .all(|f| std::fs::metadata(f).map(|m| m.len() == 0).unwrap_or(false));
+    let all_empty = source.format != Format::Sql
+        && source
+            .files
+            .iter()
+            .all(|f| std::fs::metadata(f).map(|m| m.len() == 0).unwrap_or(false));
     let mut malformed = Vec::new();
     let mut malformed_count = 0;
     let (plans, extras) = if all_empty {
@@ -813,7 +830,7 @@ pub fn load_table(conn: &Connection, schema: &str, table: &Table, source: &Sourc
     } else {
         match source.format {
             Format::Csv => load_csv(conn, &target, table, source, &mut malformed, &mut malformed_count)?,
-            Format::Parquet | Format::Json => {
+            Format::Parquet | Format::Json | Format::Sql => {
                 let discover = reader_sql(source, None, None);
                 let source_cols = describe(conn, &discover)?;
                 let (plans, extras) = plan_columns(&table.columns, &source_cols, false);

@@ -24,6 +24,98 @@ pub struct ProductSpec {
     pub diagnostics: Vec<Diagnostic>,
     /// Changes whenever any file in the product folder changes.
     pub fingerprint: u64,
+    /// Tables built by SQL over the product's inputs (derived products).
+    pub transforms: Vec<Transform>,
+}
+
+/// A `*.sql` file that produces one table of a derived product from the products it consumes.
+#[derive(Debug, Clone)]
+pub struct Transform {
+    pub file: PathBuf,
+    /// Which contract (index) and schema object (index) it produces.
+    pub contract: usize,
+    pub object: usize,
+    pub sql: String,
+}
+
+/// The SQL transforms of a product folder: `<table>.sql` produces that table; a single `*.sql` with a single table
+/// produces it. Only products that consume others (ODPS input ports) are derived.
+fn read_transforms(
+    dir: &ProductDir,
+    root: &Path,
+    descriptor: Option<&Descriptor>,
+    contracts: &[Contract],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Transform> {
+    let sql_files: Vec<&PathBuf> = dir
+        .files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e.eq_ignore_ascii_case("sql")))
+        .collect();
+    if sql_files.is_empty() {
+        return Vec::new();
+    }
+    let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_path_buf();
+    if descriptor.is_none_or(|d| d.input_ports.is_empty()) {
+        for f in sql_files {
+            diagnostics.push(
+                Diagnostic::info(
+                    "sql-ignored",
+                    "a SQL transform builds a derived product from its inputs, but this product declares no ODPS input ports; the file is ignored",
+                )
+                .in_file(rel(f))
+                .hint("add `inputPorts` naming the contracts it reads to the product's *.odps.yaml"),
+            );
+        }
+        return Vec::new();
+    }
+    let tables: Vec<(usize, usize, &str)> = contracts
+        .iter()
+        .enumerate()
+        .flat_map(|(ci, c)| {
+            c.tables
+                .iter()
+                .enumerate()
+                .map(move |(oi, t)| (ci, oi, t.name.as_str()))
+        })
+        .collect();
+    let mut out: Vec<Transform> = Vec::new();
+    for f in &sql_files {
+        let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let target = tables.iter().find(|(_, _, name)| name.eq_ignore_ascii_case(stem)).or(
+            if sql_files.len() == 1 && tables.len() == 1 {
+                tables.first()
+            } else {
+                None
+            },
+        );
+        let Some((ci, oi, _)) = target else {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "sql-unmatched",
+                    format!(
+                        "`{}` names no table of the product's contracts ({}); it is ignored",
+                        f.file_name().and_then(|n| n.to_str()).unwrap_or(""),
+                        tables.iter().map(|t| t.2).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .in_file(rel(f))
+                .hint("name the file after the table it produces: <table>.sql"),
+            );
+            continue;
+        };
+        match std::fs::read_to_string(f) {
+            Ok(sql) => out.push(Transform {
+                file: (*f).clone(),
+                contract: *ci,
+                object: *oi,
+                sql,
+            }),
+            Err(e) => diagnostics
+                .push(Diagnostic::error("unreadable", format!("cannot read the SQL transform: {e}")).in_file(rel(f))),
+        }
+    }
+    out
 }
 
 impl ProductSpec {
@@ -155,6 +247,7 @@ pub fn read_product(dir: &ProductDir, root: &Path) -> ProductSpec {
             .hint("rename the domain folder"),
         );
     }
+    let transforms = read_transforms(dir, root, descriptor.as_ref(), &contracts, &mut diagnostics);
     ProductSpec {
         domain,
         name: dir.name.clone(),
@@ -163,6 +256,7 @@ pub fn read_product(dir: &ProductDir, root: &Path) -> ProductSpec {
         contracts,
         diagnostics,
         fingerprint: fingerprint(dir.files.iter().map(PathBuf::as_path)),
+        transforms,
     }
 }
 

@@ -19,6 +19,12 @@ fn main() -> ExitCode {
         Command::Test(args) => commands::test(&args),
         Command::Lint(args) => commands::lint(&args),
         Command::Bench(what) => commands::bench(&what),
+        Command::Init(args) => commands::init(&args),
+        Command::Export(args) => commands::export(&args),
+        Command::Diff(args) => commands::diff(&args, false),
+        Command::Breaking(args) => commands::diff(&args, true),
+        Command::New(args) => commands::new(&args),
+        Command::Import(what) => commands::import(&what),
         Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

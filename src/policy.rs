@@ -137,6 +137,10 @@ pub const BUILTINS: &[(&str, &str)] = &[
         "no_undeclared_pii",
         "no column looks personal (by its values) without a classification",
     ),
+    (
+        "breaking_changes_versioned",
+        "a breaking change to a contract that has consumers comes with a new major version",
+    ),
 ];
 
 fn read_policy(
@@ -458,6 +462,7 @@ struct Ctx<'a> {
     policy: &'a Policy,
     product: &'a Product,
     out: &'a mut Vec<Violation>,
+    previous: &'a std::collections::HashMap<PathBuf, crate::catalog::Previous>,
 }
 
 impl Ctx<'_> {
@@ -725,6 +730,59 @@ fn builtin(name: &str, params: &Mapping, cx: &mut Ctx, all: &[Arc<Product>], roo
                 }
             }
         }
+        "breaking_changes_versioned" => {
+            for c in &p.contracts {
+                let rel_file = rel(&c.doc.file, root);
+                let Some(prev) = cx.previous.get(&rel_file) else {
+                    continue;
+                };
+                let breaking: Vec<String> = crate::diff::diff(&prev.contract, c)
+                    .into_iter()
+                    .filter(|ch| ch.impact == crate::diff::Impact::Breaking)
+                    .map(|ch| ch.message)
+                    .collect();
+                if breaking.is_empty() {
+                    continue;
+                }
+                let (old, new) = (
+                    crate::diff::major(prev.contract.version.as_deref()),
+                    crate::diff::major(c.version.as_deref()),
+                );
+                if matches!((old, new), (Some(o), Some(n)) if n > o) {
+                    continue;
+                }
+                let consumers: Vec<String> =
+                    c.id.as_deref()
+                        .map(|id| {
+                            all.iter()
+                                .filter(|q| q.input_contract_ids().contains(&id))
+                                .map(|q| match q.owner() {
+                                    Some(o) => format!("{} ({o})", q.key()),
+                                    None => q.key(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                if consumers.is_empty() {
+                    continue;
+                }
+                cx.violate(
+                    None,
+                    None,
+                    format!(
+                        "breaking change since {} without a new major version ({} → {}): {}; consumers: {}",
+                        prev.label,
+                        prev.contract.version.as_deref().unwrap_or("none"),
+                        c.version.as_deref().unwrap_or("none"),
+                        breaking.join("; "),
+                        consumers.join(", ")
+                    ),
+                    Some(&rel_file),
+                    c.doc.position("version").map(|x| x.0),
+                    Some("version".into()),
+                );
+            }
+        }
         "no_undeclared_pii" => {
             for t in &p.tables {
                 let contract = &p.contracts[t.contract];
@@ -759,7 +817,12 @@ fn builtin(name: &str, params: &Mapping, cx: &mut Ctx, all: &[Arc<Product>], roo
 }
 
 /// Evaluates every built-in policy on every product it applies to.
-pub fn evaluate_builtins(set: &PolicySet, products: &[Arc<Product>], root: &Path) -> Vec<Violation> {
+pub fn evaluate_builtins(
+    set: &PolicySet,
+    products: &[Arc<Product>],
+    root: &Path,
+    previous: &std::collections::HashMap<PathBuf, crate::catalog::Previous>,
+) -> Vec<Violation> {
     let mut out = Vec::new();
     for policy in &set.policies {
         let Rule::Builtin { name, params } = &policy.rule else {
@@ -770,6 +833,7 @@ pub fn evaluate_builtins(set: &PolicySet, products: &[Arc<Product>], root: &Path
                 policy,
                 product: p,
                 out: &mut out,
+                previous,
             };
             builtin(name, params, &mut cx, products, root);
         }

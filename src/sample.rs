@@ -47,3 +47,18 @@ pub fn unpack(cache: &Path) -> anyhow::Result<PathBuf> {
         Err(e) => Err(e).with_context(|| format!("moving the sample mesh into {}", dir.display())),
     }
 }
+
+/// A file of the bundled sample mesh (e.g. `policies/privacy.yaml`).
+pub fn file(name: &str) -> Option<Vec<u8>> {
+    SampleMesh::get(name).map(|f| f.data.into_owned())
+}
+
+/// The bundled sample mesh's files under `prefix`, sorted.
+pub fn files_under(prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = SampleMesh::iter()
+        .map(|n| n.into_owned())
+        .filter(|n| n.starts_with(prefix))
+        .collect();
+    names.sort();
+    names
+}

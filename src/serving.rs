@@ -164,6 +164,55 @@ impl ServingDb {
         Ok(())
     }
 
+    /// Copies one served table into another DuckDB as `to_schema.to_table` (meshbox's own use: the inputs of a
+    /// derived product).
+    pub fn copy_table_to_as(
+        &self,
+        target: &Connection,
+        schema: &str,
+        table: &str,
+        to_schema: &str,
+        to_table: &str,
+    ) -> Result<(), String> {
+        let conn = self.connect().map_err(|e| e.to_string())?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? \
+                 ORDER BY column_index",
+            )
+            .map_err(clean_error)?;
+        let cols: Vec<(String, String)> = stmt
+            .query_map([schema, table], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(clean_error)?
+            .collect::<Result<_, _>>()
+            .map_err(clean_error)?;
+        if cols.is_empty() {
+            return Err(format!("`{schema}.{table}` is not served"));
+        }
+        let qualified = format!("{}.{}", quote_ident(schema), quote_ident(table));
+        let defs: Vec<String> = cols.iter().map(|(n, t)| format!("{} {t}", quote_ident(n))).collect();
+        target
+            .execute_batch(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {}; CREATE OR REPLACE TABLE {}.{} ({});",
+                quote_ident(to_schema),
+                quote_ident(to_schema),
+                quote_ident(to_table),
+                defs.join(", ")
+            ))
+            .map_err(clean_error)?;
+        let mut read = conn
+            .prepare(&format!("SELECT * FROM {qualified}"))
+            .map_err(clean_error)?;
+        let mut appender = target.appender_to_db(to_table, to_schema).map_err(clean_error)?;
+        for batch in read.stream_arrow([]).map_err(clean_error)? {
+            appender
+                .append_record_batch(batch.map_err(clean_error)?)
+                .map_err(clean_error)?;
+        }
+        appender.flush().map_err(clean_error)?;
+        Ok(())
+    }
+
     /// Names of the tables currently served, as (schema, table).
     pub fn tables(&self) -> anyhow::Result<Vec<(String, String)>> {
         let base = self

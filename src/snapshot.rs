@@ -5,7 +5,7 @@ use crate::catalog::{Catalog, LoadedColumn, Product, Status, Table};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::ingest::{TableLoad, contract_diag};
 use crate::loader::{MeshSpec, ProductSpec, read_mesh};
-use crate::pipeline::{Options, Outcome, load_and_check};
+use crate::pipeline::{Options, Outcome};
 use crate::serving::{Publish, ServingDb};
 use arc_swap::ArcSwap;
 use serde::Serialize;
@@ -181,12 +181,31 @@ pub fn build(
         to_load.sort_by_key(|p| p.key());
     }
 
+    let to_load_keys: HashSet<String> = to_load.iter().map(|p| p.key()).collect();
     // Nothing changed: no staging database to open at all.
     let t_plan = started.elapsed();
     let (staging, outcomes) = if to_load.is_empty() {
         (None, Vec::new())
     } else {
-        let (staging, outcomes) = load_and_check(&to_load, root, &opts)?;
+        let inputs = crate::pipeline::Inputs {
+            providers: spec
+                .products
+                .iter()
+                .flat_map(|p| {
+                    let assigned = served.get(&p.key()).cloned().unwrap_or_default();
+                    p.contracts.iter().enumerate().filter_map(move |(ci, c)| {
+                        let tables = assigned
+                            .iter()
+                            .filter(|(sci, _)| *sci == ci)
+                            .map(|(_, oi)| c.tables[*oi].name.clone())
+                            .collect();
+                        c.id.clone().map(|id| (id, (p.key(), p.domain.clone(), tables)))
+                    })
+                })
+                .collect(),
+            serving,
+        };
+        let (staging, outcomes) = crate::pipeline::load_and_check_with(&to_load, root, &opts, &inputs)?;
         (Some(staging), outcomes)
     };
     let generation = prev.map(|p| p.generation + 1).unwrap_or(1);
@@ -253,6 +272,15 @@ pub fn build(
                 loaded_generation: generation,
                 load_ms: (outcome.load_ms * 10.0).round() / 10.0,
                 fingerprint: p.fingerprint,
+                derived: p
+                    .transforms
+                    .iter()
+                    .map(|t| crate::catalog::DerivedTable {
+                        table: p.contracts[t.contract].tables[t.object].name.clone(),
+                        file: t.file.strip_prefix(root).unwrap_or(&t.file).to_path_buf(),
+                        sql: t.sql.clone(),
+                    })
+                    .collect(),
             }),
         );
     }
@@ -357,7 +385,15 @@ pub fn build(
         access: Arc::new(access),
         compliance: Default::default(),
         lineage: Default::default(),
+        previous: Default::default(),
     };
+    catalog.previous = Arc::new(previous_versions(
+        &catalog,
+        &spec,
+        prev,
+        &to_load_keys,
+        opts.state_dir.as_deref(),
+    ));
     let compliance = crate::compliance::Compliance::evaluate(&catalog, &opts.engine);
     catalog.diagnostics.extend(compliance.diagnostics.iter().cloned());
     catalog.compliance = Arc::new(compliance);
@@ -378,6 +414,64 @@ pub fn build(
         data,
         served,
     })
+}
+
+/// Records the contracts of reloaded products in the state folder's history and finds each contract's previous
+/// version (state folder and git) — only when a policy needs it; unchanged products keep what the last snapshot found.
+fn previous_versions(
+    catalog: &Catalog,
+    spec: &MeshSpec,
+    prev: Option<&Snapshot>,
+    reloaded: &HashSet<String>,
+    state: Option<&Path>,
+) -> HashMap<PathBuf, crate::catalog::Previous> {
+    let root = &catalog.root;
+    if let Some(state) = state {
+        for p in spec.products.iter().filter(|p| reloaded.contains(&p.key())) {
+            for c in &p.contracts {
+                let rel = c.doc.file.strip_prefix(root).unwrap_or(&c.doc.file);
+                if let Ok(text) = std::fs::read_to_string(&c.doc.file)
+                    && let Err(e) = crate::history::record(state, rel, &text, c.version.as_deref())
+                {
+                    tracing::warn!(error = %e, "cannot keep the contract's history");
+                }
+            }
+        }
+    }
+    let wanted =
+        catalog.policies.policies.iter().any(
+            |p| matches!(&p.rule, crate::policy::Rule::Builtin { name, .. } if name == "breaking_changes_versioned"),
+        );
+    let mut out = HashMap::new();
+    if !wanted {
+        return out;
+    }
+    for p in &spec.products {
+        for c in &p.contracts {
+            let rel = c.doc.file.strip_prefix(root).unwrap_or(&c.doc.file).to_path_buf();
+            if !reloaded.contains(&p.key())
+                && let Some(v) = prev.and_then(|s| s.catalog.previous.get(&rel))
+            {
+                out.insert(rel, v.clone());
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&c.doc.file) else {
+                continue;
+            };
+            if let Some(v) = crate::history::previous(state, root, &rel, &text)
+                && let Some(contract) = crate::history::parse(&rel, &v.text)
+            {
+                out.insert(
+                    rel,
+                    crate::catalog::Previous {
+                        label: v.label,
+                        contract,
+                    },
+                );
+            }
+        }
+    }
+    out
 }
 
 /// The tables a product serves, with what loading found.

@@ -25,7 +25,7 @@ pub fn kind_of(property: &str) -> Option<Kind> {
 }
 
 /// Seconds in one `unit`. For retention `m` means months (as datacontract-cli reads it); for freshness, minutes.
-fn unit_seconds(unit: &str, kind: Kind) -> Option<f64> {
+pub fn unit_seconds(unit: &str, kind: Kind) -> Option<f64> {
     let u = unit.trim().to_ascii_lowercase();
     Some(match u.as_str() {
         "s" | "sec" | "secs" | "second" | "seconds" => 1.0,

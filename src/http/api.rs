@@ -61,7 +61,11 @@ pub async fn product(
         role: &caller.role,
         salt: st.mesh.salt(),
     };
-    to_json(&ProductDetail::of(p, &s.catalog, &viewer).with_discovery(p, &s.catalog, &st.usage))
+    to_json(
+        &ProductDetail::of(p, &s.catalog, &viewer)
+            .with_discovery(p, &s.catalog, &st.usage)
+            .with_changelog(p, &s.catalog, st.mesh.opts.state_dir.as_deref()),
+    )
 }
 
 pub async fn domain(State(st): State<Arc<AppState>>, Path(domain): Path<String>) -> ApiResult {

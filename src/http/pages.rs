@@ -134,7 +134,9 @@ pub async fn product(
         role: &caller.role,
         salt: st.mesh.salt(),
     };
-    let detail = ProductDetail::of(p, &s.catalog, &viewer).with_discovery(p, &s.catalog, &st.usage);
+    let detail = ProductDetail::of(p, &s.catalog, &viewer)
+        .with_discovery(p, &s.catalog, &st.usage)
+        .with_changelog(p, &s.catalog, st.mesh.opts.state_dir.as_deref());
     render(&ProductPage {
         chrome: Chrome::new(&st, &caller, "product", detail.summary.api_url.clone()).at(&detail.summary.url),
         p: detail,
@@ -259,11 +261,12 @@ fn known_manifests(s: &crate::snapshot::Snapshot) -> Vec<std::path::PathBuf> {
     for p in &s.catalog.products {
         files.extend(p.contracts.iter().map(|c| rel(&c.doc.file)));
         files.extend(p.descriptor.iter().map(|d| rel(&d.doc.file)));
+        files.extend(p.derived.iter().map(|d| d.file.clone()));
     }
     files.extend(s.catalog.domains.iter().filter_map(|d| d.file.clone()));
     files.extend(s.catalog.all_diagnostics().filter_map(|d| d.file.clone()));
     files.push("mesh.yaml".into());
-    files.retain(|f| f.extension().is_some_and(|e| e == "yaml" || e == "yml"));
+    files.retain(|f| f.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "sql"));
     files
 }
 

@@ -548,6 +548,10 @@ pub struct ProductDetail {
     /// Two hops of lineage up and down, drawn.
     #[serde(skip)]
     pub lineage_svg: String,
+    /// For a derived product: the SQL that builds each table.
+    pub derived: Vec<crate::catalog::DerivedTable>,
+    /// Each contract's versions against the one before, newest first (state folder and git).
+    pub changelog: Vec<crate::history::ChangelogEntry>,
 }
 
 /// Who is looking: the role (what it may read, how values are masked) and the salt of `hash` masking.
@@ -872,6 +876,8 @@ impl ProductDetail {
             impact: Vec::new(),
             usage: Default::default(),
             lineage_svg: String::new(),
+            derived: p.derived.clone(),
+            changelog: Vec::new(),
         }
     }
 
@@ -886,6 +892,21 @@ impl ProductDetail {
             }
         }
         self.usage = usage.summary(&p.key(), crate::audit::now_ms());
+        self
+    }
+
+    /// Adds the changelog of the product's contracts.
+    pub fn with_changelog(mut self, p: &Product, catalog: &Catalog, state: Option<&std::path::Path>) -> ProductDetail {
+        for c in &p.contracts {
+            let rel = c.doc.file.strip_prefix(&catalog.root).unwrap_or(&c.doc.file);
+            if let Ok(text) = std::fs::read_to_string(&c.doc.file) {
+                self.changelog.extend(
+                    crate::history::changelog(state, &catalog.root, rel, &text)
+                        .into_iter()
+                        .take(10),
+                );
+            }
+        }
         self
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_yaml::{Mapping, Value};
 
 /// `description` of a contract or product: an object with purpose/usage/limitations, or a plain text.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Description {
     pub purpose: Option<String>,
     pub usage: Option<String>,

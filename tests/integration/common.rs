@@ -32,6 +32,7 @@ pub fn options(scratch: &Path) -> Options {
         profiles: true,
         pii: true,
         ignore: Vec::new(),
+        state_dir: None,
     }
 }
 

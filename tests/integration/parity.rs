@@ -39,6 +39,7 @@ fn run_meshbox(contract: &Path, server: &str) -> Run {
         contracts: vec![c.expect("contract parses")],
         diagnostics,
         fingerprint: 0,
+        transforms: Vec::new(),
     };
     let scratch = tempfile::tempdir().unwrap();
     let mut opts = options(scratch.path());
