@@ -260,6 +260,12 @@ async fn a_first_visit_finds_a_product_queries_it_cancels_and_exports() {
 
     // The history remembers what ran.
     c.goto(&format!("{base}/sql")).await.unwrap();
+    // console.js fills the list from local storage once the page has loaded: wait for it.
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("#history li:nth-child(2)"))
+        .await
+        .unwrap();
     let history = c.find_all(Locator::Css("#history li")).await.unwrap();
     assert!(history.len() >= 2, "history has {} entries", history.len());
     shot(&c, "05-history").await;
