@@ -80,9 +80,11 @@ impl Catalog {
             .all(|p| matches!(p.status, Status::Passing | Status::Warning))
     }
 
-    /// Healthy, and no `error` policy violated and every policy could run (what `meshbox validate` exits 0 on).
+    /// Healthy, governance read whole, no `error` policy violated and every policy could run (what
+    /// `meshbox validate` exits 0 on).
     pub fn passes(&self) -> bool {
         self.is_healthy()
+            && !self.access.lockdown
             && self.compliance.count(Severity::Error) == 0
             && !self.compliance.diagnostics.iter().any(Diagnostic::is_error)
             && !self.policies.diagnostics.iter().any(Diagnostic::is_error)

@@ -32,7 +32,7 @@ pub fn to_yaml(value: &Value) -> String {
 /// A manifest as written: the file itself (every field, comment and quote kept); the parsed value re-written
 /// when the file cannot be read any more.
 fn manifest_text(doc: &crate::yaml::Document) -> String {
-    std::fs::read_to_string(&doc.file).unwrap_or_else(|_| to_yaml(&doc.value))
+    crate::safe_read::read_manifest_text(&doc.file).unwrap_or_else(|| to_yaml(&doc.value))
 }
 
 pub fn export(catalog: &Catalog, format: ExportFormat) -> Exported {

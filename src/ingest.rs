@@ -273,6 +273,7 @@ pub fn load_contract(
             }
         };
         out.files.extend(source.files.iter().cloned());
+        out.diagnostics.extend(empty_files(&source.files, table, &policy.root));
         match load_table(conn, schema, table, &source) {
             Ok(mut t) => {
                 t.contract = contract_idx;
@@ -298,6 +299,25 @@ pub fn load_contract(
         }
     }
     out
+}
+
+/// A warning for each 0-byte data file: it would otherwise serve no rows without a word.
+fn empty_files(files: &[PathBuf], table: &Table, root: &Path) -> Vec<Diagnostic> {
+    files
+        .iter()
+        .filter(|f| std::fs::metadata(f).is_ok_and(|m| m.len() == 0))
+        .map(|f| {
+            Diagnostic::warning(
+                "empty-data",
+                format!(
+                    "the data file is empty (0 bytes): it adds no rows to table `{}`",
+                    table.name
+                ),
+            )
+            .in_file(relative(f, root))
+            .hint("a file caught half-way through a copy is empty; write the data again")
+        })
+        .collect()
 }
 
 fn read_hint(format: Format, message: &str) -> String {

@@ -6,6 +6,7 @@ use crate::diagnostics::Diagnostic;
 use crate::manifest::mesh::{DomainFile, MeshFile};
 use crate::manifest::odcs::Contract;
 use crate::manifest::odps::Descriptor;
+use crate::safe_read::{MAX_MANIFEST_BYTES, ReadError, line_and_column, read_regular};
 use crate::scan::{Layout, ProductDir, fingerprint, scan};
 use crate::yaml::Document;
 use std::path::{Path, PathBuf};
@@ -104,7 +105,10 @@ fn read_transforms(
             );
             continue;
         };
-        match std::fs::read_to_string(f) {
+        let text = read_regular(f, MAX_MANIFEST_BYTES)
+            .map_err(|e| e.to_string())
+            .and_then(|b| String::from_utf8(b).map_err(|_| "the file is not UTF-8 text".to_string()));
+        match text {
             Ok(sql) => out.push(Transform {
                 file: (*f).clone(),
                 contract: *ci,
@@ -134,21 +138,30 @@ pub struct MeshSpec {
     /// Shared with the previous snapshot when unchanged (no re-parse, no deep copy).
     pub products: Vec<std::sync::Arc<ProductSpec>>,
     pub diagnostics: Vec<Diagnostic>,
+    /// `mesh.yaml` and `domain.yaml` files (relative to the root) that could not be read whole or hold an error.
+    pub governance_broken: Vec<PathBuf>,
 }
 
-/// Reads a YAML file into a document; unreadable or invalid files become a diagnostic.
+/// Reads a YAML file into a document; unreadable or invalid files become a diagnostic. Only regular files are read
+/// (never through a symbolic link, never a FIFO or device), at most [`MAX_MANIFEST_BYTES`] of them.
 pub fn read_document(path: &Path) -> Result<Document, Diagnostic> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostic::error("unreadable", format!("cannot read the file: {e}")).in_file(path))?;
+    let bytes = read_regular(path, MAX_MANIFEST_BYTES).map_err(|e| {
+        let code = match e {
+            ReadError::NotRegular(_) => "not-regular",
+            ReadError::TooLarge(_) => "too-large",
+            ReadError::Io(_) => "unreadable",
+        };
+        Diagnostic::error(code, format!("cannot read this file: {e}")).in_file(path)
+    })?;
     let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let (line, column) = line_and_column(e.as_bytes(), at);
         Diagnostic::error(
             "encoding",
-            format!(
-                "the file is not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
+            format!("the file is not UTF-8 text (invalid byte at line {line}, column {column}; offset {at})"),
         )
         .in_file(path)
+        .at(line, column)
         .hint("save the file as UTF-8")
     })?;
     Document::parse(path, &text)
@@ -269,39 +282,16 @@ pub fn read_mesh(root: &Path, previous: Option<&MeshSpec>, ignore: &crate::scan:
         .cloned()
         .map(|d| d.relative_to(root))
         .collect();
+    let mut governance_broken = Vec::new();
     let mesh_file = match &layout.mesh_file {
         None => MeshFile::default(),
-        Some(path) => match read_document(path) {
-            Ok(doc) => {
-                let mut problems = Vec::new();
-                let probe = doc.clone();
-                let m = MeshFile::read(doc, &mut problems);
-                diagnostics.extend(problems.into_iter().map(|p| probe.diagnostic(p).relative_to(root)));
-                m
-            }
-            Err(d) => {
-                diagnostics.push(d.relative_to(root));
-                MeshFile::default()
-            }
-        },
+        Some(path) => read_governance_file(path, root, MeshFile::read, &mut diagnostics, &mut governance_broken),
     };
     let mut domains = Vec::new();
     for d in layout.domains.values() {
         let info = match &d.domain_file {
             None => DomainFile::default(),
-            Some(path) => match read_document(path) {
-                Ok(doc) => {
-                    let mut problems = Vec::new();
-                    let probe = doc.clone();
-                    let info = DomainFile::read(doc, &mut problems);
-                    diagnostics.extend(problems.into_iter().map(|p| probe.diagnostic(p).relative_to(root)));
-                    info
-                }
-                Err(diag) => {
-                    diagnostics.push(diag.relative_to(root));
-                    DomainFile::default()
-                }
-            },
+            Some(path) => read_governance_file(path, root, DomainFile::read, &mut diagnostics, &mut governance_broken),
         };
         let file = d
             .domain_file
@@ -334,6 +324,7 @@ pub fn read_mesh(root: &Path, previous: Option<&MeshSpec>, ignore: &crate::scan:
     }
     domains.sort_by(|a, b| a.name.cmp(&b.name));
     products.sort_by(|a, b| (&a.domain, &a.name).cmp(&(&b.domain, &b.name)));
+    diagnostics.extend(duplicate_contract_ids(&products, root));
     let name = mesh_file.name.clone().unwrap_or_else(|| {
         root.file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -346,5 +337,85 @@ pub fn read_mesh(root: &Path, previous: Option<&MeshSpec>, ignore: &crate::scan:
         domains,
         products,
         diagnostics,
+        governance_broken,
+    }
+}
+
+/// Contracts sharing one `id`: input ports name contracts by id, so a second one is ambiguous. Each repeat is an
+/// error naming both files.
+fn duplicate_contract_ids(products: &[std::sync::Arc<ProductSpec>], root: &Path) -> Vec<Diagnostic> {
+    let mut first: std::collections::HashMap<&str, &Contract> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for c in products.iter().flat_map(|p| p.contracts.iter()) {
+        let Some(id) = c.id.as_deref() else { continue };
+        match first.get(id) {
+            None => {
+                first.insert(id, c);
+            }
+            Some(earlier) => {
+                let rel = |c: &Contract| c.doc.file.strip_prefix(root).unwrap_or(&c.doc.file).to_path_buf();
+                let mut d = Diagnostic::error(
+                    "duplicate-id",
+                    format!(
+                        "the contract id `{id}` is also used by {}; input ports cannot tell them apart",
+                        rel(earlier).display()
+                    ),
+                )
+                .in_file(rel(c))
+                .field("id")
+                .hint("give every contract its own `id` (a UUID or a `domain.product` name)");
+                if let Some((line, column)) = c.doc.position("id") {
+                    d = d.at(line, column);
+                }
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
+/// A governance file that declares nothing is an error: a save caught half-way (or a truncated file) must never
+/// lift roles or policies silently.
+pub fn refuse_empty(doc: Document) -> Result<Document, Diagnostic> {
+    if !doc.value.is_null() {
+        return Ok(doc);
+    }
+    Err(
+        Diagnostic::error("empty-file", "this governance file is empty; it is treated as broken")
+            .in_file(&doc.file)
+            .at(1, 1)
+            .hint("write its settings back, or delete the file if it should declare nothing"),
+    )
+}
+
+/// Reads `mesh.yaml` or a `domain.yaml`. A file that cannot be read whole, or holds an error, is recorded in
+/// `broken` (relative to `root`): governance then keeps its last good version instead of this partial reading.
+fn read_governance_file<T: Default>(
+    path: &Path,
+    root: &Path,
+    read: fn(Document, &mut Vec<crate::yaml::Problem>) -> T,
+    diagnostics: &mut Vec<Diagnostic>,
+    broken: &mut Vec<PathBuf>,
+) -> T {
+    let rel = path.strip_prefix(root).unwrap_or(path).to_path_buf();
+    match read_document(path).and_then(refuse_empty) {
+        Ok(doc) => {
+            let mut problems = Vec::new();
+            let probe = doc.clone();
+            let value = read(doc, &mut problems);
+            if problems
+                .iter()
+                .any(|p| p.severity == crate::diagnostics::Severity::Error)
+            {
+                broken.push(rel);
+            }
+            diagnostics.extend(problems.into_iter().map(|p| probe.diagnostic(p).relative_to(root)));
+            value
+        }
+        Err(d) => {
+            diagnostics.push(d.relative_to(root));
+            broken.push(rel);
+            T::default()
+        }
     }
 }

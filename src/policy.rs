@@ -104,6 +104,9 @@ pub struct PolicySet {
     pub diagnostics: Vec<Diagnostic>,
     /// Changes when any policy file changes.
     pub fingerprint: u64,
+    /// Policy files (or `policies` folders) that could not be read whole: unreadable, not regular files, invalid
+    /// YAML, or holding an error. While any is broken, the last good policies stay in force.
+    pub broken: Vec<PathBuf>,
 }
 
 /// The built-in rules and what they check.
@@ -301,119 +304,148 @@ fn read_masking(r: &mut Reader, m: &Mapping, path: &str, into: &mut BTreeMap<Str
     }
 }
 
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return Vec::new();
+/// The policy files of a `policies/` folder, sorted: every `*.yaml`/`*.yml` entry, links and FIFOs included, so
+/// that the reader refuses them by name instead of acting as if they were not there. A `policies` entry that is not
+/// a real folder (a link, say) is itself a broken governance file.
+fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(_) => return Ok(Vec::new()),
     };
+    if !meta.is_dir() {
+        let kind = crate::safe_read::irregular_kind(&meta).unwrap_or("a file");
+        return Err(Diagnostic::error(
+            "not-regular",
+            format!("the policies folder is {kind}; meshbox reads policies only from a real folder in the mesh"),
+        )
+        .in_file(dir)
+        .hint("replace the link with a folder holding the policy files"));
+    }
+    let rd = std::fs::read_dir(dir)
+        .map_err(|e| Diagnostic::error("unreadable", format!("cannot read the policies folder: {e}")).in_file(dir))?;
     let mut files: Vec<PathBuf> = rd
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
             let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            !crate::scan::is_ignored_name(n) && (n.ends_with(".yaml") || n.ends_with(".yml")) && p.is_file()
+            let lower = n.to_ascii_lowercase();
+            !crate::scan::is_ignored_name(n)
+                && (lower.ends_with(".yaml") || lower.ends_with(".yml"))
+                && !std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir())
         })
         .collect();
     files.sort();
-    files
+    Ok(files)
 }
 
 /// Reads `<root>/policies/*.yaml` and `<domain>/policies/*.yaml` for each domain.
 pub fn read_policies(root: &Path, domains: &[String]) -> PolicySet {
     let mut set = PolicySet::default();
-    let mut sources: Vec<(PathBuf, Option<String>)> = yaml_files(&root.join("policies"))
-        .into_iter()
-        .map(|f| (f, None))
-        .collect();
-    for d in domains {
-        sources.extend(
-            yaml_files(&root.join(d).join("policies"))
-                .into_iter()
-                .map(|f| (f, Some(d.clone()))),
-        );
+    let mut sources: Vec<(PathBuf, Option<String>)> = Vec::new();
+    let folders = std::iter::once((root.join("policies"), None))
+        .chain(domains.iter().map(|d| (root.join(d).join("policies"), Some(d.clone()))));
+    for (folder, domain) in folders {
+        match yaml_files(&folder) {
+            Ok(files) => sources.extend(files.into_iter().map(|f| (f, domain.clone()))),
+            Err(d) => {
+                set.broken
+                    .push(folder.strip_prefix(root).unwrap_or(&folder).to_path_buf());
+                set.diagnostics.push(d.relative_to(root));
+            }
+        }
     }
     set.fingerprint = crate::scan::fingerprint(sources.iter().map(|(f, _)| f.as_path()));
     for (file, domain) in sources {
-        let doc = match read_document(&file) {
-            Ok(d) => d,
-            Err(d) => {
+        let errors_before = set.diagnostics.iter().filter(|d| d.is_error()).count();
+        read_policy_file(&mut set, &file, domain.as_deref(), root);
+        if set.diagnostics.iter().filter(|d| d.is_error()).count() > errors_before {
+            set.broken.push(file.strip_prefix(root).unwrap_or(&file).to_path_buf());
+        }
+    }
+    set
+}
+
+/// Reads one policy file into `set`: its policies, its masking (global files only) and its problems.
+fn read_policy_file(set: &mut PolicySet, file: &Path, domain: Option<&str>, root: &Path) {
+    let doc = match read_document(file).and_then(crate::loader::refuse_empty) {
+        Ok(d) => d,
+        Err(d) => {
+            set.diagnostics.push(d.relative_to(root));
+            return;
+        }
+    };
+    let mut problems = Vec::new();
+    let mut r = Reader::new(&mut problems);
+    let items: Vec<(String, Mapping)> = match &doc.value {
+        Value::Mapping(m) if m.contains_key("policies") => {
+            let m = m.clone();
+            if domain.is_none() {
+                read_masking(&mut r, &m, "", &mut set.masking);
+            }
+            r.list(&m, "policies", "")
+                .into_iter()
+                .filter_map(|(p, v)| v.as_mapping().map(|mm| (p, mm.clone())))
+                .collect()
+        }
+        Value::Mapping(m) => {
+            if domain.is_none() {
+                read_masking(&mut r, m, "", &mut set.masking);
+            } else if m.contains_key("masking") {
+                r.problem(
+                    Severity::Warning,
+                    "domain-masking",
+                    "masking",
+                    "masking is set for the whole mesh, in `policies/` at the root; ignored here".into(),
+                    None,
+                );
+            }
+            if m.contains_key("id") || m.contains_key("rule") {
+                vec![(String::new(), m.clone())]
+            } else {
+                Vec::new()
+            }
+        }
+        Value::Null => Vec::new(),
+        other => {
+            r.problem(
+                Severity::Error,
+                "wrong-type",
+                "",
+                format!(
+                    "a policy file holds a policy or `policies: [...]`, found {}",
+                    crate::yaml::kind_of(other)
+                ),
+                None,
+            );
+            Vec::new()
+        }
+    };
+    for (path, m) in items {
+        if let Some(p) = read_policy(&mut r, &m, &path, &doc, root, domain) {
+            if let Some(global) = set
+                .policies
+                .iter()
+                .find(|g| g.id == p.id && g.domain.is_none() && p.domain.is_some())
+            {
+                let d = doc.diagnostic(Problem {
+                    severity: Severity::Error,
+                    code: "policy-override",
+                    path: path_of(&path, "id"),
+                    message: format!(
+                        "`{}` is a global policy ({}); a domain may add policies, not replace them",
+                        p.id,
+                        global.file.display()
+                    ),
+                    hint: Some("give the domain policy its own id".into()),
+                });
                 set.diagnostics.push(d.relative_to(root));
                 continue;
             }
-        };
-        let mut problems = Vec::new();
-        let mut r = Reader::new(&mut problems);
-        let items: Vec<(String, Mapping)> = match &doc.value {
-            Value::Mapping(m) if m.contains_key("policies") => {
-                let m = m.clone();
-                if domain.is_none() {
-                    read_masking(&mut r, &m, "", &mut set.masking);
-                }
-                r.list(&m, "policies", "")
-                    .into_iter()
-                    .filter_map(|(p, v)| v.as_mapping().map(|mm| (p, mm.clone())))
-                    .collect()
-            }
-            Value::Mapping(m) => {
-                if domain.is_none() {
-                    read_masking(&mut r, m, "", &mut set.masking);
-                } else if m.contains_key("masking") {
-                    r.problem(
-                        Severity::Warning,
-                        "domain-masking",
-                        "masking",
-                        "masking is set for the whole mesh, in `policies/` at the root; ignored here".into(),
-                        None,
-                    );
-                }
-                if m.contains_key("id") || m.contains_key("rule") {
-                    vec![(String::new(), m.clone())]
-                } else {
-                    Vec::new()
-                }
-            }
-            Value::Null => Vec::new(),
-            other => {
-                r.problem(
-                    Severity::Error,
-                    "wrong-type",
-                    "",
-                    format!(
-                        "a policy file holds a policy or `policies: [...]`, found {}",
-                        crate::yaml::kind_of(other)
-                    ),
-                    None,
-                );
-                Vec::new()
-            }
-        };
-        for (path, m) in items {
-            if let Some(p) = read_policy(&mut r, &m, &path, &doc, root, domain.as_deref()) {
-                if let Some(global) = set
-                    .policies
-                    .iter()
-                    .find(|g| g.id == p.id && g.domain.is_none() && p.domain.is_some())
-                {
-                    let d = doc.diagnostic(Problem {
-                        severity: Severity::Error,
-                        code: "policy-override",
-                        path: path_of(&path, "id"),
-                        message: format!(
-                            "`{}` is a global policy ({}); a domain may add policies, not replace them",
-                            p.id,
-                            global.file.display()
-                        ),
-                        hint: Some("give the domain policy its own id".into()),
-                    });
-                    set.diagnostics.push(d.relative_to(root));
-                    continue;
-                }
-                set.policies.push(p);
-            }
+            set.policies.push(p);
         }
-        set.diagnostics
-            .extend(problems.into_iter().map(|p| doc.diagnostic(p).relative_to(root)));
     }
-    set
+    set.diagnostics
+        .extend(problems.into_iter().map(|p| doc.diagnostic(p).relative_to(root)));
 }
 
 /// A rule broken somewhere, with where to fix it.

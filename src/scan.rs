@@ -33,7 +33,7 @@ impl Ignorer {
     /// The mesh's `.gitignore` (when present) plus `globs`. A bad glob is an error naming it.
     pub fn new(root: &Path, globs: &[String]) -> Result<Ignorer, String> {
         let gi = root.join(".gitignore");
-        let gitignore = if gi.is_file() {
+        let gitignore = if fs::symlink_metadata(&gi).is_ok_and(|m| m.is_file()) {
             let mut b = ignore::gitignore::GitignoreBuilder::new(root);
             if let Some(e) = b.add(&gi) {
                 tracing::warn!(error = %e, "part of .gitignore could not be read");
@@ -112,6 +112,16 @@ pub struct Layout {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// `mesh.yaml` / `mesh.yml`, at the root of the mesh.
+pub fn is_mesh_file_name(name: &str) -> bool {
+    name.eq_ignore_ascii_case("mesh.yaml") || name.eq_ignore_ascii_case("mesh.yml")
+}
+
+/// `domain.yaml` / `domain.yml`, in a domain folder.
+pub fn is_domain_file_name(name: &str) -> bool {
+    name.eq_ignore_ascii_case("domain.yaml") || name.eq_ignore_ascii_case("domain.yml")
+}
+
 /// Files editors and tools write next to the real ones; never part of a mesh.
 pub fn is_ignored_name(name: &str) -> bool {
     name.starts_with('.')
@@ -147,7 +157,11 @@ fn manifest_kind_by_content(path: &Path) -> Option<ManifestKind> {
         return None;
     }
     let mut head = Vec::with_capacity(8192);
-    fs::File::open(path).ok()?.take(8192).read_to_end(&mut head).ok()?;
+    crate::safe_read::open_regular(path)
+        .ok()?
+        .take(8192)
+        .read_to_end(&mut head)
+        .ok()?;
     let text = String::from_utf8_lossy(&head);
     for line in text.lines() {
         let l = line.trim_end();
@@ -194,10 +208,13 @@ pub fn scan(root: &Path, ignore: &Ignorer) -> Layout {
     let root_files = list_dir(ctx, root, &mut layout.diagnostics);
     for entry in &root_files {
         match entry {
-            Entry::File(p)
-                if file_name(p).eq_ignore_ascii_case("mesh.yaml") || file_name(p).eq_ignore_ascii_case("mesh.yml") =>
-            {
+            // A mesh.yaml that is a link or a FIFO is still the mesh's governance file: the loader refuses to read
+            // it and says so, rather than acting as if there were none.
+            Entry::File(p) | Entry::Special(p, _) if is_mesh_file_name(file_name(p)) => {
                 layout.mesh_file = Some(p.clone());
+            }
+            Entry::Special(p, kind) if file_name(p) != "policies" => {
+                layout.diagnostics.push(special_warning(p, kind));
             }
             Entry::Dir(d) if file_name(d) != "policies" => scan_domain(ctx, d, &mut layout),
             _ => {}
@@ -226,14 +243,12 @@ fn scan_domain(ctx: &Ctx, dir: &Path, layout: &mut Layout) {
     let mut found_product = false;
     for entry in &entries {
         match entry {
-            Entry::File(p) => {
-                let n = file_name(p);
-                if n.eq_ignore_ascii_case("domain.yaml") || n.eq_ignore_ascii_case("domain.yml") {
-                    domain_file = Some(p.clone());
-                } else {
-                    loose_files.push(p.clone());
-                }
+            Entry::File(p) | Entry::Special(p, _) if is_domain_file_name(file_name(p)) => {
+                domain_file = Some(p.clone());
             }
+            Entry::File(p) => loose_files.push(p.clone()),
+            Entry::Special(p, _) if file_name(p) == "policies" => {}
+            Entry::Special(p, kind) => layout.diagnostics.push(special_warning(p, kind)),
             Entry::Dir(d) => {
                 if file_name(d) == "policies" {
                     continue;
@@ -307,6 +322,24 @@ fn bare_manifest_products(domain: Option<&str>, dir: &Path, files: &[PathBuf], o
 enum Entry {
     File(PathBuf),
     Dir(PathBuf),
+    /// A symbolic link, FIFO, socket or device: never followed or opened. Its kind in words.
+    Special(PathBuf, &'static str),
+}
+
+/// The warning for a special entry that is not a manifest meshbox needs (those are reported when read).
+fn special_warning(path: &Path, kind: &'static str) -> Diagnostic {
+    if kind == "a symbolic link" {
+        Diagnostic::warning("symlink", "symbolic links are not followed; the entry is ignored")
+            .in_file(path)
+            .hint("copy the file into the mesh folder instead")
+    } else {
+        Diagnostic::warning(
+            "not-regular",
+            format!("this entry is {kind}, not a regular file; it is ignored"),
+        )
+        .in_file(path)
+        .hint("meshbox reads only regular files and folders")
+    }
 }
 
 fn file_name(p: &Path) -> &str {
@@ -339,19 +372,19 @@ fn list_dir(ctx: &Ctx, dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<Entry> {
         {
             continue;
         }
-        if ft.is_symlink() {
-            // Symlinks are never followed: a link could lead anywhere on the machine.
-            diags.push(
-                Diagnostic::warning("symlink", "symbolic links are not followed; the entry is ignored")
-                    .in_file(&path)
-                    .hint("copy the file into the mesh folder instead"),
-            );
-            continue;
-        }
         if ft.is_dir() {
             out.push(Entry::Dir(path));
         } else if ft.is_file() {
             out.push(Entry::File(path));
+        } else {
+            // Symlinks are never followed (a link could lead anywhere on the machine); FIFOs and devices never
+            // opened (they block or never end).
+            let kind = entry
+                .metadata()
+                .ok()
+                .and_then(|m| crate::safe_read::irregular_kind(&m))
+                .unwrap_or("not a regular file");
+            out.push(Entry::Special(path, kind));
         }
     }
     out.sort_by(|a, b| entry_path(a).cmp(entry_path(b)));
@@ -360,7 +393,7 @@ fn list_dir(ctx: &Ctx, dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<Entry> {
 
 fn entry_path(e: &Entry) -> &Path {
     match e {
-        Entry::File(p) | Entry::Dir(p) => p,
+        Entry::File(p) | Entry::Dir(p) | Entry::Special(p, _) => p,
     }
 }
 
@@ -369,6 +402,7 @@ fn walk_files(ctx: &Ctx, dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Dia
         match entry {
             Entry::File(p) => out.push(p),
             Entry::Dir(d) => walk_files(ctx, &d, out, diags),
+            Entry::Special(p, kind) => diags.push(special_warning(&p, kind)),
         }
     }
 }

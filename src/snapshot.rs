@@ -31,6 +31,8 @@ pub struct Snapshot {
     /// Unix milliseconds when this snapshot was built.
     pub built_at: u64,
     pub catalog: Catalog,
+    /// Whether the governance in force is what the folder declares, the last good one, or a lock.
+    pub governance: crate::last_good::GovernanceState,
     pub reload: ReloadInfo,
     /// The manifests as read, to skip re-parsing unchanged products next time.
     spec: MeshSpec,
@@ -38,6 +40,18 @@ pub struct Snapshot {
     data: HashMap<String, (Vec<PathBuf>, u64)>,
     /// The tables each product was assigned (a product whose assignment changes is reloaded).
     served: Served,
+}
+
+impl Snapshot {
+    /// The governance this snapshot enforces, for the next build to keep while files are broken.
+    fn last_good(&self) -> crate::last_good::LastGood<'_> {
+        crate::last_good::LastGood {
+            mesh_file: &self.spec.mesh_file,
+            domains: &self.catalog.domains,
+            policies: &self.catalog.policies,
+            access: &self.catalog.access,
+        }
+    }
 }
 
 fn unix_ms() -> u64 {
@@ -112,7 +126,13 @@ pub fn build(
         anyhow::bail!("the mesh folder {} does not exist or is not a folder", root.display());
     }
     let ignorer = crate::scan::Ignorer::new(root, &opts.ignore).map_err(anyhow::Error::msg)?;
-    let spec = read_mesh(root, prev.map(|p| &p.spec), &ignorer);
+    let mut spec = read_mesh(root, prev.map(|p| &p.spec), &ignorer);
+    let domain_names: Vec<String> = spec.domains.iter().map(|d| d.name.clone()).collect();
+    let governance = crate::last_good::govern(
+        &mut spec,
+        crate::policy::read_policies(root, &domain_names),
+        prev.map(Snapshot::last_good),
+    );
     let t_read = started.elapsed();
     let mut opts = opts.clone();
     if opts.server.is_none() {
@@ -355,25 +375,9 @@ pub fn build(
         reloaded = to_load.len(),
         "build phases"
     );
-    let domain_names: Vec<String> = spec.domains.iter().map(|d| d.name.clone()).collect();
-    let policies = crate::policy::read_policies(root, &domain_names);
-    let access =
-        crate::access::AccessModel::new(&spec.mesh_file.access, &spec.mesh_file.roles, policies.masking.clone());
-    let mut diagnostics = spec.diagnostics.clone();
-    diagnostics.extend(policies.diagnostics.iter().cloned());
-    if let Some(d) = &spec.mesh_file.access.default_role
-        && access.role(d).is_none()
-    {
-        diagnostics.push(
-            Diagnostic::error(
-                "unknown-role",
-                format!("`access.default_role` names `{d}`, which is not a declared role"),
-            )
-            .in_file("mesh.yaml")
-            .field("access.default_role")
-            .hint(format!("declared roles: {}", access.role_names().join(", "))),
-        );
-    }
+    let mut diagnostics = governance.diagnostics.clone();
+    diagnostics.extend(spec.diagnostics.iter().cloned());
+    diagnostics.extend(governance.policies.diagnostics.iter().cloned());
     let mut catalog = Catalog {
         name: spec.name.clone(),
         description: spec.mesh_file.description.clone(),
@@ -381,8 +385,8 @@ pub fn build(
         domains: spec.domains.clone(),
         products,
         diagnostics,
-        policies: Arc::new(policies),
-        access: Arc::new(access),
+        policies: Arc::clone(&governance.policies),
+        access: Arc::clone(&governance.access),
         compliance: Default::default(),
         lineage: Default::default(),
         previous: Default::default(),
@@ -404,6 +408,7 @@ pub fn build(
         generation,
         built_at: unix_ms(),
         catalog,
+        governance: governance.state,
         reload: ReloadInfo {
             took_ms: (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
             reloaded,
@@ -430,7 +435,7 @@ fn previous_versions(
         for p in spec.products.iter().filter(|p| reloaded.contains(&p.key())) {
             for c in &p.contracts {
                 let rel = c.doc.file.strip_prefix(root).unwrap_or(&c.doc.file);
-                if let Ok(text) = std::fs::read_to_string(&c.doc.file)
+                if let Some(text) = crate::safe_read::read_manifest_text(&c.doc.file)
                     && let Err(e) = crate::history::record(state, rel, &text, c.version.as_deref())
                 {
                     tracing::warn!(error = %e, "cannot keep the contract's history");
@@ -455,7 +460,7 @@ fn previous_versions(
                 out.insert(rel, v.clone());
                 continue;
             }
-            let Ok(text) = std::fs::read_to_string(&c.doc.file) else {
+            let Some(text) = crate::safe_read::read_manifest_text(&c.doc.file) else {
                 continue;
             };
             if let Some(v) = crate::history::previous(state, root, &rel, &text)

@@ -27,6 +27,8 @@ pub async fn status(State(st): State<Arc<AppState>>) -> ApiResult {
         "built_at": s.built_at,
         "reload": s.reload,
         "last_error": st.mesh.last_error(),
+        "governance": s.governance,
+        "governance_alert": s.governance.alert(),
         "watching": st.mesh.watch_mode(),
         "history": st.mesh.history(),
         "products": s.catalog.products.len(),

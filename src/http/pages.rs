@@ -14,6 +14,8 @@ pub struct Chrome {
     pub mesh_name: String,
     pub generation: u64,
     pub last_error: Option<String>,
+    /// Set while governance files are broken: the last good governance is kept, or access is locked.
+    pub governance_alert: Option<String>,
     pub problems: usize,
     pub page: &'static str,
     pub json_url: String,
@@ -52,6 +54,7 @@ impl Chrome {
             mesh_name: s.catalog.name.clone(),
             generation: s.generation,
             last_error: st.mesh.last_error(),
+            governance_alert: s.governance.alert(),
             problems: all_problems(&s.catalog)
                 .iter()
                 .filter(|p| p.severity == "error")

@@ -899,7 +899,7 @@ impl ProductDetail {
     pub fn with_changelog(mut self, p: &Product, catalog: &Catalog, state: Option<&std::path::Path>) -> ProductDetail {
         for c in &p.contracts {
             let rel = c.doc.file.strip_prefix(&catalog.root).unwrap_or(&c.doc.file);
-            if let Ok(text) = std::fs::read_to_string(&c.doc.file) {
+            if let Some(text) = crate::safe_read::read_manifest_text(&c.doc.file) {
                 self.changelog.extend(
                     crate::history::changelog(state, &catalog.root, rel, &text)
                         .into_iter()

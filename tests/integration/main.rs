@@ -6,6 +6,7 @@ mod checks;
 mod cli;
 mod common;
 mod discovery;
+mod fail_closed;
 mod governance;
 mod http;
 mod lifecycle;
