@@ -270,7 +270,8 @@ impl AccessModel {
     }
 
     /// The mask of every loaded column of a table, in order. Columns the PII scan flags but the contract does not
-    /// classify are redacted for roles that do not see every classification.
+    /// classify are redacted for roles that do not see every classification. A derived column is masked by its
+    /// declared classification and every classification it inherits from its inputs: the most protective mask wins.
     pub fn table_masks(&self, role: &Role, p: &Product, t: &Table) -> Vec<Option<MaskMethod>> {
         let object = &p.contracts[t.contract].tables[t.object];
         t.columns
@@ -278,7 +279,7 @@ impl AccessModel {
             .map(|c| {
                 let declared = object.columns.iter().find(|d| d.name == c.name);
                 let class = declared.and_then(|d| d.classification.as_deref());
-                match class {
+                let own = match class {
                     Some(_) => self.mask_for(role, &p.domain, class),
                     None if t.pii.iter().any(|f| f.column == c.name)
                         && !role.sees_all_classes()
@@ -287,10 +288,42 @@ impl AccessModel {
                         Some(MaskMethod::Redact)
                     }
                     None => None,
-                }
+                };
+                c.inherited
+                    .iter()
+                    .map(|i| self.mask_for(role, &i.domain, Some(i.classification.as_str())))
+                    .fold(own, most_protective)
             })
             .collect()
     }
+}
+
+/// How strictly a classification protects its values, for comparing a derived column with its inputs: unclassified
+/// and `public` 0, `internal` 1, `confidential`/`sensitive`/`pii`/`personal` (and any classification meshbox does not
+/// know) 2, `restricted`/`secret` 3.
+pub fn classification_rank(class: Option<&str>) -> u8 {
+    let Some(class) = class.map(|c| c.trim().to_ascii_lowercase()).filter(|c| !c.is_empty()) else {
+        return 0;
+    };
+    match class.as_str() {
+        "public" => 0,
+        "internal" => 1,
+        "confidential" | "sensitive" | "pii" | "personal" => 2,
+        "restricted" | "secret" | "highly_confidential" | "highly-confidential" => 3,
+        _ => 2,
+    }
+}
+
+/// The mask that reveals less: redacting or nulling hides everything, a hash keeps equality, a partial mask a part.
+pub fn most_protective(a: Option<MaskMethod>, b: Option<MaskMethod>) -> Option<MaskMethod> {
+    let hides = |m: &Option<MaskMethod>| match m {
+        None => 0,
+        Some(MaskMethod::Partial) => 1,
+        Some(MaskMethod::Hash) => 2,
+        Some(MaskMethod::Null) => 3,
+        Some(MaskMethod::Redact) => 4,
+    };
+    if hides(&b) > hides(&a) { b } else { a }
 }
 
 #[cfg(test)]
@@ -309,6 +342,27 @@ mod tests {
         assert_eq!(m.mask_for(guest, "sales", None), None);
         let steward = m.role("steward").unwrap();
         assert_eq!(m.mask_for(steward, "sales", Some("restricted")), None);
+    }
+
+    #[test]
+    fn classifications_are_ranked_and_unknown_ones_are_stricter_than_public() {
+        let r = classification_rank;
+        assert_eq!((r(None), r(Some("Public")), r(Some(" "))), (0, 0, 0));
+        assert!(r(Some("internal")) > r(Some("public")));
+        assert!(r(Some("confidential")) > r(Some("internal")));
+        assert!(r(Some("PII")) < r(Some("Restricted")));
+        assert!(r(Some("made-up")) > r(Some("internal")));
+        let strongest = |a, b| most_protective(a, b);
+        assert_eq!(
+            strongest(Some(MaskMethod::Partial), Some(MaskMethod::Hash)),
+            Some(MaskMethod::Hash)
+        );
+        assert_eq!(strongest(Some(MaskMethod::Hash), None), Some(MaskMethod::Hash));
+        assert_eq!(strongest(None, Some(MaskMethod::Partial)), Some(MaskMethod::Partial));
+        assert_eq!(
+            strongest(Some(MaskMethod::Null), Some(MaskMethod::Redact)),
+            Some(MaskMethod::Redact)
+        );
     }
 
     #[test]

@@ -315,6 +315,9 @@ pub struct Table {
     pub profiles: Vec<crate::profile::ColumnProfile>,
     /// Columns whose values look personal (detector, share, confidence); no values.
     pub pii: Vec<crate::pii::PiiFinding>,
+    /// For a derived table: the input tables its SQL reads, as (domain, table).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reads: Vec<(String, String)>,
 }
 
 impl Table {
@@ -335,6 +338,21 @@ pub struct LoadedColumn {
     pub data_type: String,
     /// False for a column present in the data but not declared in the contract.
     pub declared: bool,
+    /// Classifications a derived column carries because its SQL reads classified input columns; masking applies
+    /// them on top of the declared one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inherited: Vec<InheritedClass>,
+}
+
+/// A classification a derived column inherits from an input column its transform reads.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct InheritedClass {
+    /// Lower case, as declared on the input column.
+    pub classification: String,
+    /// The domain that declared it: its members see it unmasked, as they see their own product.
+    pub domain: String,
+    /// The input column it comes from, `domain.table.column`.
+    pub from: String,
 }
 
 /// Rows as JSON values, with their column names.

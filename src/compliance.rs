@@ -38,8 +38,13 @@ impl Compliance {
     /// tables; `engine` sizes it.
     pub fn evaluate(catalog: &Catalog, engine: &EngineSettings) -> Compliance {
         let policies = &catalog.policies;
-        let mut violations =
-            crate::policy::evaluate_builtins(policies, &catalog.products, &catalog.root, &catalog.previous);
+        let mut violations = crate::policy::evaluate_builtins(
+            policies,
+            &catalog.products,
+            &catalog.root,
+            &catalog.previous,
+            &catalog.access,
+        );
         let mut diagnostics = Vec::new();
         if policies.policies.iter().any(|p| matches!(p.rule, Rule::Sql { .. })) {
             match sql_violations(catalog, engine) {

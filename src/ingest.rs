@@ -157,6 +157,8 @@ pub struct TableLoad {
     pub profiles: Vec<crate::profile::ColumnProfile>,
     /// Columns whose values look personal (when the caller asked for the PII scan).
     pub pii: Vec<crate::pii::PiiFinding>,
+    /// For a derived table: the input tables its SQL reads, as (domain, table).
+    pub reads: Vec<(String, String)>,
 }
 
 impl TableLoad {
@@ -902,6 +904,7 @@ pub fn load_table(conn: &Connection, schema: &str, table: &Table, source: &Sourc
             name: n.clone(),
             data_type: t.clone(),
             declared: table.columns.iter().any(|c| c.name == *n),
+            inherited: Vec::new(),
         })
         .collect();
     let type_notes = plans
@@ -936,6 +939,7 @@ pub fn load_table(conn: &Connection, schema: &str, table: &Table, source: &Sourc
         sample,
         profiles: Vec::new(),
         pii: Vec::new(),
+        reads: Vec::new(),
     })
 }
 

@@ -6,9 +6,8 @@ use crate::checks::run::Target;
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::ingest::{EngineSettings, PathPolicy, Staging, TableLoad, choose_server, contract_diag, load_contract};
 use crate::loader::ProductSpec;
-use crate::sql::quote_ident;
 use crate::sql::quote_literal;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -160,10 +159,11 @@ fn check_product(
             let load = out.tables.iter().find(|t| t.contract == ci && t.object == oi);
             let planned = crate::checks::plan::plan_table(contract, oi, load, root);
             if let Some(load) = load {
+                let object = crate::derived::effective_object(&contract.tables[oi], load);
                 let target = Target {
                     conn,
                     relation: load.qualified(),
-                    table: &contract.tables[oi],
+                    table: &object,
                     row_count: load.row_count,
                     guard: &guard,
                 };
@@ -194,7 +194,7 @@ fn check_product(
     }
     if opts.profiles {
         for t in out.tables.iter_mut() {
-            let object = &spec.contracts[t.contract].tables[t.object];
+            let object = crate::derived::effective_object(&spec.contracts[t.contract].tables[t.object], t);
             let classified = |name: &str| {
                 object
                     .columns
@@ -223,6 +223,8 @@ pub struct Inputs<'a> {
     /// Contract id → (product key, domain, names of the tables it serves).
     pub providers: HashMap<String, (String, String, Vec<String>)>,
     pub serving: Option<&'a crate::serving::ServingDb>,
+    /// The catalog of the build that published `serving`: what the columns of served inputs carry.
+    pub previous: Option<&'a crate::catalog::Catalog>,
 }
 
 /// Loads every product of `specs` into a new staging instance, then runs all checks (no derived-product inputs from
@@ -234,200 +236,6 @@ pub fn load_and_check(
 ) -> anyhow::Result<(Staging, Vec<Outcome>)> {
     load_and_check_with(specs, root, opts, &Inputs::default())
 }
-
-fn derived_diag(code: &'static str, message: String, file: &std::path::Path, root: &std::path::Path) -> Diagnostic {
-    Diagnostic::error(code, message).in_file(file.strip_prefix(root).unwrap_or(file))
-}
-
-/// Builds the derived products among `specs` (those with SQL transforms), inputs first. Runs after file access is
-/// off: a transform reads only the tables of the products it consumes, made visible as `<domain>.<table>`.
-fn build_derived(
-    staging: &Staging,
-    specs: &[&ProductSpec],
-    schemas: &[String],
-    outcomes: &mut [Outcome],
-    inputs: &Inputs,
-    root: &std::path::Path,
-) {
-    let conn = &staging.conn;
-    let in_build: HashMap<String, usize> = specs.iter().enumerate().map(|(i, s)| (s.key(), i)).collect();
-    let mut pending: Vec<usize> = (0..specs.len()).filter(|i| !specs[*i].transforms.is_empty()).collect();
-    let mut done: HashSet<usize> = (0..specs.len()).filter(|i| specs[*i].transforms.is_empty()).collect();
-    let mut copied: HashSet<(String, String)> = HashSet::new();
-    let port_ids = |s: &ProductSpec| -> Vec<String> {
-        s.descriptor
-            .iter()
-            .flat_map(|d| d.input_ports.iter().filter_map(|p| p.contract_id.clone()))
-            .collect()
-    };
-    while !pending.is_empty() {
-        // Ready: every input provided in this build is built already.
-        let ready: Vec<usize> = pending
-            .iter()
-            .copied()
-            .filter(|&i| {
-                port_ids(specs[i]).iter().all(|id| {
-                    inputs
-                        .providers
-                        .get(id)
-                        .and_then(|(key, _, _)| in_build.get(key))
-                        .is_none_or(|j| *j == i || done.contains(j))
-                })
-            })
-            .collect();
-        if ready.is_empty() {
-            for &i in &pending {
-                let file = &specs[i].transforms[0].file;
-                outcomes[i].diagnostics.push(
-                    derived_diag(
-                        "derived-cycle",
-                        format!(
-                            "{} cannot be built: its inputs depend on it (a cycle through input ports)",
-                            specs[i].key()
-                        ),
-                        file,
-                        root,
-                    )
-                    .hint("a derived product cannot consume, directly or not, a product built from it"),
-                );
-            }
-            return;
-        }
-        for i in ready {
-            pending.retain(|p| *p != i);
-            done.insert(i);
-            let spec = specs[i];
-            let first_file = spec.transforms[0].file.clone();
-            let mut ok = true;
-            // Views `<domain>.<table>` of this product's inputs only; dropped once it is built.
-            let mut views: Vec<String> = Vec::new();
-            for id in port_ids(spec) {
-                let Some((key, domain, tables)) = inputs.providers.get(&id) else {
-                    outcomes[i].diagnostics.push(
-                        derived_diag(
-                            "derived-input",
-                            format!("input `{id}` is provided by no product of the mesh"),
-                            &first_file,
-                            root,
-                        )
-                        .hint("check the `contractId` of the input port against the provider's contract `id`"),
-                    );
-                    ok = false;
-                    continue;
-                };
-                for t in tables {
-                    // Where the input's rows are: this build's staging schema, or a copy of the served table.
-                    let source = match in_build.get(key) {
-                        Some(&j) if outcomes[j].tables.iter().any(|l| &l.table == t) => {
-                            Ok(format!("{}.{}", quote_ident(&schemas[j]), quote_ident(t)))
-                        }
-                        Some(_) => Err(format!("{key} has no loaded data for `{domain}.{t}`")),
-                        None => match inputs.serving {
-                            Some(db) => {
-                                let copy = format!("{domain}__{t}");
-                                let made = if copied.contains(&(domain.clone(), t.clone())) {
-                                    Ok(())
-                                } else {
-                                    db.copy_table_to_as(conn, domain, t, INPUT_SCHEMA, &copy).inspect(|_| {
-                                        copied.insert((domain.clone(), t.clone()));
-                                    })
-                                };
-                                made.map(|()| format!("{}.{}", quote_ident(INPUT_SCHEMA), quote_ident(&copy)))
-                            }
-                            None => Err(format!("{key} is not loaded")),
-                        },
-                    };
-                    let made = source.and_then(|from| {
-                        let view = format!("{}.{}", quote_ident(domain), quote_ident(t));
-                        conn.execute_batch(&format!(
-                            "CREATE SCHEMA IF NOT EXISTS {}; CREATE OR REPLACE VIEW {view} AS SELECT * FROM {from}",
-                            quote_ident(domain)
-                        ))
-                        .map_err(crate::ingest::clean_error)?;
-                        views.push(view);
-                        Ok(())
-                    });
-                    if let Err(e) = made {
-                        outcomes[i].diagnostics.push(derived_diag(
-                            "derived-input",
-                            format!("input `{domain}.{t}` (contract `{id}`) is not available: {e}"),
-                            &first_file,
-                            root,
-                        ));
-                        ok = false;
-                    }
-                }
-            }
-            let drop_views = |views: &[String]| {
-                for v in views {
-                    let _ = conn.execute_batch(&format!("DROP VIEW IF EXISTS {v}"));
-                }
-            };
-            if !ok {
-                drop_views(&views);
-                continue;
-            }
-            for tr in &spec.transforms {
-                if let Err(e) = crate::guard::inspect(conn, &tr.sql) {
-                    outcomes[i].diagnostics.push(
-                        derived_diag(
-                            "derived-sql",
-                            format!("the transform must be one read-only SELECT: {e}"),
-                            &tr.file,
-                            root,
-                        )
-                        .hint("write a single SELECT over the input products' tables, e.g. SELECT … FROM sales.orders"),
-                    );
-                    continue;
-                }
-                let table = &spec.contracts[tr.contract].tables[tr.object];
-                let source = crate::ingest::Source {
-                    format: crate::ingest::Format::Sql,
-                    files: vec![tr.file.clone()],
-                    delimiter: None,
-                    sql: Some(tr.sql.trim().trim_end_matches(';').to_string()),
-                };
-                match crate::ingest::load_table(conn, &schemas[i], table, &source) {
-                    Ok(mut t) => {
-                        t.contract = tr.contract;
-                        t.object = tr.object;
-                        outcomes[i].tables.push(t);
-                        outcomes[i].data_files.push(tr.file.clone());
-                    }
-                    Err(e) => {
-                        // DuckDB's "Did you mean …" may name meshbox's staging schemas: not useful to anyone.
-                        let e = match e.find(" Did you mean") {
-                            Some(at) if e[at..].contains("__meshbox") => e[..at].to_string(),
-                            _ => e,
-                        };
-                        let readable: Vec<String> = views.iter().map(|v| v.replace('"', "")).collect();
-                        let mut d = derived_diag(
-                            "derived-sql",
-                            format!("the transform for `{}` failed: {e}", table.name),
-                            &tr.file,
-                            root,
-                        );
-                        if e.contains("does not exist") {
-                            d = d.hint(format!(
-                                "a transform reads only the tables of the product's input ports: {}",
-                                if readable.is_empty() {
-                                    "none".to_string()
-                                } else {
-                                    readable.join(", ")
-                                }
-                            ));
-                        }
-                        outcomes[i].diagnostics.push(d);
-                    }
-                }
-            }
-            drop_views(&views);
-        }
-    }
-}
-
-/// Where copies of served input tables live in staging (never a domain name).
-const INPUT_SCHEMA: &str = "__meshbox_inputs";
 
 /// Loads every product of `specs` into a new staging instance, builds derived products from their inputs, then runs
 /// all checks. Products are spread over as many threads as DuckDB may use (each with its own connection): a mesh of
@@ -459,7 +267,15 @@ pub fn load_and_check_with(
     })?;
     // From here on, SQL written in the mesh runs: no file may be read or written.
     staging.forbid_files()?;
-    build_derived(&staging, specs, &schemas, &mut outcomes, inputs, root);
+    let derived = crate::derived::Context {
+        staging: &staging,
+        specs,
+        schemas: &schemas,
+        inputs,
+        root,
+        engine: &opts.engine,
+    };
+    crate::derived::build(&derived, &mut outcomes);
     let now = opts.now();
     let slots: Vec<std::sync::Mutex<&mut Outcome>> = outcomes.iter_mut().map(std::sync::Mutex::new).collect();
     let results = in_parallel(&staging, specs.len(), workers, |conn, i| {

@@ -144,6 +144,11 @@ pub const BUILTINS: &[(&str, &str)] = &[
         "breaking_changes_versioned",
         "a breaking change to a contract that has consumers comes with a new major version",
     ),
+    (
+        "derived_not_weaker",
+        "a derived product protects what it reads at least as its inputs do: no column declared less classified than \
+         the input columns it is computed from, no role reading it that may not read its inputs",
+    ),
 ];
 
 fn read_policy(
@@ -495,6 +500,7 @@ struct Ctx<'a> {
     product: &'a Product,
     out: &'a mut Vec<Violation>,
     previous: &'a std::collections::HashMap<PathBuf, crate::catalog::Previous>,
+    access: &'a crate::access::AccessModel,
 }
 
 impl Ctx<'_> {
@@ -844,7 +850,95 @@ fn builtin(name: &str, params: &Mapping, cx: &mut Ctx, all: &[Arc<Product>], roo
                 }
             }
         }
+        "derived_not_weaker" => {
+            derived_classification_not_weaker(cx, root);
+            derived_readers_not_wider(cx, all, root);
+        }
         _ => {}
+    }
+}
+
+/// `derived_not_weaker`, columns: a derived column declared less classified than the input columns it is computed from.
+fn derived_classification_not_weaker(cx: &mut Ctx, root: &Path) {
+    let rank = |c: Option<&str>| crate::access::classification_rank(c);
+    let (p, policy) = (cx.product, cx.policy);
+    let wanted = &policy.applies_to.classifications;
+    for t in &p.tables {
+        let contract = &p.contracts[t.contract];
+        let object = &contract.tables[t.object];
+        for lc in &t.columns {
+            let strictest = lc
+                .inherited
+                .iter()
+                .filter(|h| wanted.is_empty() || wanted.contains(&h.classification))
+                .max_by_key(|h| rank(Some(h.classification.as_str())));
+            let Some(strictest) = strictest else { continue };
+            let declared = object.columns.iter().find(|c| c.name == lc.name);
+            let class = declared.and_then(|c| c.classification.as_deref());
+            if rank(class) >= rank(Some(strictest.classification.as_str())) {
+                continue;
+            }
+            cx.violate(
+                Some(&t.name),
+                Some(&lc.name),
+                format!(
+                    "`{}.{}` is computed from `{}` ({}) but declares {}",
+                    t.name,
+                    lc.name,
+                    strictest.from,
+                    strictest.classification,
+                    class
+                        .map(|c| format!("`{c}`"))
+                        .unwrap_or_else(|| "no classification".into())
+                ),
+                Some(&rel(&contract.doc.file, root)),
+                declared.and_then(|c| contract.doc.position(&c.path)).map(|x| x.0),
+                declared.map(|c| path_of(&c.path, "classification")),
+            );
+        }
+    }
+}
+
+/// `derived_not_weaker`, access: a role may read the derived product but not an input its SQL reads.
+fn derived_readers_not_wider(cx: &mut Ctx, all: &[Arc<Product>], root: &Path) {
+    let p = cx.product;
+    let access = cx.access;
+    let mut seen: Vec<String> = Vec::new();
+    for (domain, table) in p.tables.iter().flat_map(|t| t.reads.iter()) {
+        let Some(input) = all
+            .iter()
+            .find(|q| q.tables.iter().any(|x| &x.schema == domain && &x.name == table))
+        else {
+            continue;
+        };
+        if input.key() == p.key() || seen.contains(&input.key()) {
+            continue;
+        }
+        seen.push(input.key());
+        let wider: Vec<&str> = access
+            .roles
+            .iter()
+            .filter(|r| access.decide(r, p, false).granted && !access.decide(r, input, false).granted)
+            .map(|r| r.name.as_str())
+            .collect();
+        if wider.is_empty() {
+            continue;
+        }
+        let contract = p.contracts.first();
+        cx.violate(
+            None,
+            None,
+            format!(
+                "reads {} ({}), but roles that may not read it may read this product: {}; raise this product's \
+                 level (`access.levels` in mesh.yaml) or name its readers in the contract's `roles`",
+                input.key(),
+                access.level_of(input).as_str(),
+                wider.join(", ")
+            ),
+            contract.map(|c| rel(&c.doc.file, root)).as_deref(),
+            contract.and_then(|c| c.doc.position("roles")).map(|x| x.0),
+            Some("roles".into()),
+        );
     }
 }
 
@@ -854,6 +948,7 @@ pub fn evaluate_builtins(
     products: &[Arc<Product>],
     root: &Path,
     previous: &std::collections::HashMap<PathBuf, crate::catalog::Previous>,
+    access: &crate::access::AccessModel,
 ) -> Vec<Violation> {
     let mut out = Vec::new();
     for policy in &set.policies {
@@ -866,6 +961,7 @@ pub fn evaluate_builtins(
                 product: p,
                 out: &mut out,
                 previous,
+                access,
             };
             builtin(name, params, &mut cx, products, root);
         }

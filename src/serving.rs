@@ -24,7 +24,7 @@ pub struct ServingDb {
 }
 
 /// Column types the Arrow round trip preserves exactly; others are published as text.
-fn arrow_safe(t: &str) -> bool {
+pub(crate) fn arrow_safe(t: &str) -> bool {
     let u = t.to_ascii_uppercase();
     let base = u.split('(').next().unwrap_or("").trim();
     matches!(

@@ -224,6 +224,7 @@ pub fn build(
                 })
                 .collect(),
             serving,
+            previous: prev.map(|s| &s.catalog),
         };
         let (staging, outcomes) = crate::pipeline::load_and_check_with(&to_load, root, &opts, &inputs)?;
         (Some(staging), outcomes)
@@ -505,6 +506,7 @@ fn table_of(p: &ProductSpec, load: &TableLoad) -> Table {
                 name: c.name.clone(),
                 data_type: c.data_type.clone(),
                 declared: c.declared,
+                inherited: c.inherited.clone(),
             })
             .collect(),
         row_count: load.row_count,
@@ -521,6 +523,7 @@ fn table_of(p: &ProductSpec, load: &TableLoad) -> Table {
         sample: load.sample.clone(),
         profiles: load.profiles.clone(),
         pii: load.pii.clone(),
+        reads: load.reads.clone(),
     }
 }
 

@@ -75,7 +75,7 @@ fn init_creates_a_mesh_that_loads_and_never_overwrites() {
     let s = load(&mesh);
     assert_eq!(s.catalog.name, "My Mesh");
     assert!(s.catalog.passes(), "{:?}", s.catalog.compliance.violations);
-    assert_eq!(s.catalog.policies.policies.len(), 10, "the default policy set");
+    assert_eq!(s.catalog.policies.policies.len(), 11, "the default policy set");
     let o = meshbox(&["validate", mesh.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
 }
@@ -462,18 +462,23 @@ fn missing_inputs_cycles_and_unsafe_transforms_are_diagnostics() {
     let d = best2
         .diagnostics
         .iter()
-        .find(|d| d.code == "derived-sql")
+        .find(|d| d.code == "derived-undeclared")
         .expect("an error");
+    assert!(d.is_error());
     assert!(
-        d.message.contains("orders does not exist") && !d.message.contains("__meshbox"),
+        d.message.contains("`shop.orders` without an input port") && !d.message.contains("__meshbox"),
         "{}",
         d.message
     );
-    assert_eq!(
-        d.hint.as_deref(),
-        Some("a transform reads only the tables of the product's input ports: finance.daily_revenue")
+    assert!(
+        d.hint
+            .as_deref()
+            .is_some_and(|h| h.starts_with("declared inputs: finance.daily_revenue;") && h.contains("input port")),
+        "{:?}",
+        d.hint
     );
     assert_eq!(d.file.as_deref(), Some(Path::new("finance/best/anything.sql")));
+    assert_eq!((d.line, d.column), (Some(1), Some(36)));
 }
 
 /// The base contract the breaking-change table mutates.

@@ -5,6 +5,7 @@ mod browser;
 mod checks;
 mod cli;
 mod common;
+mod derived_security;
 mod discovery;
 mod fail_closed;
 mod governance;
