@@ -15,6 +15,7 @@ pub mod commands;
 pub mod compliance;
 pub mod diagnostics;
 pub mod diff;
+pub mod disclosure;
 pub mod export;
 pub mod export_mesh;
 pub mod format;

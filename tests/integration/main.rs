@@ -8,6 +8,7 @@ mod common;
 mod discovery;
 mod governance;
 mod http;
+mod leaks;
 mod lifecycle;
 mod load;
 mod parity;
