@@ -520,6 +520,30 @@ pub fn tables(catalog: &Catalog, compliance: Option<&Compliance>, role: Option<&
     ]
 }
 
+/// What `role` may see of the complete tables, as a digest of which products it reads and which check measures it
+/// sees, and whether that is everything. With the complete tables' digest it identifies the role's tables (they
+/// are a function of both), so roles are grouped and databases left alone without building the tables.
+pub fn view_of(catalog: &Catalog, role: &Role) -> (u64, bool) {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut everything = true;
+    for p in &catalog.products {
+        let sight = Sight::of(catalog, role, p);
+        p.key().hash(&mut h);
+        sight.granted.hash(&mut h);
+        everything &= sight.granted;
+        if sight.granted {
+            for c in &p.checks {
+                // A measure that is NULL anyway reads the same either way.
+                let shown = c.measured.is_none() || sight.sees(c.table.as_deref(), &c.reads);
+                shown.hash(&mut h);
+                everything &= shown;
+            }
+        }
+    }
+    (h.finish(), everything)
+}
+
 /// A digest of the tables' content: a database whose metadata has this digest needs no republishing.
 pub fn digest(tables: &[MetaTable]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();

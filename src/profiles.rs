@@ -13,6 +13,7 @@ use crate::serving::ServingDb;
 use crate::sql::quote_ident;
 use duckdb::Connection;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -141,12 +142,14 @@ fn signature(plan: &Plan, meta_digest: u64) -> u64 {
     h.finish()
 }
 
-/// Roles that share one database: what they read, and the metadata they see (with its digest).
-struct Group {
+/// Roles that share one database: what they read, and the digest of the metadata they see (built from one of
+/// them only when the database must be republished).
+struct Group<'a> {
     signature: u64,
     plan: Plan,
     roles: Vec<String>,
-    meta: (Vec<MetaTable>, u64),
+    role: &'a Role,
+    meta_digest: u64,
 }
 
 /// Brings every role's database up to date with `catalog`, reusing the previous ones where it can (only tables
@@ -175,20 +178,25 @@ pub fn update(
     let mut groups: Vec<Group> = Vec::new();
     for role in &catalog.access.roles {
         let plan = plan_of(catalog, role);
-        let role_meta = crate::metadata::tables(catalog, Some(&catalog.compliance), Some(role));
-        let role_digest = crate::metadata::digest(&role_meta);
-        if is_everything(&plan, catalog) && role_digest == digest {
+        let (view, sees_all) = crate::metadata::view_of(catalog, role);
+        if is_everything(&plan, catalog) && sees_all {
             next.by_role.insert(role.name.clone(), raw.clone());
             continue;
         }
-        let sig = signature(&plan, role_digest);
+        let meta_digest = {
+            let mut h = DefaultHasher::new();
+            (digest, view).hash(&mut h);
+            h.finish()
+        };
+        let sig = signature(&plan, meta_digest);
         match groups.iter_mut().find(|g| g.signature == sig) {
             Some(g) => g.roles.push(role.name.clone()),
             None => groups.push(Group {
                 signature: sig,
                 plan,
                 roles: vec![role.name.clone()],
-                meta: (role_meta, role_digest),
+                role,
+                meta_digest,
             }),
         }
     }
@@ -236,14 +244,8 @@ pub fn update(
             .map(|(g, mut profile)| {
                 let columns = &columns;
                 scope.spawn(move || {
-                    let r = sync(
-                        &mut profile,
-                        &g.plan,
-                        raw,
-                        columns,
-                        salt,
-                        (g.meta.0.as_slice(), g.meta.1),
-                    );
+                    let meta = || crate::metadata::tables(catalog, Some(&catalog.compliance), Some(g.role));
+                    let r = sync(&mut profile, &g.plan, raw, columns, salt, (&meta, g.meta_digest));
                     (g.signature, g.roles, profile, r)
                 })
             })
@@ -308,7 +310,7 @@ fn sync(
     raw: &ServingDb,
     columns: &RawColumns,
     salt: &Salt,
-    (meta, digest): (&[MetaTable], u64),
+    (meta, digest): (&(dyn Fn() -> Vec<MetaTable> + Sync), u64),
 ) -> anyhow::Result<()> {
     let changed = plan.len() != profile.tables.len()
         || plan.iter().any(|(k, s)| profile.tables.get(k) != Some(s))
@@ -344,7 +346,7 @@ fn sync(
         }
         let t1 = t0.elapsed();
         if profile.meta != digest {
-            crate::metadata::publish(conn, meta)?;
+            crate::metadata::publish(conn, &meta())?;
         }
         tracing::debug!(
             copy_ms = t1.as_secs_f64() * 1e3,

@@ -203,8 +203,8 @@ fn leaky_mesh(root: &Path) {
 
 struct Leaky {
     app: axum::Router,
-    _mesh: Arc<Mesh>,
-    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    mesh: Arc<Mesh>,
+    dirs: (tempfile::TempDir, tempfile::TempDir),
 }
 
 fn serve_leaky() -> Leaky {
@@ -220,8 +220,8 @@ fn serve_leaky() -> Leaky {
     let app = meshbox::http::router(AppState::new(mesh.clone(), limits, 64 * 1024));
     Leaky {
         app,
-        _mesh: mesh,
-        _dirs: (dir, scratch),
+        mesh,
+        dirs: (dir, scratch),
     }
 }
 
@@ -512,4 +512,26 @@ fn quality_rules_read_only_their_own_product() {
         (own.status, own.measured),
         (meshbox::checks::CheckStatus::Pass, Some(1.0))
     );
+}
+
+#[tokio::test]
+async fn each_role_s_metadata_follows_a_rebuild() {
+    let m = serve_leaky();
+    let total = "SELECT measured FROM mesh.checks WHERE check_key = 'ledger__quality_sql_1'";
+    let (_, body) = query_as(&m.app, "auditor", total).await;
+    assert_eq!(rows(&body), json!([[700067.0]]));
+    write(
+        m.dirs.0.path(),
+        "vault/ledger/data/ledger.csv",
+        "entry_id,memo,amount\n1,a,1\n2,b,2\n3,c,3\n",
+    );
+    m.mesh.rebuild().unwrap();
+    for (role, expected) in [
+        ("auditor", json!([[6.0]])),
+        ("admin", json!([[6.0]])),
+        ("viewer", json!([])),
+    ] {
+        let (_, body) = query_as(&m.app, role, total).await;
+        assert_eq!(rows(&body), expected, "{role}");
+    }
 }
