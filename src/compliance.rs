@@ -120,7 +120,7 @@ impl Compliance {
 fn sql_violations(catalog: &Catalog, engine: &EngineSettings) -> anyhow::Result<(Vec<Violation>, Vec<Diagnostic>)> {
     let db = crate::serving::ServingDb::open(engine, SQL_TIME_LIMIT_MS)?;
     let conn = db.connect()?;
-    crate::metadata::publish(&conn, &crate::metadata::tables(catalog, None))?;
+    crate::metadata::publish(&conn, &crate::metadata::tables(catalog, None, None))?;
     let (mut violations, mut diagnostics) =
         crate::policy::evaluate_sql(&catalog.policies, &conn, &catalog.products, MAX_SQL_VIOLATIONS);
     for d in &mut diagnostics {

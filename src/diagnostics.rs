@@ -39,6 +39,10 @@ pub struct Diagnostic {
     pub field: Option<String>,
     pub message: String,
     pub hint: Option<String>,
+    /// Set when `message` may quote values from the data (a DuckDB conversion error, a line of a file): the message
+    /// shown instead to roles that may not read that data unmasked (see `crate::disclosure`).
+    #[serde(skip)]
+    pub public_message: Option<String>,
 }
 
 impl Diagnostic {
@@ -52,6 +56,7 @@ impl Diagnostic {
             field: None,
             message: message.into(),
             hint: None,
+            public_message: None,
         }
     }
 
@@ -88,6 +93,12 @@ impl Diagnostic {
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Marks the message as quoting data: `public` is what roles that may not read the data see instead.
+    pub fn quoting_data(mut self, public: impl Into<String>) -> Self {
+        self.public_message = Some(public.into());
         self
     }
 

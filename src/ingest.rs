@@ -284,18 +284,19 @@ pub fn load_contract(
             }
             Err(message) => {
                 let file = source.files.first().cloned().unwrap_or_default();
+                let what = format!(
+                    "cannot load table `{}` (declared at {}:{})",
+                    table.name,
+                    relative(&contract.doc.file, &policy.root).display(),
+                    contract.doc.position(&table.path).map(|p| p.0).unwrap_or(1)
+                );
+                // DuckDB's reader quotes the cell or line it stopped at.
+                let public = format!("{what}: {}", crate::disclosure::public_error(&message));
                 out.diagnostics.push(
-                    Diagnostic::error(
-                        "data-read",
-                        format!(
-                            "cannot load table `{}` (declared at {}:{}): {message}",
-                            table.name,
-                            relative(&contract.doc.file, &policy.root).display(),
-                            contract.doc.position(&table.path).map(|p| p.0).unwrap_or(1)
-                        ),
-                    )
-                    .in_file(relative(&file, &policy.root))
-                    .hint(read_hint(source.format, &message)),
+                    Diagnostic::error("data-read", format!("{what}: {message}"))
+                        .quoting_data(public)
+                        .in_file(relative(&file, &policy.root))
+                        .hint(read_hint(source.format, &message)),
                 );
             }
         }

@@ -16,6 +16,7 @@ pub mod compliance;
 pub mod derived;
 pub mod diagnostics;
 pub mod diff;
+pub mod disclosure;
 pub mod export;
 pub mod export_mesh;
 pub mod format;

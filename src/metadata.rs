@@ -1,9 +1,12 @@
 //! The mesh's own catalog as read-only tables in schema `mesh` (`mesh.domains`, `mesh.products`, `mesh.tables`,
 //! `mesh.columns`, `mesh.checks`, `mesh.policies`, `mesh.lineage`, `mesh.violations`): queried by SQL policies and
-//! in the console. Metadata only — never a data value, so every role gets the same tables.
+//! in the console. Metadata only, built per role from what the role may read: products it may not read are left
+//! out, and a check's measured value is NULL where the role sees a column it is computed from masked.
 
-use crate::catalog::Catalog;
+use crate::access::Role;
+use crate::catalog::{Catalog, Product};
 use crate::compliance::Compliance;
+use crate::disclosure::Sight;
 use crate::sql::quote_ident;
 use duckdb::Connection;
 use duckdb::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, ListBuilder, StringArray, StringBuilder};
@@ -185,10 +188,27 @@ fn rel(path: &std::path::Path, root: &std::path::Path) -> String {
     path.strip_prefix(root).unwrap_or(path).display().to_string()
 }
 
-/// Builds every metadata table. Without `compliance` (while SQL policies are being evaluated) the compliance
-/// columns are NULL and `mesh.violations` is empty.
-pub fn tables(catalog: &Catalog, compliance: Option<&Compliance>) -> Vec<MetaTable> {
+/// Builds every metadata table, as `role` may see them (None: everything, for the unmasked database and the SQL
+/// policies). Without `compliance` (while SQL policies are being evaluated) the compliance columns are NULL and
+/// `mesh.violations` is empty.
+pub fn tables(catalog: &Catalog, compliance: Option<&Compliance>, role: Option<&Role>) -> Vec<MetaTable> {
     let root = &catalog.root;
+    let sights: Vec<Sight> = catalog
+        .products
+        .iter()
+        .map(|p| match role {
+            Some(r) => Sight::of(catalog, r, p),
+            None => Sight::everything(),
+        })
+        .collect();
+    let readable_keys: std::collections::HashSet<String> = catalog
+        .products
+        .iter()
+        .zip(&sights)
+        .filter(|(_, s)| s.granted)
+        .map(|(p, _)| p.key())
+        .collect();
+    let readable = |p: &Product| readable_keys.contains(&p.key());
     let mut domains = MetaTable::new(
         "domains",
         &[
@@ -204,7 +224,10 @@ pub fn tables(catalog: &Catalog, compliance: Option<&Compliance>) -> Vec<MetaTab
         domains.text(1, d.title.clone());
         domains.text(2, d.owner());
         domains.text(3, d.description.clone());
-        domains.int(4, Some(catalog.products_in(&d.name).count() as i64));
+        domains.int(
+            4,
+            Some(catalog.products_in(&d.name).filter(|p| readable(p)).count() as i64),
+        );
     }
     let mut products = MetaTable::new(
         "products",
@@ -300,7 +323,10 @@ pub fn tables(catalog: &Catalog, compliance: Option<&Compliance>) -> Vec<MetaTab
         ],
     );
     let access = &catalog.access;
-    for p in &catalog.products {
+    for (p, sight) in catalog.products.iter().zip(&sights) {
+        if !sight.granted {
+            continue;
+        }
         let key = p.key();
         products.text(0, Some(p.domain.clone()));
         products.text(1, Some(p.name.clone()));
@@ -394,7 +420,7 @@ pub fn tables(catalog: &Catalog, compliance: Option<&Compliance>) -> Vec<MetaTab
             checks.text(8, c.dimension.clone());
             checks.text(9, c.severity.clone());
             checks.text(10, Some(c.status.as_str().to_string()));
-            checks.float(11, c.measured);
+            checks.float(11, c.measured.filter(|_| sight.sees(c.table.as_deref(), &c.reads)));
             checks.text(12, c.unit.clone());
             checks.text(13, c.threshold.as_ref().map(|t| t.to_string()));
         }
@@ -402,7 +428,8 @@ pub fn tables(catalog: &Catalog, compliance: Option<&Compliance>) -> Vec<MetaTab
             let provider = port
                 .contract_id
                 .as_deref()
-                .and_then(|id| catalog.product_by_contract_id(id));
+                .and_then(|id| catalog.product_by_contract_id(id))
+                .filter(|q| readable(q));
             lineage.text(0, Some(p.domain.clone()));
             lineage.text(1, Some(p.name.clone()));
             lineage.text(2, port.name.clone());
@@ -449,7 +476,12 @@ pub fn tables(catalog: &Catalog, compliance: Option<&Compliance>) -> Vec<MetaTab
         policies.int(9, p.line.map(|l| l as i64));
         policies.int(
             10,
-            compliance.map(|c| c.violations.iter().filter(|v| v.policy == p.id).count() as i64),
+            compliance.map(|c| {
+                c.violations
+                    .iter()
+                    .filter(|v| v.policy == p.id && readable_keys.contains(&format!("{}/{}", v.domain, v.product)))
+                    .count() as i64
+            }),
         );
     }
     let mut violations = MetaTable::new(
@@ -467,7 +499,11 @@ pub fn tables(catalog: &Catalog, compliance: Option<&Compliance>) -> Vec<MetaTab
             ("field", t),
         ],
     );
-    for v in compliance.iter().flat_map(|c| c.violations.iter()) {
+    for v in compliance
+        .iter()
+        .flat_map(|c| c.violations.iter())
+        .filter(|v| readable_keys.contains(&format!("{}/{}", v.domain, v.product)))
+    {
         violations.text(0, Some(v.policy.clone()));
         violations.text(1, Some(v.severity.to_string()));
         violations.text(2, Some(v.domain.clone()));
@@ -482,6 +518,30 @@ pub fn tables(catalog: &Catalog, compliance: Option<&Compliance>) -> Vec<MetaTab
     vec![
         domains, products, tables, columns, checks, lineage, policies, violations,
     ]
+}
+
+/// What `role` may see of the complete tables, as a digest of which products it reads and which check measures it
+/// sees, and whether that is everything. With the complete tables' digest it identifies the role's tables (they
+/// are a function of both), so roles are grouped and databases left alone without building the tables.
+pub fn view_of(catalog: &Catalog, role: &Role) -> (u64, bool) {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut everything = true;
+    for p in &catalog.products {
+        let sight = Sight::of(catalog, role, p);
+        p.key().hash(&mut h);
+        sight.granted.hash(&mut h);
+        everything &= sight.granted;
+        if sight.granted {
+            for c in &p.checks {
+                // A measure that is NULL anyway reads the same either way.
+                let shown = c.measured.is_none() || sight.sees(c.table.as_deref(), &c.reads);
+                shown.hash(&mut h);
+                everything &= shown;
+            }
+        }
+    }
+    (h.finish(), everything)
 }
 
 /// A digest of the tables' content: a database whose metadata has this digest needs no republishing.

@@ -1,6 +1,7 @@
-//! One serving database per access profile. Roles that read the same products with the same masks share one; a
-//! role that reads everything unmasked uses the unmasked database itself. Every other database is built from
-//! already-masked copies, so no SQL sent on a role's connection can reach a value the role may not see.
+//! One serving database per access profile. Roles that read the same products with the same masks (and so see the
+//! same `mesh.*` metadata) share one; a role that reads everything unmasked uses the unmasked database itself. Every
+//! other database is built from already-masked copies and holds the metadata of what its roles may read, so no SQL
+//! sent on a role's connection can reach a value, a measure or a row count the role may not see.
 
 use crate::access::Role;
 use crate::catalog::Catalog;
@@ -12,6 +13,7 @@ use crate::serving::ServingDb;
 use crate::sql::quote_ident;
 use duckdb::Connection;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -133,10 +135,21 @@ fn is_everything(plan: &Plan, catalog: &Catalog) -> bool {
     plan.len() == tables && plan.values().all(|t| t.masks.iter().all(|m| m.1.is_none()))
 }
 
-fn signature(plan: &Plan) -> u64 {
+fn signature(plan: &Plan, meta_digest: u64) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     plan.hash(&mut h);
+    meta_digest.hash(&mut h);
     h.finish()
+}
+
+/// Roles that share one database: what they read, and the digest of the metadata they see (built from one of
+/// them only when the database must be republished).
+struct Group<'a> {
+    signature: u64,
+    plan: Plan,
+    roles: Vec<String>,
+    role: &'a Role,
+    meta_digest: u64,
 }
 
 /// Brings every role's database up to date with `catalog`, reusing the previous ones where it can (only tables
@@ -150,9 +163,8 @@ pub fn update(
     salt: &Salt,
 ) -> Profiles {
     let started = std::time::Instant::now();
-    let meta = crate::metadata::tables(catalog, Some(&catalog.compliance));
+    let meta = crate::metadata::tables(catalog, Some(&catalog.compliance), None);
     let digest = crate::metadata::digest(&meta);
-    tracing::debug!(meta_ms = started.elapsed().as_secs_f64() * 1e3, "metadata built");
     let mut next = Profiles::default();
     if prev.map(|p| p.raw_meta) == Some(digest) {
         next.raw_meta = digest;
@@ -162,39 +174,51 @@ pub fn update(
             Err(e) => tracing::error!(error = %format!("{e:#}"), "metadata tables could not be published"),
         }
     }
-    let meta = (&meta[..], digest);
-    // Roles grouped by what they may see.
-    let mut groups: Vec<(u64, Plan, Vec<String>)> = Vec::new();
+    // Roles grouped by what they may see: the same tables with the same masks, and the same metadata.
+    let mut groups: Vec<Group> = Vec::new();
     for role in &catalog.access.roles {
         let plan = plan_of(catalog, role);
-        if is_everything(&plan, catalog) {
+        let (view, sees_all) = crate::metadata::view_of(catalog, role);
+        if is_everything(&plan, catalog) && sees_all {
             next.by_role.insert(role.name.clone(), raw.clone());
             continue;
         }
-        let sig = signature(&plan);
-        match groups.iter_mut().find(|g| g.0 == sig) {
-            Some(g) => g.2.push(role.name.clone()),
-            None => groups.push((sig, plan, vec![role.name.clone()])),
+        let meta_digest = {
+            let mut h = DefaultHasher::new();
+            (digest, view).hash(&mut h);
+            h.finish()
+        };
+        let sig = signature(&plan, meta_digest);
+        match groups.iter_mut().find(|g| g.signature == sig) {
+            Some(g) => g.roles.push(role.name.clone()),
+            None => groups.push(Group {
+                signature: sig,
+                plan,
+                roles: vec![role.name.clone()],
+                role,
+                meta_digest,
+            }),
         }
     }
+    tracing::debug!(meta_ms = started.elapsed().as_secs_f64() * 1e3, "metadata built");
     let columns = match raw_columns(raw) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "cannot list the unmasked tables");
-            for (_, _, roles) in groups {
-                next.unavailable.extend(roles);
+            for g in groups {
+                next.unavailable.extend(g.roles);
             }
             return next;
         }
     };
     let mut old = prev.map(|p| p.dbs.clone()).unwrap_or_default();
     // Pair every group with its database (reused or new), then bring them up to date side by side.
-    let mut jobs: Vec<(u64, Plan, Vec<String>, ProfileDb)> = Vec::new();
-    for (sig, plan, roles) in groups {
+    let mut jobs: Vec<(Group, ProfileDb)> = Vec::new();
+    for g in groups {
         let reuse = old
             .iter()
-            .position(|o| o.signature == sig)
-            .or_else(|| old.iter().position(|o| o.roles.iter().any(|r| roles.contains(r))));
+            .position(|o| o.signature == g.signature)
+            .or_else(|| old.iter().position(|o| o.roles.iter().any(|r| g.roles.contains(r))));
         let profile = match reuse {
             Some(i) => old.swap_remove(i),
             None => match ServingDb::open(engine, max_execution_ms) {
@@ -206,22 +230,23 @@ pub fn update(
                     meta: 0,
                 },
                 Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), ?roles, "cannot open a profile database");
-                    next.unavailable.extend(roles);
+                    tracing::error!(error = %format!("{e:#}"), roles = ?g.roles, "cannot open a profile database");
+                    next.unavailable.extend(g.roles);
                     continue;
                 }
             },
         };
-        jobs.push((sig, plan, roles, profile));
+        jobs.push((g, profile));
     }
     let results: Vec<(u64, Vec<String>, ProfileDb, anyhow::Result<()>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .into_iter()
-            .map(|(sig, plan, roles, mut profile)| {
+            .map(|(g, mut profile)| {
                 let columns = &columns;
                 scope.spawn(move || {
-                    let r = sync(&mut profile, &plan, raw, columns, salt, meta);
-                    (sig, roles, profile, r)
+                    let meta = || crate::metadata::tables(catalog, Some(&catalog.compliance), Some(g.role));
+                    let r = sync(&mut profile, &g.plan, raw, columns, salt, (&meta, g.meta_digest));
+                    (g.signature, g.roles, profile, r)
                 })
             })
             .collect();
@@ -285,7 +310,7 @@ fn sync(
     raw: &ServingDb,
     columns: &RawColumns,
     salt: &Salt,
-    (meta, digest): (&[MetaTable], u64),
+    (meta, digest): (&(dyn Fn() -> Vec<MetaTable> + Sync), u64),
 ) -> anyhow::Result<()> {
     let changed = plan.len() != profile.tables.len()
         || plan.iter().any(|(k, s)| profile.tables.get(k) != Some(s))
@@ -321,7 +346,7 @@ fn sync(
         }
         let t1 = t0.elapsed();
         if profile.meta != digest {
-            crate::metadata::publish(conn, meta)?;
+            crate::metadata::publish(conn, &meta())?;
         }
         tracing::debug!(
             copy_ms = t1.as_secs_f64() * 1e3,

@@ -2,6 +2,7 @@
 //! `sla` evaluates service levels against an injectable "now".
 
 pub mod plan;
+pub mod reads;
 pub mod run;
 pub mod sla;
 
@@ -57,6 +58,25 @@ pub struct Origin {
     pub field: String,
 }
 
+/// What a check's measure, reason and failed rows are computed from: decides which roles may see them
+/// (see `crate::disclosure`). The default, `Everything`, is the safe answer when nothing more precise is known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Reads {
+    /// Every column of every table of the product.
+    #[default]
+    Everything,
+    /// These columns of the check's table; none: only its row count.
+    Columns(Vec<String>),
+    /// Only the contract and the shape of the data (column names, presence): nothing a catalog reader cannot see.
+    Schema,
+}
+
+impl Reads {
+    pub fn column(name: &str) -> Reads {
+        Reads::Columns(vec![name.to_string()])
+    }
+}
+
 /// One check and its verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
@@ -87,9 +107,28 @@ pub struct CheckResult {
     pub origin: Option<Origin>,
     /// Up to five offending rows, classified columns masked.
     pub samples: Option<Sample>,
+    /// What `measured`, `count`, `reason` and `samples` are computed from.
+    #[serde(skip)]
+    pub reads: Reads,
+    /// `reason` without any value from the data, for roles that may not see what the check reads (None: a
+    /// generic text). Set wherever `reason` is set.
+    #[serde(skip)]
+    pub public_reason: Option<String>,
 }
 
 impl CheckResult {
+    /// Sets `reason`, and the form of it shown to roles that may not see what the check reads (None: generic).
+    pub fn explain(&mut self, reason: String, public: Option<String>) {
+        self.reason = Some(reason);
+        self.public_reason = public;
+    }
+
+    /// Sets a `reason` that quotes nothing from the data: every role may see it as it is.
+    pub fn explain_publicly(&mut self, reason: String) {
+        self.public_reason = Some(reason.clone());
+        self.reason = Some(reason);
+    }
+
     pub fn is_problem(&self) -> bool {
         matches!(self.status, CheckStatus::Fail | CheckStatus::Error | CheckStatus::Warn)
     }

@@ -1,7 +1,7 @@
 //! From an ODCS contract to the list of checks of one table: schema conformance, constraints and quality rules.
 //! Nothing runs here; each check says how it is measured so the runner can batch them into as few scans as possible.
 
-use super::{Category, CheckResult, CheckStatus, Origin};
+use super::{Category, CheckResult, CheckStatus, Origin, Reads};
 use crate::ingest::TableLoad;
 use crate::manifest::odcs::{Column, Contract, Metric, QualityRule, RuleKind, Table, Threshold, is_warning_severity};
 use crate::sql::{quote_ident, quote_literal, yaml_literal};
@@ -95,6 +95,9 @@ impl Builder<'_> {
                 sql: None,
                 origin: Some(origin(self.contract, field, self.root)),
                 samples: None,
+                // A column's check reads that column; a table's, anything (narrowed where known).
+                reads: column.map(Reads::column).unwrap_or_default(),
+                public_reason: None,
             },
             measure,
             percent: false,
@@ -150,10 +153,12 @@ pub fn plan_table(contract: &Contract, object: usize, load: Option<&TableLoad>, 
             None,
             format!("primary key ({}) has no duplicate values", names.join(", ")),
             &pk[0].path,
-            Measure::Duplicates { columns: names },
+            Measure::Duplicates { columns: names.clone() },
             zero(),
             Some("uniqueness"),
-        );
+        )
+        .result
+        .reads = Reads::Columns(names.clone());
     }
     if !load.extra.is_empty() {
         let p = b.push(
@@ -169,7 +174,9 @@ pub fn plan_table(contract: &Contract, object: usize, load: Option<&TableLoad>, 
             Some("conformity"),
         );
         p.warn_only = true;
-        p.result.reason = Some(format!("undeclared columns: {}", load.extra.join(", ")));
+        p.result.reads = Reads::Schema;
+        p.result
+            .explain_publicly(format!("undeclared columns: {}", load.extra.join(", ")));
     }
     if load.malformed_count > 0 {
         let detail: Vec<String> = load
@@ -189,11 +196,16 @@ pub fn plan_table(contract: &Contract, object: usize, load: Option<&TableLoad>, 
             zero(),
             Some("conformity"),
         );
-        p.result.reason = Some(format!(
-            "{} unreadable lines were skipped ({})",
-            load.malformed_count,
-            detail.join("; ")
-        ));
+        // Line numbers and kinds of error, no content: for roles that may read the rows.
+        p.result.reads = Reads::Columns(Vec::new());
+        p.result.explain(
+            format!(
+                "{} unreadable lines were skipped ({})",
+                load.malformed_count,
+                detail.join("; ")
+            ),
+            Some("some lines of the file could not be read and were skipped".into()),
+        );
     }
     for (i, rule) in table.quality.iter().enumerate() {
         plan_rule(&mut b, rule, None, i, load);
@@ -218,8 +230,9 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             zero(),
             Some("conformity"),
         );
+        p.result.reads = Reads::Schema;
         if !present {
-            p.result.reason = Some(format!("Required column '{c}' is missing"));
+            p.result.explain_publicly(format!("Required column '{c}' is missing"));
         }
     }
     let declared = declared_type(col);
@@ -254,20 +267,24 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
                 .iter()
                 .map(|s| format!("row {}: {}", s.row, crate::checks::run::mask_if(col, &s.value)))
                 .collect();
-            p.result.reason = Some(format!(
-                "{} {} not convert to {} (loaded as NULL): {}",
-                f.count,
-                if f.count == 1 { "value does" } else { "values do" },
-                f.to_type,
-                cells.join(", ")
-            ));
+            // The cells quoted are the column's values: shown only to roles that see the column unmasked.
+            p.result.explain(
+                format!(
+                    "{} {} not convert to {} (loaded as NULL): {}",
+                    f.count,
+                    if f.count == 1 { "value does" } else { "values do" },
+                    f.to_type,
+                    cells.join(", ")
+                ),
+                Some(format!("some values do not convert to {} (loaded as NULL)", f.to_type)),
+            );
         } else if let Some(note) = declared.note.clone().or_else(|| {
             load.type_notes
                 .iter()
                 .find(|n| n.starts_with(&format!("`{c}`")))
                 .cloned()
         }) {
-            p.result.reason = Some(note);
+            p.result.explain_publicly(note);
         }
     }
     let fam = family(&loaded_type);
@@ -770,7 +787,12 @@ fn plan_metric<'b>(
         },
         Metric::Other(_) => unreachable!("rejected by unrunnable()"),
     };
-    b.push(
+    let reads = match &measure {
+        Measure::RowCount => Reads::Columns(Vec::new()),
+        Measure::Duplicates { columns } => Reads::Columns(columns.clone()),
+        _ => c.map(Reads::column).unwrap_or_default(),
+    };
+    let p = b.push(
         Category::Quality,
         kind,
         c,
@@ -779,7 +801,9 @@ fn plan_metric<'b>(
         measure,
         rule.threshold,
         None,
-    )
+    );
+    p.result.reads = reads;
+    p
 }
 
 /// Replaces `{model}`/`${table}`/`'{object}'`… and `{field}`/`${column}`/`"{property}"` placeholders in an SQL rule.

@@ -2,8 +2,9 @@
 //! one query per SQL rule; then verdicts and failed-row samples with classified columns masked.
 
 use super::plan::{Measure, Planned};
-use super::{CheckResult, CheckStatus};
+use super::{CheckResult, CheckStatus, Reads};
 use crate::catalog::Sample;
+use crate::disclosure::public_error;
 use crate::ingest::{clean_error, read_sample};
 use crate::manifest::odcs::{Column, Table, Threshold};
 use crate::sql::quote_ident;
@@ -49,8 +50,10 @@ pub fn run_table(target: &Target, planned: Vec<Planned>) -> Vec<CheckResult> {
         r.row_count = Some(target.row_count);
         let measured: Result<Option<f64>, String> = match &p.measure {
             Measure::Preset { status, reason } => {
+                // Decided from the contract alone: nothing measured, nothing from the data in the reason.
                 r.status = *status;
-                r.reason = Some(reason.clone());
+                r.reads = Reads::Schema;
+                r.explain_publicly(reason.clone());
                 out.push(r);
                 continue;
             }
@@ -79,13 +82,16 @@ pub fn run_table(target: &Target, planned: Vec<Planned>) -> Vec<CheckResult> {
             }
             Measure::Sql { query } => {
                 r.sql = Some(query.clone());
-                run_sql_rule(target, query)
+                run_sql_rule(target, query, &mut r.reads)
             }
         };
         match measured {
             Err(e) => {
+                // DuckDB's message may quote a cell (a failed conversion, `error(column)`): kept for roles that
+                // may see what the check reads, reduced to its error class for everyone else.
                 r.status = CheckStatus::Error;
-                r.reason = Some(e);
+                let public = public_error(&e);
+                r.explain(e, Some(public));
             }
             Ok(None) => {
                 r.status = if p.warn_only {
@@ -93,7 +99,10 @@ pub fn run_table(target: &Target, planned: Vec<Planned>) -> Vec<CheckResult> {
                 } else {
                     CheckStatus::Fail
                 };
-                r.reason = Some(format!("the query returned no value, expected {}", r.threshold_text()));
+                r.explain(
+                    format!("the query returned no value, expected {}", r.threshold_text()),
+                    None,
+                );
             }
             Ok(Some(count)) => {
                 let value = if p.percent {
@@ -118,6 +127,11 @@ pub fn run_table(target: &Target, planned: Vec<Planned>) -> Vec<CheckResult> {
                         CheckStatus::Fail
                     };
                     if r.reason.is_none() {
+                        let public = format!(
+                            "misses the expected {}; the measured value is not shown to this role",
+                            r.threshold_text()
+                        );
+                        r.public_reason = Some(public);
                         r.reason = Some(if p.percent {
                             format!(
                                 "measured {} % ({} of {} rows), expected {}",
@@ -213,9 +227,12 @@ fn measure_duplicates(target: &Target, columns: &[String]) -> Result<(u64, u64),
         .map_err(clean_error)
 }
 
-fn run_sql_rule(target: &Target, query: &str) -> Result<Option<f64>, String> {
+/// Runs a contract's SQL rule: refused unless it is one read-only SELECT over its own product's tables. Sets `reads`
+/// to what its value is computed from.
+fn run_sql_rule(target: &Target, query: &str, reads: &mut Reads) -> Result<Option<f64>, String> {
     (target.guard)(query)
         .map_err(|e| format!("A quality rule query must be a single read-only query, so it was not executed: {e}"))?;
+    *reads = super::reads::of_rule(target.conn, query, &target.table.name)?;
     let mut stmt = target.conn.prepare(query).map_err(clean_error)?;
     let mut rows = stmt.query([]).map_err(clean_error)?;
     let Some(row) = rows.next().map_err(clean_error)? else {

@@ -1,7 +1,7 @@
 //! Service levels measured from the data: freshness/latency (age of the newest `element` value) and retention
 //! (age of the oldest), against an injectable "now" so results are reproducible.
 
-use super::{Category, CheckResult, CheckStatus, Origin};
+use super::{Category, CheckResult, CheckStatus, Origin, Reads};
 use crate::ingest::clean_error;
 use crate::manifest::odcs::{Contract, SlaProperty, Threshold};
 use crate::sql::quote_ident;
@@ -185,12 +185,15 @@ fn run_one(
             field: sla.path.clone(),
         }),
         samples: None,
+        // The age of the newest (oldest) value is that value, seen from now.
+        reads: Reads::column(&column),
+        public_reason: None,
     };
     let limit = match limit_seconds(sla, kind) {
         Ok(l) => l,
         Err(e) => {
             r.status = CheckStatus::Fail;
-            r.reason = Some(format!("cannot evaluate the service level: {e}"));
+            r.explain_publicly(format!("cannot evaluate the service level: {e}"));
             return r;
         }
     };
@@ -201,14 +204,14 @@ fn run_one(
         .find(|t| t.name == table || t.physical_name.as_deref() == Some(table.as_str()));
     let Some(object) = object else {
         r.status = CheckStatus::Skipped;
-        r.reason = Some(format!(
+        r.explain_publicly(format!(
             "`{element}` names no table of this contract, so the service level cannot be measured"
         ));
         return r;
     };
     let Some(rel) = relation(&object.name) else {
         r.status = CheckStatus::Skipped;
-        r.reason = Some(format!("table `{table}` has no data to measure"));
+        r.explain_publicly(format!("table `{table}` has no data to measure"));
         return r;
     };
     let sql = format!(
@@ -217,10 +220,14 @@ fn run_one(
     );
     r.sql = Some(sql.clone());
     match conn.query_row(&sql, [], |row| row.get::<_, Option<i64>>(0)) {
-        Err(e) => r.reason = Some(clean_error(e)),
+        Err(e) => {
+            let e = clean_error(e);
+            let public = crate::disclosure::public_error(&e);
+            r.explain(e, Some(public));
+        }
         Ok(None) => {
             r.status = CheckStatus::Fail;
-            r.reason = Some(format!("No timestamp value found in '{column}'"));
+            r.explain(format!("No timestamp value found in '{column}'"), None);
         }
         Ok(Some(ts)) => {
             let age = (now_micros - ts) as f64 / 1e6;
@@ -229,11 +236,17 @@ fn run_one(
                 r.status = CheckStatus::Pass;
             } else {
                 r.status = CheckStatus::Fail;
-                r.reason = Some(format!(
-                    "{label} is {}s, which exceeds the threshold of {}s",
-                    crate::format::number(age.round()),
-                    crate::format::number(limit)
-                ));
+                r.explain(
+                    format!(
+                        "{label} is {}s, which exceeds the threshold of {}s",
+                        crate::format::number(age.round()),
+                        crate::format::number(limit)
+                    ),
+                    Some(format!(
+                        "{label} exceeds the threshold of {}s",
+                        crate::format::number(limit)
+                    )),
+                );
             }
         }
     }

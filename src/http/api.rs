@@ -16,8 +16,12 @@ fn to_json<T: serde::Serialize>(v: &T) -> ApiResult {
     serde_json::to_value(v).map(Json).map_err(AppError::internal)
 }
 
-pub async fn mesh(State(st): State<Arc<AppState>>) -> ApiResult {
-    to_json(&MeshView::with_history(&st.mesh.snapshot(), &st.mesh.history()))
+pub async fn mesh(State(st): State<Arc<AppState>>, caller: Caller) -> ApiResult {
+    to_json(&MeshView::with_history(
+        &st.mesh.snapshot(),
+        &st.mesh.history(),
+        &caller.role,
+    ))
 }
 
 pub async fn status(State(st): State<Arc<AppState>>) -> ApiResult {
@@ -79,9 +83,9 @@ pub async fn domain(State(st): State<Arc<AppState>>, Path(domain): Path<String>)
     to_json(&DomainView::of(d, &s.catalog))
 }
 
-pub async fn problems(State(st): State<Arc<AppState>>) -> ApiResult {
+pub async fn problems(State(st): State<Arc<AppState>>, caller: Caller) -> ApiResult {
     let s = st.mesh.snapshot();
-    to_json(&all_problems(&s.catalog))
+    to_json(&all_problems(&s.catalog, &caller.role))
 }
 
 #[derive(Deserialize)]

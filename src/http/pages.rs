@@ -1,6 +1,7 @@
 //! The HTML pages (askama templates from `web/templates`), each with a JSON twin under `/api`.
 
 use super::views::{DomainView, MeshView, Problem, ProductDetail, Viewer, problems as all_problems};
+use super::views::{error_count, source_notes};
 use super::{AppError, AppState, Caller};
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -55,10 +56,7 @@ impl Chrome {
             generation: s.generation,
             last_error: st.mesh.last_error(),
             governance_alert: s.governance.alert(),
-            problems: all_problems(&s.catalog)
-                .iter()
-                .filter(|p| p.severity == "error")
-                .count(),
+            problems: error_count(&s.catalog),
             page,
             json_url,
             version: env!("CARGO_PKG_VERSION"),
@@ -83,7 +81,7 @@ pub async fn home(State(st): State<Arc<AppState>>, caller: Caller) -> Result<Res
     let s = st.mesh.snapshot();
     render(&HomePage {
         chrome: Chrome::new(&st, &caller, "home", "/api/mesh".into()).at("/"),
-        mesh: MeshView::with_history(&s, &st.mesh.history()),
+        mesh: MeshView::with_history(&s, &st.mesh.history(), &caller.role),
     })
 }
 
@@ -157,7 +155,7 @@ pub async fn problems(State(st): State<Arc<AppState>>, caller: Caller) -> Result
     let s = st.mesh.snapshot();
     render(&ProblemsPage {
         chrome: Chrome::new(&st, &caller, "problems", "/api/problems".into()).at("/problems"),
-        problems: all_problems(&s.catalog),
+        problems: all_problems(&s.catalog, &caller.role),
     })
 }
 
@@ -286,27 +284,8 @@ pub async fn source(
     }
     let text = std::fs::read_to_string(s.catalog.root.join(&wanted))
         .map_err(|e| AppError::not_found(format!("`{path}` cannot be read: {e}")).page())?;
-    let diags: Vec<&crate::diagnostics::Diagnostic> = s
-        .catalog
-        .all_diagnostics()
-        .filter(|d| d.file.as_deref() == Some(wanted.as_path()))
-        .collect();
-    let mut notes: Vec<(String, usize, String)> = diags
-        .iter()
-        .filter_map(|d| d.line.map(|l| (d.severity.to_string(), l, d.message.clone())))
-        .collect();
-    for p in &s.catalog.products {
-        for c in p.checks.iter().filter(|c| c.is_problem()) {
-            if let Some(o) = c.origin.as_ref().filter(|o| o.file == wanted) {
-                notes.push((
-                    "error".into(),
-                    o.line.unwrap_or(1),
-                    format!("{}: {}", c.name, c.reason.clone().unwrap_or_default()),
-                ));
-            }
-        }
-    }
-    notes.sort_by_key(|n| n.1);
+    // Diagnostics and failing checks of this file, as the role may see them (no data it may not read).
+    let notes = source_notes(&s.catalog, &wanted, &caller.role);
     let flagged: Vec<usize> = notes.iter().map(|n| n.1).collect();
     render(&SourcePage {
         chrome: Chrome::new(&st, &caller, "source", "/api/problems".into()).at(&format!("/source/{path}")),

@@ -191,9 +191,8 @@ fn source_url(file: Option<&std::path::Path>, line: Option<usize>) -> Option<Str
     ))
 }
 
-pub fn problems(catalog: &Catalog) -> Vec<Problem> {
-    let mut out = Vec::new();
-    let diag = |d: &Diagnostic, p: Option<&Product>| Problem {
+fn diagnostic_problem(d: &Diagnostic, p: Option<&Product>) -> Problem {
+    Problem {
         severity: match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -208,15 +207,40 @@ pub fn problems(catalog: &Catalog) -> Vec<Problem> {
             None => d.message.clone(),
         },
         hint: d.hint.clone(),
-    };
-    for d in catalog.diagnostics.iter().filter(|d| d.severity != Severity::Info) {
-        out.push(diag(d, None));
     }
+}
+
+/// The problems that belong to no product (mesh.yaml, policies, folders), as `role` may see them.
+fn mesh_problems(catalog: &Catalog, role: &crate::access::Role) -> Vec<Problem> {
+    let sight = crate::disclosure::Sight::of_mesh(role);
+    let mut out: Vec<Problem> = catalog
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Info)
+        .map(|d| diagnostic_problem(&crate::disclosure::diagnostic(d, &sight), None))
+        .collect();
+    out.sort_by_key(severity_rank);
+    out
+}
+
+/// Every problem of the mesh, as `role` may see it: messages that quote data, check measures and reasons are in
+/// their data-free form unless the role reads that data unmasked.
+pub fn problems(catalog: &Catalog, role: &crate::access::Role) -> Vec<Problem> {
+    use crate::disclosure::{Sight, check, diagnostic};
+    let mut out = Vec::new();
+    let diag = diagnostic_problem;
+    out.extend(mesh_problems(catalog, role));
     for p in &catalog.products {
-        for d in p.diagnostics.iter().filter(|d| d.severity != Severity::Info) {
-            out.push(diag(d, Some(p)));
+        let has_problems =
+            p.diagnostics.iter().any(|d| d.severity != Severity::Info) || p.checks.iter().any(CheckResult::is_problem);
+        if !has_problems {
+            continue;
         }
-        for c in p.checks.iter().filter(|c| c.is_problem()) {
+        let sight = Sight::of(catalog, role, p);
+        for d in p.diagnostics.iter().filter(|d| d.severity != Severity::Info) {
+            out.push(diag(&diagnostic(d, &sight), Some(p)));
+        }
+        for c in p.checks.iter().filter(|c| c.is_problem()).map(|c| check(c, &sight)) {
             let location = c
                 .origin
                 .as_ref()
@@ -243,12 +267,75 @@ pub fn problems(catalog: &Catalog) -> Vec<Problem> {
             });
         }
     }
-    out.sort_by_key(|p| match p.severity {
+    out.sort_by_key(severity_rank);
+    out
+}
+
+fn severity_rank(p: &Problem) -> u8 {
+    match p.severity {
         "error" => 0,
         "warning" => 1,
         _ => 2,
-    });
-    out
+    }
+}
+
+/// How many problems are errors (the same for every role: only their messages depend on who looks).
+pub fn error_count(catalog: &Catalog) -> usize {
+    let diagnostics = catalog
+        .all_diagnostics()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let checks = catalog
+        .products
+        .iter()
+        .flat_map(|p| p.checks.iter())
+        .filter(|c| c.is_problem() && c.status != CheckStatus::Warn)
+        .count();
+    diagnostics + checks
+}
+
+/// The notes `/source/<file>` shows next to its lines, as `role` may see them: (severity, line, message).
+pub fn source_notes(
+    catalog: &Catalog,
+    file: &std::path::Path,
+    role: &crate::access::Role,
+) -> Vec<(String, usize, String)> {
+    use crate::disclosure::{Sight, check, diagnostic};
+    let mut notes: Vec<(String, usize, String)> = Vec::new();
+    let mesh_sight = Sight::of_mesh(role);
+    for d in catalog.diagnostics.iter().filter(|d| d.file.as_deref() == Some(file)) {
+        if let Some(l) = d.line {
+            notes.push((d.severity.to_string(), l, diagnostic(d, &mesh_sight).message));
+        }
+    }
+    for p in &catalog.products {
+        let mine = |o: Option<&std::path::Path>| o == Some(file);
+        let touches = p.diagnostics.iter().any(|d| mine(d.file.as_deref()))
+            || p.checks
+                .iter()
+                .any(|c| c.is_problem() && mine(c.origin.as_ref().map(|o| o.file.as_path())));
+        if !touches {
+            continue;
+        }
+        let sight = Sight::of(catalog, role, p);
+        for d in p.diagnostics.iter().filter(|d| mine(d.file.as_deref())) {
+            if let Some(l) = d.line {
+                notes.push((d.severity.to_string(), l, diagnostic(d, &sight).message));
+            }
+        }
+        for c in p.checks.iter().filter(|c| c.is_problem()) {
+            if let Some(o) = c.origin.as_ref().filter(|o| o.file == file) {
+                let seen = check(c, &sight);
+                notes.push((
+                    "error".into(),
+                    o.line.unwrap_or(1),
+                    format!("{}: {}", seen.name, seen.reason.unwrap_or_default()),
+                ));
+            }
+        }
+    }
+    notes.sort_by_key(|n| n.1);
+    notes
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -328,8 +415,8 @@ impl RecentChange {
 }
 
 impl MeshView {
-    pub fn with_history(s: &Snapshot, history: &[crate::snapshot::Change]) -> MeshView {
-        let mut v = MeshView::of(s);
+    pub fn with_history(s: &Snapshot, history: &[crate::snapshot::Change], role: &crate::access::Role) -> MeshView {
+        let mut v = MeshView::of(s, role);
         let oldest = history.iter().map(|c| c.generation).min().unwrap_or(0);
         v.recent = history
             .iter()
@@ -338,7 +425,7 @@ impl MeshView {
         v
     }
 
-    pub fn of(s: &Snapshot) -> MeshView {
+    pub fn of(s: &Snapshot, role: &crate::access::Role) -> MeshView {
         let c = &s.catalog;
         let count = |st: Status| c.products.iter().filter(|p| p.status == st).count();
         MeshView {
@@ -352,8 +439,8 @@ impl MeshView {
             warning: count(Status::Warning),
             failing: count(Status::Failing),
             failed: count(Status::Failed),
-            problems: problems(c).iter().filter(|p| p.severity == "error").count(),
-            diagnostics: problems(c).into_iter().filter(|p| p.product.is_none()).collect(),
+            problems: error_count(c),
+            diagnostics: mesh_problems(c, role),
             recent: Vec::new(),
         }
     }
@@ -473,7 +560,8 @@ pub struct TableView {
     pub sql_name: String,
     pub name: String,
     pub description: Option<String>,
-    pub row_count: u64,
+    /// None for a role that may not read the product.
+    pub row_count: Option<u64>,
     #[serde(skip)]
     pub rows_text: String,
     pub format: String,
@@ -593,6 +681,7 @@ fn viewed_sample(
 impl ProductDetail {
     pub fn of(p: &Product, catalog: &Catalog, viewer: &Viewer) -> ProductDetail {
         let access = catalog.decide(viewer.role, p);
+        let sight = crate::disclosure::Sight::of(catalog, viewer.role, p);
         let table_details = p
             .tables
             .iter()
@@ -683,8 +772,13 @@ impl ProductDetail {
                     sql_name: t.sql_name(),
                     name: t.name.clone(),
                     description: object.description.clone(),
-                    row_count: t.row_count,
-                    rows_text: crate::format::thousands(t.row_count),
+                    // A row count is a fact about the data: only for roles that may read it.
+                    row_count: access.granted.then_some(t.row_count),
+                    rows_text: if access.granted {
+                        format!("{} rows", crate::format::thousands(t.row_count))
+                    } else {
+                        "row count not shown".into()
+                    },
                     format: t.format.clone(),
                     files: t.files.iter().map(|f| f.display().to_string()).collect(),
                     contract_file: rel(&contract.doc.file, &catalog.root),
@@ -835,16 +929,11 @@ impl ProductDetail {
                 .checks
                 .iter()
                 .map(|c| {
-                    let mut result = c.clone();
-                    if !access.granted {
-                        result.samples = None;
-                        // Type and load checks quote offending cells and lines.
-                        if result.category == crate::checks::Category::Load || result.kind.contains("type") {
-                            result.reason = result
-                                .reason
-                                .map(|_| "details hidden: this role may not read the product's data".into());
-                        }
-                    } else if let Some(t) = p.tables.iter().find(|t| c.table.as_deref() == Some(t.name.as_str())) {
+                    // Measures, reasons and failed rows only as far as the role may see what the check reads.
+                    let mut result = crate::disclosure::check(c, &sight);
+                    if let Some(t) = p.tables.iter().find(|t| c.table.as_deref() == Some(t.name.as_str()))
+                        && result.samples.is_some()
+                    {
                         let masks = catalog.access.table_masks(viewer.role, p, t);
                         result.samples = result.samples.map(|s| viewed_sample(&s, t, &masks, viewer.salt));
                     }
@@ -864,7 +953,7 @@ impl ProductDetail {
                 .iter()
                 .map(|d| DiagnosticRow {
                     source_url: source_url(d.file.as_deref(), d.line),
-                    diagnostic: d.clone(),
+                    diagnostic: crate::disclosure::diagnostic(d, &sight),
                 })
                 .collect(),
             load_ms: p.load_ms,

@@ -399,7 +399,14 @@ async fn the_role_comes_from_the_header_the_cookie_or_the_default() {
 #[tokio::test]
 async fn the_metadata_tables_are_queryable_by_every_role() {
     let g = serve_governed(&fixture("governed"));
-    for role in ["viewer", "admin"] {
+    // Each role's tables hold the products it may read: the viewer reads only crm/customers.
+    let all = json!([
+        ["crm", "customers", true, false, "public"],
+        ["crm", "leads", false, true, "public"],
+        ["hr", "salaries", true, false, "restricted"],
+        ["sales", "orders", true, false, "internal"],
+    ]);
+    for (role, expected) in [("viewer", json!([all[0]])), ("admin", all.clone())] {
         let (s, v) = query_as(
             &g.app,
             role,
@@ -407,55 +414,46 @@ async fn the_metadata_tables_are_queryable_by_every_role() {
         )
         .await;
         assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(rows(&v), &expected, "{role}");
+    }
+    let pii_columns = "SELECT table_name, column_name, classification, pii_detector FROM mesh.columns \
+         WHERE pii_detector IS NOT NULL ORDER BY 1, 2";
+    let customers = json!([
+        ["customers", "birth_date", "restricted", "date_of_birth"],
+        ["customers", "email", "restricted", "email"],
+        ["customers", "iban", "confidential", "iban"],
+    ]);
+    let (_, v) = query_as(&g.app, "viewer", pii_columns).await;
+    assert_eq!(rows(&v), &customers);
+    let (_, v) = query_as(&g.app, "admin", pii_columns).await;
+    let mut everything = customers.as_array().unwrap().clone();
+    everything.push(json!(["leads", "contact", null, "email"]));
+    everything.push(json!(["orders", "customer_email", "restricted", "email"]));
+    assert_eq!(rows(&v), &json!(everything));
+    // Both violations are of crm/leads, which the viewer may not read.
+    let policies = "SELECT policy_id, violations FROM mesh.policies ORDER BY 1";
+    for (role, pii, owner) in [("viewer", 0, 0), ("admin", 1, 1)] {
+        let (_, v) = query_as(&g.app, role, policies).await;
         assert_eq!(
             rows(&v),
             &json!([
-                ["crm", "customers", true, false, "public"],
-                ["crm", "leads", false, true, "public"],
-                ["hr", "salaries", true, false, "restricted"],
-                ["sales", "orders", true, false, "internal"],
-            ])
+                ["no-undeclared-pii", pii],
+                ["owner-known", owner],
+                ["sales-products-described", 0],
+                ["snake-case", 0]
+            ]),
+            "{role}"
         );
     }
     let (_, v) = query_as(
         &g.app,
-        "viewer",
-        "SELECT table_name, column_name, classification, pii_detector FROM mesh.columns \
-         WHERE pii_detector IS NOT NULL ORDER BY 1, 2",
-    )
-    .await;
-    assert_eq!(
-        rows(&v),
-        &json!([
-            ["customers", "birth_date", "restricted", "date_of_birth"],
-            ["customers", "email", "restricted", "email"],
-            ["customers", "iban", "confidential", "iban"],
-            ["leads", "contact", null, "email"],
-            ["orders", "customer_email", "restricted", "email"],
-        ])
-    );
-    let (_, v) = query_as(
-        &g.app,
-        "viewer",
-        "SELECT policy_id, violations FROM mesh.policies ORDER BY 1",
-    )
-    .await;
-    assert_eq!(
-        rows(&v),
-        &json!([
-            ["no-undeclared-pii", 1],
-            ["owner-known", 1],
-            ["sales-products-described", 0],
-            ["snake-case", 0]
-        ])
-    );
-    let (_, v) = query_as(
-        &g.app,
-        "viewer",
+        "admin",
         "SELECT count(*) FROM mesh.checks WHERE status = 'pass'",
     )
     .await;
     assert_eq!(rows(&v), &json!([[36]]));
+    let (_, v) = query_as(&g.app, "viewer", "SELECT DISTINCT product FROM mesh.checks").await;
+    assert_eq!(rows(&v), &json!([["customers"]]));
     let (_, v) = query_as(&g.app, "viewer", "SELECT count(*) FROM mesh.lineage").await;
     assert_eq!(rows(&v), &json!([[0]]));
 }

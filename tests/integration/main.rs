@@ -10,6 +10,7 @@ mod discovery;
 mod fail_closed;
 mod governance;
 mod http;
+mod leaks;
 mod lifecycle;
 mod load;
 mod parity;
