@@ -67,7 +67,12 @@ fn router(mesh: Arc<Mesh>) -> axum::Router {
 async fn get(app: &axum::Router, uri: &str) -> usize {
     let res = app
         .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .oneshot(
+            Request::get(uri)
+                .header("host", "localhost")
+                .body(Body::empty())
+                .expect("request"),
+        )
         .await
         .expect("infallible");
     assert!(res.status().is_success(), "{uri}: {}", res.status());
@@ -81,7 +86,12 @@ async fn query(app: &axum::Router, sql: &str) -> serde_json::Value {
     let body = serde_json::json!({ "sql": sql }).to_string();
     let res = app
         .clone()
-        .oneshot(Request::post("/api/query").body(Body::from(body)).expect("request"))
+        .oneshot(
+            Request::post("/api/query")
+                .header("host", "localhost")
+                .body(Body::from(body))
+                .expect("request"),
+        )
         .await
         .expect("infallible");
     serde_json::from_slice(&axum::body::to_bytes(res.into_body(), usize::MAX).await.expect("body")).expect("JSON")
@@ -426,6 +436,7 @@ pub fn access(rows: usize, runs: usize) -> anyhow::Result<String> {
 async fn query_as(app: &axum::Router, role: &str, sql: &str) -> serde_json::Value {
     let body = serde_json::json!({ "sql": sql }).to_string();
     let req = Request::post("/api/query")
+        .header("host", "localhost")
         .header("x-meshbox-role", role)
         .body(Body::from(body))
         .expect("request");

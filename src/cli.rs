@@ -117,9 +117,17 @@ pub struct ServeArgs {
     pub dir: Option<PathBuf>,
     #[arg(long, default_value_t = 7700)]
     pub port: u16,
-    /// Address to listen on; anything but loopback exposes the console to the network.
+    /// Address to listen on; anything but loopback exposes the console to the network (and locks the roles that
+    /// read more than the least privileged one behind a token printed at start).
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
+    /// Lock the privileged roles behind a token even on loopback (a room on one machine, a shared screen).
+    #[arg(long)]
+    pub lock_roles: bool,
+    /// The address people use to reach meshbox (e.g. http://trainer-laptop.local:7700/): its host name is answered
+    /// besides the loopback names and the bound address, and it is the address printed at start.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
     /// Time limit of one console query, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub sql_time_limit_ms: u64,
@@ -343,6 +351,21 @@ impl EngineArgs {
 }
 
 impl ServeArgs {
+    /// The host of `--public-url` (`http://Name.lan:7700/x` → `name.lan`; `[fe80::1]` keeps its brackets off).
+    pub fn public_host(&self) -> Result<Option<String>, String> {
+        let Some(url) = &self.public_url else {
+            return Ok(None);
+        };
+        let rest = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"))
+            .ok_or_else(|| format!("--public-url `{url}` must start with http:// or https://"))?;
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        crate::http::AllowedHosts::host_of(authority)
+            .map(Some)
+            .ok_or_else(|| format!("--public-url `{url}` does not name a host (like http://meshbox.lan:7700/)"))
+    }
+
     pub fn limits(&self) -> Limits {
         Limits {
             time_limit: Duration::from_millis(self.sql_time_limit_ms),
@@ -422,8 +445,30 @@ mod tests {
                 assert_eq!(a.port, 8080);
                 assert_eq!(a.bind.to_string(), "127.0.0.1");
                 assert!(a.dir.is_none());
+                assert!(!a.lock_roles);
+                assert_eq!(a.public_host(), Ok(None));
             }
             _ => panic!("serve expected"),
         }
+    }
+
+    #[test]
+    fn public_url_names_a_host() {
+        let host = |url: &str| {
+            let cli = Cli::try_parse_from(["meshbox", "serve", "--lock-roles", "--public-url", url]).unwrap();
+            match cli.command {
+                Command::Serve(a) => {
+                    assert!(a.lock_roles);
+                    a.public_host()
+                }
+                _ => panic!("serve expected"),
+            }
+        };
+        assert_eq!(host("http://Trainer.local:7700/"), Ok(Some("trainer.local".into())));
+        assert_eq!(host("https://meshbox.example"), Ok(Some("meshbox.example".into())));
+        assert_eq!(host("http://[fe80::1]:7700"), Ok(Some("fe80::1".into())));
+        assert!(host("meshbox.example").is_err());
+        assert!(host("http://user@evil.example/").is_err());
+        assert!(host("http:///x").is_err());
     }
 }

@@ -260,22 +260,48 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         Some(crate::watch::spawn(mesh.clone(), opts)?)
     };
-    let state = crate::http::AppState::with_audit(
+    let public_host = args.public_host().map_err(Unusable)?;
+    let web = crate::http::WebSecurity::for_bind(args.bind, public_host.as_deref(), args.lock_roles)
+        .context("making the room token (reading /dev/urandom)")?;
+    let room = web.room.as_ref().map(|lock| {
+        let guarded = crate::http::guarded_roles(&mesh.snapshot().catalog);
+        (lock.token().to_string(), guarded)
+    });
+    let state = crate::http::AppState::with_security(
         mesh,
         args.limits(),
         args.max_body_bytes,
         args.export_max_rows,
         Arc::new(audit),
+        web,
     );
     let addr = std::net::SocketAddr::new(args.bind, args.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
-    println!(
-        "meshbox is serving {} at http://{}/",
-        root.display(),
-        listener.local_addr()?
-    );
+    let bound = listener.local_addr()?;
+    let address = match &args.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        // 0.0.0.0 is not an address a browser can visit: this machine is.
+        None if bound.ip().is_unspecified() => format!("http://127.0.0.1:{}", bound.port()),
+        None => format!("http://{bound}"),
+    };
+    println!("meshbox is serving {} at {address}/", root.display());
+    if let Some((token, guarded)) = room {
+        let roles: Vec<&str> = guarded.iter().map(String::as_str).collect();
+        println!(
+            "roles are locked for this room: {} need the token. Open this address once to unlock them in a browser:\n  \
+             {address}/?token={token}\n(API clients: header `X-Meshbox-Token: {token}` or `Authorization: Bearer {token}`)",
+            if roles.is_empty() {
+                "none of the roles".to_string()
+            } else {
+                roles.join(", ")
+            }
+        );
+        if bound.ip().is_unspecified() && args.public_url.is_none() {
+            println!("from other machines, use this machine's address instead of 127.0.0.1");
+        }
+    }
     crate::http::serve(listener, crate::http::router(state)).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -246,15 +246,25 @@ pub async fn audit_page(
 }
 
 /// `GET /api/roles`: every role, the default, and which one this request acts as.
-pub async fn roles(State(st): State<Arc<AppState>>, caller: Caller) -> Json<Value> {
+/// In a locked room, `locked` names the roles that need the token and `token` says whether this request has it.
+pub async fn roles(State(st): State<Arc<AppState>>, caller: Caller, headers: axum::http::HeaderMap) -> Json<Value> {
     let s = st.mesh.snapshot();
     let a = &s.catalog.access;
-    Json(json!({
+    let mut body = json!({
         "roles": a.roles,
         "default": a.default_role,
         "current": caller.role.name,
         "declared": a.declared,
         "authenticated": false,
         "note": "meshbox is a sandbox: roles are chosen with the X-Meshbox-Role header or the role switcher, not authenticated",
-    }))
+    });
+    if let Some(lock) = &st.web.room {
+        let guarded = lock.guarded(s.generation, &s.catalog);
+        body["locked"] = json!(guarded.iter().collect::<Vec<_>>());
+        body["token"] = json!(lock.admits(&headers));
+        body["note"] = json!(
+            "this room is locked: the roles in `locked` need the token meshbox printed at start (cookie after one visit to /?token=…, or an X-Meshbox-Token / Authorization: Bearer header)"
+        );
+    }
+    Json(body)
 }

@@ -5,12 +5,18 @@ mod api;
 mod assets;
 mod caller;
 mod discovery;
+pub mod escape;
 mod events;
 mod governance;
+mod host;
 mod pages;
+mod room;
+mod source;
 mod views;
 
-pub use caller::{Caller, ROLE_COOKIE, ROLE_HEADER};
+pub use caller::{Caller, ROLE_COOKIE, ROLE_HEADER, safe_back_path};
+pub use host::AllowedHosts;
+pub use room::{RoomLock, TOKEN_COOKIE, TOKEN_HEADER, guarded_roles};
 pub use views::product_url;
 pub use views::seg as segment;
 
@@ -39,6 +45,37 @@ pub struct AppState {
     pub audit: Arc<crate::audit::Audit>,
     /// Queries per product, per day and role (from the audit entries).
     pub usage: crate::usage::Usage,
+    /// Which hosts requests may name, and the room lock.
+    pub web: WebSecurity,
+}
+
+/// How the server meets the network: the `Host` values it answers, and — when it serves a room — the token that
+/// unlocks the roles reading more than the least privileged one.
+#[derive(Debug, Default)]
+pub struct WebSecurity {
+    pub hosts: AllowedHosts,
+    pub room: Option<RoomLock>,
+}
+
+impl WebSecurity {
+    /// What `serve` sets up: hosts from the bind address and public URL host; a room lock (with a fresh token) when
+    /// bound beyond loopback or asked for.
+    pub fn for_bind(
+        bind: std::net::IpAddr,
+        public_host: Option<&str>,
+        lock_roles: bool,
+    ) -> std::io::Result<WebSecurity> {
+        let extra: Vec<String> = public_host.into_iter().map(str::to_string).collect();
+        let room = if lock_roles || !bind.is_loopback() {
+            Some(RoomLock::random()?)
+        } else {
+            None
+        };
+        Ok(WebSecurity {
+            hosts: AllowedHosts::for_bind(bind, &extra),
+            room,
+        })
+    }
 }
 
 impl AppState {
@@ -68,6 +105,25 @@ impl AppState {
         export_max_rows: usize,
         audit: Arc<crate::audit::Audit>,
     ) -> Arc<AppState> {
+        AppState::with_security(
+            mesh,
+            limits,
+            max_body_bytes,
+            export_max_rows,
+            audit,
+            WebSecurity::default(),
+        )
+    }
+
+    /// Everything set: `web` decides which hosts are answered and whether roles are locked.
+    pub fn with_security(
+        mesh: Arc<Mesh>,
+        limits: Limits,
+        max_body_bytes: usize,
+        export_max_rows: usize,
+        audit: Arc<crate::audit::Audit>,
+        web: WebSecurity,
+    ) -> Arc<AppState> {
         let usage = crate::usage::Usage::default();
         if let Some(file) = audit.file() {
             usage.replay(file);
@@ -80,6 +136,7 @@ impl AppState {
             running: Mutex::new(HashMap::new()),
             audit,
             usage,
+            web,
         })
     }
 
@@ -183,7 +240,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), known_role))
+        .layer(middleware::from_fn_with_state(state.clone(), room::room_gate))
         .layer(middleware::from_fn(same_origin_writes))
+        // Outermost (after the headers): a request for another host is answered by nothing else.
+        .layer(middleware::from_fn_with_state(state.clone(), host::only_bound_hosts))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }

@@ -21,9 +21,12 @@ pub struct Chrome {
     pub page: &'static str,
     pub json_url: String,
     pub version: &'static str,
-    /// The role the page is rendered for, and every role (for the switcher).
+    /// The role the page is rendered for, and every role (for the switcher): name, description, and whether this
+    /// request needs the room's token to pick it.
     pub role: String,
-    pub roles: Vec<(String, String)>,
+    pub roles: Vec<(String, String, bool)>,
+    /// Roles are locked in this room (some need the token).
+    pub room: bool,
     pub admin: bool,
     /// Products that violate an `error` policy.
     pub non_compliant: usize,
@@ -40,6 +43,7 @@ impl Chrome {
 
     pub fn new(st: &AppState, caller: &Caller, page: &'static str, json_url: String) -> Chrome {
         let s = st.mesh.snapshot();
+        let guarded = st.web.room.as_ref().map(|lock| lock.guarded(s.generation, &s.catalog));
         Chrome {
             role: caller.role.name.clone(),
             roles: s
@@ -47,8 +51,12 @@ impl Chrome {
                 .access
                 .roles
                 .iter()
-                .map(|r| (r.name.clone(), r.description.clone().unwrap_or_default()))
+                .map(|r| {
+                    let locked = guarded.as_ref().is_some_and(|g| g.contains(&r.name));
+                    (r.name.clone(), r.description.clone().unwrap_or_default(), locked)
+                })
                 .collect(),
+            room: guarded.is_some(),
             admin: caller.role.admin,
             non_compliant: s.catalog.compliance.non_compliant.len(),
             here: String::new(),
@@ -178,16 +186,24 @@ struct ConsolePage {
     chrome: Chrome,
     domains: Vec<BrowserDomain>,
     initial_sql: String,
+    /// Run `initial_sql` on load: only for a link followed on this site (see `console`).
+    autorun: bool,
     max_rows: usize,
     export_max_rows: usize,
     time_limit_ms: u128,
 }
 
+/// `/sql`: the console, with `?sql=` in the editor. `?run=1` runs it on load only when the browser says the link
+/// was followed on this site (`Sec-Fetch-Site: same-origin`): a link on another site, in a mail or a chat (`none`,
+/// `cross-site`, `same-site`) or from a browser that does not say only fills the editor.
 pub async fn console(
     State(st): State<Arc<AppState>>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
+    let same_origin = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("same-origin");
+    let autorun = same_origin && q.get("run").map(String::as_str) == Some("1");
     let s = st.mesh.snapshot();
     let mut domains: Vec<BrowserDomain> = Vec::new();
     // Only what the role can query: its database holds nothing else.
@@ -237,6 +253,7 @@ pub async fn console(
         chrome: Chrome::new(&st, &caller, "sql", "/api/mesh".into()).at("/sql"),
         domains,
         initial_sql: q.get("sql").cloned().unwrap_or_default(),
+        autorun,
         max_rows: st.limits.max_rows,
         export_max_rows: st.export_max_rows,
         time_limit_ms: st.limits.time_limit.as_millis(),
@@ -271,7 +288,8 @@ fn known_manifests(s: &crate::snapshot::Snapshot) -> Vec<std::path::PathBuf> {
     files
 }
 
-/// `/source/{path}`: a manifest with line numbers and its diagnostics, so every problem links to its line.
+/// `/source/{path}`: a manifest with line numbers and its diagnostics, so every problem links to its line. Only a
+/// manifest of the current snapshot, and only when it is a regular file (see `source.rs`).
 pub async fn source(
     State(st): State<Arc<AppState>>,
     caller: Caller,
@@ -279,16 +297,24 @@ pub async fn source(
 ) -> Result<Response, AppError> {
     let s = st.mesh.snapshot();
     let wanted = std::path::PathBuf::from(&path);
-    if !known_manifests(&s).contains(&wanted) {
+    if super::source::plain_parts(&wanted).is_none() || !known_manifests(&s).contains(&wanted) {
         return Err(AppError::not_found(format!("`{path}` is not a manifest of this mesh.")).page());
     }
-    let text = std::fs::read_to_string(s.catalog.root.join(&wanted))
-        .map_err(|e| AppError::not_found(format!("`{path}` cannot be read: {e}")).page())?;
+    let bytes = super::source::read_manifest(s.catalog.root.clone(), wanted.clone())
+        .await
+        .map_err(|e| {
+            tracing::warn!(file = %path, reason = %e, "/source refused a file");
+            AppError::not_found(format!("`{path}` is not shown: {e}.")).page()
+        })?;
+    let text = String::from_utf8_lossy(&bytes);
     // Diagnostics and failing checks of this file, as the role may see them (no data it may not read).
     let notes = source_notes(&s.catalog, &wanted, &caller.role);
     let flagged: Vec<usize> = notes.iter().map(|n| n.1).collect();
     render(&SourcePage {
-        chrome: Chrome::new(&st, &caller, "source", "/api/problems".into()).at(&format!("/source/{path}")),
+        chrome: Chrome::new(&st, &caller, "source", "/api/problems".into()).at(&format!(
+            "/source/{}",
+            path.split('/').map(super::views::seg).collect::<Vec<_>>().join("/")
+        )),
         lines: text
             .lines()
             .enumerate()

@@ -110,7 +110,18 @@ pub fn serve(root: &Path) -> Served {
     )
 }
 
-pub async fn send(app: &Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+/// Sends a request in-process; a request without a `Host` header gets `Host: localhost`, as a browser on this machine
+/// sends (meshbox refuses requests that name no host or another one).
+pub async fn send(app: &Router, mut req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    if !req.headers().contains_key("host") && req.uri().authority().is_none() {
+        req.headers_mut()
+            .insert("host", axum::http::HeaderValue::from_static("localhost"));
+    }
+    send_raw(app, req).await
+}
+
+/// Sends a request exactly as built (no `Host` added).
+pub async fn send_raw(app: &Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();

@@ -15,3 +15,4 @@ mod lifecycle;
 mod load;
 mod parity;
 mod watch;
+mod web_security;

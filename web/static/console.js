@@ -134,8 +134,9 @@
     if (!currentId) return;
     fetch("/api/query/" + encodeURIComponent(currentId) + "/cancel", { method: "POST" });
   });
-  // "Open in console" links carry ?run=1: run the query right away.
-  if (new URLSearchParams(location.search).get("run") === "1" && sql.value.trim()) run();
+  // "Open in console" links carry ?run=1; the server marks the form to run only when the link was followed on this
+  // site (a link from another site just fills the editor).
+  if (form.dataset.autorun === "1" && sql.value.trim()) run();
 
   document.querySelectorAll("button.insert").forEach(function (b) {
     b.addEventListener("click", function (e) {
