@@ -1,8 +1,8 @@
 //! The `meshbox` binary: parse flags, set up logging, run the command, print any error once with its chain.
 
 use clap::Parser;
-use meshbox::cli::{Cli, Command};
-use meshbox::commands::{self, UNUSABLE};
+use meshbox::cli::args::{Cli, Command};
+use meshbox::cli::commands::{self, UNUSABLE};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

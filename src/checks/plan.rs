@@ -2,10 +2,12 @@
 //! Nothing runs here; each check says how it is measured so the runner can batch them into as few scans as possible.
 
 use super::{Category, CheckResult, CheckStatus, Origin, Reads};
-use crate::ingest::TableLoad;
-use crate::manifest::odcs::{Column, Contract, Metric, QualityRule, RuleKind, Table, Threshold, is_warning_severity};
-use crate::sql::{quote_ident, quote_literal, yaml_literal};
-use crate::types::{Family, declared_type, family};
+use crate::base::sql::{quote_ident, quote_literal, yaml_literal};
+use crate::load::ingest::TableLoad;
+use crate::model::manifest::odcs::{
+    Column, Contract, Metric, QualityRule, RuleKind, Table, Threshold, is_warning_severity,
+};
+use crate::model::types::{Family, declared_type, family};
 use serde_yaml::Value;
 use std::path::Path;
 
@@ -463,7 +465,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Category::Schema,
             "field_multiple_of",
             Some(c),
-            format!("{c} is a multiple of {}", crate::format::number(m)),
+            format!("{c} is a multiple of {}", crate::base::format::number(m)),
             &opt("multipleOf"),
             Measure::Count { predicate: pred },
             zero(),
@@ -626,7 +628,7 @@ fn plan_rule(b: &mut Builder, rule: &QualityRule, col: Option<&Column>, index: u
                 return;
             };
             let substituted = substitute_placeholders(query, &b.table.name, c);
-            let measure = match crate::vars::resolve_env(&substituted) {
+            let measure = match crate::base::vars::resolve_env(&substituted) {
                 Ok(q) => Measure::Sql { query: q },
                 Err(e) => Measure::Preset {
                     status: CheckStatus::Fail,
@@ -814,10 +816,10 @@ pub fn substitute_placeholders(query: &str, table: &str, column: Option<&str>) -
         let name = &caps[2];
         match name {
             "model" | "table" | "object" | "schema" | "dataset" | "project" | "catalog" | "database" => {
-                crate::sql::quote_ident_if_needed(table)
+                crate::base::sql::quote_ident_if_needed(table)
             }
             "field" | "column" | "property" => match column {
-                Some(c) => crate::sql::quote_ident_if_needed(c),
+                Some(c) => crate::base::sql::quote_ident_if_needed(c),
                 None => caps[0].to_string(),
             },
             _ => caps[0].to_string(),

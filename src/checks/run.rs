@@ -3,11 +3,11 @@
 
 use super::plan::{Measure, Planned};
 use super::{CheckResult, CheckStatus, Reads};
-use crate::catalog::Sample;
-use crate::disclosure::public_error;
-use crate::ingest::{clean_error, read_sample};
-use crate::manifest::odcs::{Column, Table, Threshold};
-use crate::sql::quote_ident;
+use crate::base::sql::quote_ident;
+use crate::governance::disclosure::public_error;
+use crate::load::ingest::{clean_error, read_sample};
+use crate::model::catalog::Sample;
+use crate::model::manifest::odcs::{Column, Table, Threshold};
 use duckdb::Connection;
 use std::collections::HashMap;
 
@@ -135,7 +135,7 @@ pub fn run_table(target: &Target, planned: Vec<Planned>) -> Vec<CheckResult> {
                         r.reason = Some(if p.percent {
                             format!(
                                 "measured {} % ({} of {} rows), expected {}",
-                                crate::format::number(value),
+                                crate::base::format::number(value),
                                 count as u64,
                                 target.row_count,
                                 r.threshold_text()
@@ -143,7 +143,7 @@ pub fn run_table(target: &Target, planned: Vec<Planned>) -> Vec<CheckResult> {
                         } else {
                             format!(
                                 "measured {}, expected {}",
-                                crate::format::number(value),
+                                crate::base::format::number(value),
                                 r.threshold_text()
                             )
                         });

@@ -2,9 +2,9 @@
 //! (age of the oldest), against an injectable "now" so results are reproducible.
 
 use super::{Category, CheckResult, CheckStatus, Origin, Reads};
-use crate::ingest::clean_error;
-use crate::manifest::odcs::{Contract, SlaProperty, Threshold};
-use crate::sql::quote_ident;
+use crate::base::sql::quote_ident;
+use crate::load::ingest::clean_error;
+use crate::model::manifest::odcs::{Contract, SlaProperty, Threshold};
 use duckdb::Connection;
 use serde_yaml::Value;
 use std::path::Path;
@@ -150,7 +150,7 @@ fn run_one(
             "{label} of {table}.{column} < {}{}",
             sla.value
                 .as_ref()
-                .and_then(crate::yaml::scalar_text)
+                .and_then(crate::base::yaml::scalar_text)
                 .unwrap_or_default(),
             sla.unit.as_deref().unwrap_or("d")
         ),
@@ -222,7 +222,7 @@ fn run_one(
     match conn.query_row(&sql, [], |row| row.get::<_, Option<i64>>(0)) {
         Err(e) => {
             let e = clean_error(e);
-            let public = crate::disclosure::public_error(&e);
+            let public = crate::governance::disclosure::public_error(&e);
             r.explain(e, Some(public));
         }
         Ok(None) => {
@@ -239,12 +239,12 @@ fn run_one(
                 r.explain(
                     format!(
                         "{label} is {}s, which exceeds the threshold of {}s",
-                        crate::format::number(age.round()),
-                        crate::format::number(limit)
+                        crate::base::format::number(age.round()),
+                        crate::base::format::number(limit)
                     ),
                     Some(format!(
                         "{label} exceeds the threshold of {}s",
-                        crate::format::number(limit)
+                        crate::base::format::number(limit)
                     )),
                 );
             }

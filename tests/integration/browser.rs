@@ -112,19 +112,19 @@ async fn shot(c: &Client, name: &str) {
 async fn start_meshbox(dir: &Path, scratch: &Path) -> String {
     let root = std::fs::canonicalize(dir).unwrap();
     let opts = options(scratch);
-    let mesh = tokio::task::spawn_blocking(move || meshbox::snapshot::Mesh::open(&root, opts, 120_000))
+    let mesh = tokio::task::spawn_blocking(move || meshbox::live::snapshot::Mesh::open(&root, opts, 120_000))
         .await
         .unwrap()
         .unwrap();
-    let limits = meshbox::query::Limits {
+    let limits = meshbox::serve::query::Limits {
         time_limit: Duration::from_secs(60),
         max_rows: 1000,
     };
-    let app = meshbox::http::router(meshbox::http::AppState::new(Arc::new(mesh), limits, 64 * 1024));
+    let app = meshbox::serve::http::router(meshbox::serve::http::AppState::new(Arc::new(mesh), limits, 64 * 1024));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        let _ = meshbox::http::serve(listener, app).await;
+        let _ = meshbox::serve::http::serve(listener, app).await;
     });
     format!("http://{addr}")
 }
@@ -280,21 +280,21 @@ async fn a_broken_edit_shows_over_the_page_and_a_fix_refreshes_it() {
     let root = std::fs::canonicalize(dir.path()).unwrap();
     let opts = options(scratch.path());
     let mesh = Arc::new(
-        tokio::task::spawn_blocking(move || meshbox::snapshot::Mesh::open(&root, opts, 60_000))
+        tokio::task::spawn_blocking(move || meshbox::live::snapshot::Mesh::open(&root, opts, 60_000))
             .await
             .unwrap()
             .unwrap(),
     );
-    let _watcher = meshbox::watch::spawn(mesh.clone(), Default::default()).unwrap();
-    let limits = meshbox::query::Limits {
+    let _watcher = meshbox::live::watch::spawn(mesh.clone(), Default::default()).unwrap();
+    let limits = meshbox::serve::query::Limits {
         time_limit: Duration::from_secs(10),
         max_rows: 100,
     };
-    let app = meshbox::http::router(meshbox::http::AppState::new(mesh.clone(), limits, 64 * 1024));
+    let app = meshbox::serve::http::router(meshbox::serve::http::AppState::new(mesh.clone(), limits, 64 * 1024));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
-        let _ = meshbox::http::serve(listener, app).await;
+        let _ = meshbox::serve::http::serve(listener, app).await;
     });
     let (_driver, port) = start_driver().await;
     let c = browser(port, downloads.path()).await;

@@ -87,7 +87,7 @@ fn every_check_kind_measures_exactly() {
     let price = find(&p.checks, "measures__price__field_type", None);
     assert!(price.reason.as_deref().unwrap().contains("row 3: \"abc\""), "{price:?}");
     // A blocking failure makes the product failing, not failed.
-    assert_eq!(p.status, meshbox::catalog::Status::Failing);
+    assert_eq!(p.status, meshbox::model::catalog::Status::Failing);
     assert_eq!(p.checks.len(), 37);
 }
 
@@ -166,8 +166,8 @@ fn freshness_and_retention_use_the_injected_now() {
     );
     let scratch = tempfile::tempdir().unwrap();
     let mut opts = options(scratch.path());
-    opts.now_micros = meshbox::cli::parse_rfc3339_micros("2026-01-11T00:00:00Z");
-    let s = meshbox::snapshot::build(&std::fs::canonicalize(dir.path()).unwrap(), &opts, None, None).unwrap();
+    opts.now_micros = meshbox::cli::args::parse_rfc3339_micros("2026-01-11T00:00:00Z");
+    let s = meshbox::live::snapshot::build(&std::fs::canonicalize(dir.path()).unwrap(), &opts, None, None).unwrap();
     let p = product(&s, "ops/events");
     let fresh = p.checks.iter().find(|c| c.kind == "servicelevel_freshness").unwrap();
     assert_eq!((fresh.status, fresh.measured), (CheckStatus::Pass, Some(86_400.0)));

@@ -4,11 +4,11 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use meshbox::catalog::Product;
-use meshbox::ingest::EngineSettings;
-use meshbox::pipeline::Options;
-use meshbox::query::Limits;
-use meshbox::snapshot::{Mesh, Snapshot, build};
+use meshbox::checks::pipeline::Options;
+use meshbox::live::snapshot::{Mesh, Snapshot, build};
+use meshbox::load::ingest::EngineSettings;
+use meshbox::model::catalog::Product;
+use meshbox::serve::query::Limits;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -91,7 +91,7 @@ pub fn serve_with(root: &Path, limits: Limits, max_body: usize) -> Served {
     let scratch = tempfile::tempdir().unwrap();
     let root = std::fs::canonicalize(root).unwrap();
     let mesh = Arc::new(Mesh::open(&root, options(scratch.path()), 10_000).unwrap());
-    let app = meshbox::http::router(meshbox::http::AppState::new(mesh.clone(), limits, max_body));
+    let app = meshbox::serve::http::router(meshbox::serve::http::AppState::new(mesh.clone(), limits, max_body));
     Served {
         mesh,
         app,

@@ -4,8 +4,8 @@
 
 use crate::common::{load, options, query_as, serve, write};
 use axum::http::StatusCode;
-use meshbox::catalog::Product;
-use meshbox::snapshot::{Mesh, Snapshot};
+use meshbox::live::snapshot::{Mesh, Snapshot};
+use meshbox::model::catalog::Product;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -638,7 +638,7 @@ fn sandbox_overhead_per_transform_is_reported() {
     let view_ms = t.elapsed().as_secs_f64() * 1e3 / runs as f64;
     let t = std::time::Instant::now();
     for _ in 0..runs {
-        let sandbox = meshbox::sandbox::Sandbox::open(&engine).unwrap();
+        let sandbox = meshbox::load::sandbox::Sandbox::open(&engine).unwrap();
         sandbox.add_input(&staging, "s.orders", "shop", "orders").unwrap();
         sandbox.run(sql).unwrap();
         sandbox.copy_result_to(&staging, "s", "result").unwrap();
@@ -646,7 +646,7 @@ fn sandbox_overhead_per_transform_is_reported() {
     let sandbox_ms = t.elapsed().as_secs_f64() * 1e3 / runs as f64;
     let t = std::time::Instant::now();
     for _ in 0..runs {
-        drop(meshbox::sandbox::Sandbox::open(&engine).unwrap());
+        drop(meshbox::load::sandbox::Sandbox::open(&engine).unwrap());
     }
     let open_ms = t.elapsed().as_secs_f64() * 1e3 / runs as f64;
     let n: i64 = staging

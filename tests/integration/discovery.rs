@@ -3,7 +3,7 @@
 
 use crate::common::{copy_fixture, fixture, get, get_json, load, query_as, serve, write};
 use axum::http::StatusCode;
-use meshbox::search::SearchIndex;
+use meshbox::discovery::search::SearchIndex;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -70,7 +70,7 @@ fn facets_filters_and_snippets() {
     let domains: Vec<(String, usize)> = r.facets["domain"].clone();
     assert_eq!(domains.iter().map(|d| d.1).sum::<usize>(), 12);
     assert!(domains.contains(&("sales".to_string(), 2)), "{domains:?}");
-    let filter = [meshbox::search::Filter {
+    let filter = [meshbox::discovery::search::Filter {
         facet: "domain".into(),
         value: "sales".into(),
     }];
@@ -85,7 +85,7 @@ fn facets_filters_and_snippets() {
         "{why:?}"
     );
     // The compliance facet: web-sessions is quarantined by the sample policies.
-    let q = [meshbox::search::Filter {
+    let q = [meshbox::discovery::search::Filter {
         facet: "compliance".into(),
         value: "quarantined".into(),
     }];
@@ -155,7 +155,7 @@ async fn the_search_page_and_api() {
     assert!(html.contains(r#"action="/search""#));
 }
 
-fn edges(l: &meshbox::lineage::Lineage) -> Vec<(String, String)> {
+fn edges(l: &meshbox::discovery::lineage::Lineage) -> Vec<(String, String)> {
     let mut e: Vec<(String, String)> = l
         .edges
         .iter()

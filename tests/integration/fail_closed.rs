@@ -5,7 +5,7 @@
 use crate::common::{copy_fixture, get_json, query_as, write};
 use crate::governance::serve_governed;
 use axum::http::StatusCode;
-use meshbox::last_good::GovernanceState;
+use meshbox::governance::last_good::GovernanceState;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

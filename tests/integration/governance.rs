@@ -4,9 +4,9 @@
 use crate::common::{copy_fixture, fixture, get, get_json, load, options, query_as, send, write};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use meshbox::http::AppState;
-use meshbox::query::Limits;
-use meshbox::snapshot::Mesh;
+use meshbox::live::snapshot::Mesh;
+use meshbox::serve::http::AppState;
+use meshbox::serve::query::Limits;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -25,12 +25,12 @@ pub fn serve_governed(root: &Path) -> Governed {
     let state = tempfile::tempdir().unwrap();
     let root = std::fs::canonicalize(root).unwrap();
     let mesh = Arc::new(Mesh::open(&root, options(scratch.path()), 10_000).unwrap());
-    let audit = Arc::new(meshbox::audit::Audit::in_dir(state.path()).unwrap());
+    let audit = Arc::new(meshbox::governance::audit::Audit::in_dir(state.path()).unwrap());
     let limits = Limits {
         time_limit: Duration::from_secs(3),
         max_rows: 1000,
     };
-    let app = meshbox::http::router(AppState::with_audit(mesh.clone(), limits, 64 * 1024, 1000, audit));
+    let app = meshbox::serve::http::router(AppState::with_audit(mesh.clone(), limits, 64 * 1024, 1000, audit));
     Governed {
         mesh,
         app,
@@ -530,7 +530,7 @@ async fn queries_are_audited_and_the_log_is_for_admins() {
     );
     assert_eq!(
         v["entries"][2]["statement_hash"],
-        meshbox::audit::statement_hash("SELECT count(*) FROM crm.customers")
+        meshbox::governance::audit::statement_hash("SELECT count(*) FROM crm.customers")
     );
     let file = std::fs::read_to_string(g.state.path().join("audit.jsonl")).unwrap();
     assert_eq!(file.lines().count(), 3);

@@ -3,7 +3,7 @@
 use crate::common::{copy_fixture, fixture, get, get_json, query, query_as, send, serve, serve_with};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use meshbox::query::Limits;
+use meshbox::serve::query::Limits;
 use std::time::Duration;
 
 #[tokio::test]
@@ -325,7 +325,7 @@ async fn exports_stop_at_the_export_cap() {
     let dir = fixture("basic");
     let scratch = tempfile::tempdir().unwrap();
     let mesh = std::sync::Arc::new(
-        meshbox::snapshot::Mesh::open(
+        meshbox::live::snapshot::Mesh::open(
             &std::fs::canonicalize(&dir).unwrap(),
             crate::common::options(scratch.path()),
             10_000,
@@ -336,7 +336,12 @@ async fn exports_stop_at_the_export_cap() {
         time_limit: Duration::from_secs(5),
         max_rows: 10,
     };
-    let app = meshbox::http::router(meshbox::http::AppState::with_export_cap(mesh, limits, 64 * 1024, 2500));
+    let app = meshbox::serve::http::router(meshbox::serve::http::AppState::with_export_cap(
+        mesh,
+        limits,
+        64 * 1024,
+        2500,
+    ));
     let req = Request::post("/api/export")
         .body(Body::from(r#"{"sql":"SELECT * FROM range(100000)","format":"csv"}"#))
         .unwrap();

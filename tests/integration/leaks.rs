@@ -7,9 +7,9 @@
 use crate::common::{send, write};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use meshbox::http::AppState;
-use meshbox::query::Limits;
-use meshbox::snapshot::Mesh;
+use meshbox::live::snapshot::Mesh;
+use meshbox::serve::http::AppState;
+use meshbox::serve::query::Limits;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -217,7 +217,7 @@ fn serve_leaky() -> Leaky {
         time_limit: Duration::from_secs(5),
         max_rows: 1000,
     };
-    let app = meshbox::http::router(AppState::new(mesh.clone(), limits, 64 * 1024));
+    let app = meshbox::serve::http::router(AppState::new(mesh.clone(), limits, 64 * 1024));
     Leaky {
         app,
         mesh,

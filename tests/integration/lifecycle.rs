@@ -3,8 +3,8 @@
 //! and exports that round-trip.
 
 use crate::common::{copy_dir, fixture, load, options, write};
-use meshbox::diff::{Impact, diff};
-use meshbox::manifest::odcs::Contract;
+use meshbox::checks::diff::{Impact, diff};
+use meshbox::model::manifest::odcs::Contract;
 use serde_yaml::{Mapping, Value};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -322,7 +322,12 @@ fn derived_products_are_built_in_dependency_order_and_tested() {
             .collect::<Vec<_>>(),
         [("day", "DATE"), ("revenue", "DECIMAL(12,2)")]
     );
-    assert_eq!(daily.status, meshbox::catalog::Status::Passing, "{:?}", daily.checks);
+    assert_eq!(
+        daily.status,
+        meshbox::model::catalog::Status::Passing,
+        "{:?}",
+        daily.checks
+    );
     assert_eq!(daily.derived[0].file, Path::new("finance/daily/daily_revenue.sql"));
     let best = s.catalog.product("finance", "best").unwrap();
     assert!(best.errors().next().is_none(), "{:?}", best.diagnostics);
@@ -336,8 +341,8 @@ fn a_changed_input_rebuilds_the_derived_products_and_their_checks() {
     derived_mesh(dir.path());
     let scratch = tempfile::tempdir().unwrap();
     let root = std::fs::canonicalize(dir.path()).unwrap();
-    let mesh = meshbox::snapshot::Mesh::open(&root, options(scratch.path()), 10_000).unwrap();
-    let best = |mesh: &meshbox::snapshot::Mesh| {
+    let mesh = meshbox::live::snapshot::Mesh::open(&root, options(scratch.path()), 10_000).unwrap();
+    let best = |mesh: &meshbox::live::snapshot::Mesh| {
         let s = mesh.snapshot();
         let p = s.catalog.product("finance", "best").unwrap().clone();
         p.tables[0].sample.rows[0][1].clone()
@@ -362,7 +367,7 @@ fn a_changed_input_rebuilds_the_derived_products_and_their_checks() {
     );
     assert_eq!(best(&mesh), serde_json::json!(207.25));
     let daily = next.catalog.product("finance", "daily").unwrap();
-    assert_eq!(daily.status, meshbox::catalog::Status::Failing);
+    assert_eq!(daily.status, meshbox::model::catalog::Status::Failing);
     let failed: Vec<&str> = daily
         .checks
         .iter()
@@ -542,7 +547,7 @@ servers:
 
 fn contract(v: &Value) -> Contract {
     let text = serde_yaml::to_string(v).unwrap();
-    let doc = meshbox::yaml::Document::parse(Path::new("c.odcs.yaml"), &text).unwrap();
+    let doc = meshbox::base::yaml::Document::parse(Path::new("c.odcs.yaml"), &text).unwrap();
     Contract::read(doc, &mut Vec::new()).unwrap()
 }
 
@@ -816,7 +821,7 @@ fn history_changelog_and_the_breaking_change_policy() {
     let scratch = tempfile::tempdir().unwrap();
     let mut opts = options(scratch.path());
     opts.state_dir = Some(state.path().to_path_buf());
-    let s1 = meshbox::snapshot::build(&root, &opts, None, None).unwrap();
+    let s1 = meshbox::live::snapshot::build(&root, &opts, None, None).unwrap();
     assert!(
         s1.catalog.compliance.violations.is_empty(),
         "{:?}",
@@ -829,8 +834,8 @@ fn history_changelog_and_the_breaking_change_policy() {
         .replace("      - {name: day, logicalType: date}\n", "")
         .replace("version: 1.0.0", "version: 1.1.0");
     std::fs::write(&contract, &changed).unwrap();
-    let s2 = meshbox::snapshot::build(&root, &opts, Some(&s1), None).unwrap();
-    let v: Vec<&meshbox::policy::Violation> = s2
+    let s2 = meshbox::live::snapshot::build(&root, &opts, Some(&s1), None).unwrap();
+    let v: Vec<&meshbox::governance::policy::Violation> = s2
         .catalog
         .compliance
         .violations
@@ -845,7 +850,7 @@ fn history_changelog_and_the_breaking_change_policy() {
         v[0].message
     );
     assert_eq!(v[0].field.as_deref(), Some("version"));
-    let changelog = meshbox::history::changelog(
+    let changelog = meshbox::lifecycle::history::changelog(
         Some(state.path()),
         &root,
         Path::new("shop/orders/orders.odcs.yaml"),
@@ -855,7 +860,7 @@ fn history_changelog_and_the_breaking_change_policy() {
     assert_eq!((changelog[0].label.as_str(), changelog[0].breaking), ("1.1.0", 1));
     // A major version makes it compliant again.
     std::fs::write(&contract, changed.replace("version: 1.1.0", "version: 2.0.0")).unwrap();
-    let s3 = meshbox::snapshot::build(&root, &opts, Some(&s2), None).unwrap();
+    let s3 = meshbox::live::snapshot::build(&root, &opts, Some(&s2), None).unwrap();
     assert!(
         !s3.catalog
             .compliance
@@ -902,7 +907,8 @@ fn the_git_history_of_a_contract_is_read_when_the_mesh_is_a_repository() {
         "{name: order_id, logicalType: integer, required: true, unique: true}",
     );
     std::fs::write(&contract, &changed).unwrap();
-    let entries = meshbox::history::changelog(None, &root, Path::new("shop/orders/orders.odcs.yaml"), &changed);
+    let entries =
+        meshbox::lifecycle::history::changelog(None, &root, Path::new("shop/orders/orders.odcs.yaml"), &changed);
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0].source, "current");
     assert_eq!(

@@ -1,7 +1,7 @@
 //! Loading mesh folders: products, tables, domains, and diagnostics for everything that is wrong.
 
 use crate::common::{copy_fixture, fixture, load, product, write};
-use meshbox::catalog::Status;
+use meshbox::model::catalog::Status;
 use std::path::Path;
 
 #[test]

@@ -3,7 +3,7 @@
 
 use crate::common::options;
 use meshbox::checks::{CheckResult, CheckStatus};
-use meshbox::loader::{ProductSpec, read_contract};
+use meshbox::folder::manifests::{ProductSpec, read_contract};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -24,7 +24,7 @@ const NOT_COMPARED: &[(&str, &str)] = &[
 ];
 
 struct Run {
-    status: meshbox::catalog::Status,
+    status: meshbox::model::catalog::Status,
     checks: Vec<CheckResult>,
 }
 
@@ -45,13 +45,13 @@ fn run_meshbox(contract: &Path, server: &str) -> Run {
     let mut opts = options(scratch.path());
     opts.server = Some(server.to_string());
     opts.allow_outside_root = true;
-    let (_staging, outcomes) = meshbox::pipeline::load_and_check(&[&spec], &dir, &opts).unwrap();
+    let (_staging, outcomes) = meshbox::checks::pipeline::load_and_check(&[&spec], &dir, &opts).unwrap();
     let o = outcomes.into_iter().next().unwrap();
     let mut diags = spec.diagnostics.clone();
     diags.extend(o.diagnostics);
     assert!(diags.iter().all(|d| !d.is_error()), "{contract:?}: {diags:?}");
     Run {
-        status: meshbox::catalog::Product::derive_status(&diags, &o.checks),
+        status: meshbox::model::catalog::Product::derive_status(&diags, &o.checks),
         checks: o.checks,
     }
 }
@@ -144,8 +144,8 @@ fn meshbox_agrees_with_datacontract_cli() {
             compared += 1;
         }
         let overall = match got.status {
-            meshbox::catalog::Status::Passing => "passed",
-            meshbox::catalog::Status::Warning => "warning",
+            meshbox::model::catalog::Status::Passing => "passed",
+            meshbox::model::catalog::Status::Warning => "warning",
             _ => "failed",
         };
         assert_eq!(

@@ -1,7 +1,7 @@
 //! The live folder against a real watcher on a temporary copy: every case waits on snapshot events, never on sleeps.
 
 use crate::common::{Served, copy_fixture, get_json, query, serve, write};
-use meshbox::snapshot::{Event, Snapshot};
+use meshbox::live::snapshot::{Event, Snapshot};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -79,9 +79,9 @@ fn contents(root: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-fn start(dir: &Path) -> (Served, meshbox::watch::Watcher, Receiver<Event>) {
+fn start(dir: &Path) -> (Served, meshbox::live::watch::Watcher, Receiver<Event>) {
     let s = serve(dir);
-    let w = meshbox::watch::spawn(s.mesh.clone(), Default::default()).unwrap();
+    let w = meshbox::live::watch::spawn(s.mesh.clone(), Default::default()).unwrap();
     let rx = s.mesh.events.subscribe();
     (s, w, rx)
 }
@@ -286,12 +286,12 @@ async fn a_broken_edit_keeps_serving_the_last_good_version_until_fixed() {
 async fn polling_works_where_notifications_do_not() {
     let dir = copy_fixture("basic");
     let s = serve(dir.path());
-    let opts = meshbox::watch::WatchOptions {
-        mode: meshbox::watch::WatchMode::Poll,
+    let opts = meshbox::live::watch::WatchOptions {
+        mode: meshbox::live::watch::WatchMode::Poll,
         poll_interval: Duration::from_millis(200),
         ..Default::default()
     };
-    let _w = meshbox::watch::spawn(s.mesh.clone(), opts).unwrap();
+    let _w = meshbox::live::watch::spawn(s.mesh.clone(), opts).unwrap();
     let mut rx = s.mesh.events.subscribe();
     let csv = dir.path().join(ORDERS_CSV);
     std::fs::write(

@@ -5,9 +5,9 @@
 use crate::common::{copy_fixture, options, send, send_raw, write};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use meshbox::http::{AllowedHosts, AppState, RoomLock, WebSecurity};
-use meshbox::query::Limits;
-use meshbox::snapshot::Mesh;
+use meshbox::live::snapshot::Mesh;
+use meshbox::serve::http::{AllowedHosts, AppState, RoomLock, WebSecurity};
+use meshbox::serve::query::Limits;
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Arc;
@@ -30,10 +30,10 @@ fn site(root: &Path, web: WebSecurity) -> Site {
         time_limit: Duration::from_secs(3),
         max_rows: 1000,
     };
-    let audit = Arc::new(meshbox::audit::Audit::in_memory());
+    let audit = Arc::new(meshbox::governance::audit::Audit::in_memory());
     let state = AppState::with_security(mesh.clone(), limits, 64 * 1024, 1000, audit, web);
     Site {
-        app: meshbox::http::router(state),
+        app: meshbox::serve::http::router(state),
         _mesh: mesh,
         _scratch: scratch,
     }

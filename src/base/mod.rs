@@ -1,0 +1,14 @@
+//! Stage 0, base: what every stage needs and that knows nothing of meshes — diagnostics (file, line, field,
+//! hint), YAML with positions and YAML out, SQL quoting and the SQL guard, DuckDB error text (cleaned and data-free),
+//! values as JSON, `${VAR}` references, number/time formats, URL building, and reading a file without trusting its path.
+//! Takes in text and paths; hands on plain functions and types.
+
+pub mod diagnostics;
+pub mod format;
+pub mod safe_read;
+pub mod sql;
+pub mod sql_guard;
+pub mod values;
+pub mod vars;
+pub mod yaml;
+pub mod yaml_out;

@@ -1,0 +1,296 @@
+//! Loads and tests products: their data files into one staging DuckDB, then (with file access switched off)
+//! every contract check and SLA. The staging instance is returned so the caller can publish what it wants to serve.
+
+use crate::base::diagnostics::{Diagnostic, Severity};
+use crate::base::sql::quote_literal;
+use crate::checks::CheckResult;
+use crate::checks::run::Target;
+use crate::folder::manifests::ProductSpec;
+use crate::load::ingest::{
+    EngineSettings, PathPolicy, Staging, TableLoad, choose_server, contract_diag, load_contract,
+};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Settings for loading and testing.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub engine: EngineSettings,
+    /// Server name to prefer in every contract (`--server`, or `settings.server` in mesh.yaml).
+    pub server: Option<String>,
+    /// Read data files outside the mesh root (only `meshbox test` on a single contract allows this).
+    pub allow_outside_root: bool,
+    /// "Now" for SLA checks, in microseconds since the epoch; None means the clock.
+    pub now_micros: Option<i64>,
+    /// Measure column profiles for the catalog (costs a scan per table; `meshbox test` skips it).
+    pub profiles: bool,
+    /// Scan text columns for personal data (serving and `validate`; `meshbox test` skips it).
+    pub pii: bool,
+    /// Globs (relative to the mesh root) of paths to leave out, in addition to the root `.gitignore`.
+    pub ignore: Vec<String>,
+    /// meshbox's own folder for this mesh (contract history, audit log); never inside the mesh.
+    pub state_dir: Option<PathBuf>,
+}
+
+impl Options {
+    pub fn now(&self) -> i64 {
+        self.now_micros.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_micros() as i64)
+                .unwrap_or(0)
+        })
+    }
+}
+
+/// What loading and testing one product produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The staging schema holding this product's tables.
+    pub schema: String,
+    pub tables: Vec<TableLoad>,
+    pub checks: Vec<CheckResult>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub data_files: Vec<PathBuf>,
+    pub load_ms: f64,
+}
+
+/// Runs `work(connection, i)` for every `i < n` on up to `workers` threads, each with its own connection to the
+/// staging database, and returns the results in order.
+fn in_parallel<T: Send>(
+    staging: &Staging,
+    n: usize,
+    workers: usize,
+    work: impl Fn(&duckdb::Connection, usize) -> T + Sync,
+) -> anyhow::Result<Vec<T>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<T>>> = std::sync::Mutex::new((0..n).map(|_| None).collect());
+    let conns = (0..workers.clamp(1, n.max(1)))
+        .map(|_| staging.conn.try_clone())
+        .collect::<Result<Vec<_>, _>>()?;
+    std::thread::scope(|scope| {
+        for conn in conns {
+            let (next, results, work) = (&next, &results, &work);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if i >= n {
+                        break;
+                    }
+                    let r = work(&conn, i);
+                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+                }
+            });
+        }
+    });
+    Ok(results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|r| r.expect("every index ran"))
+        .collect())
+}
+
+/// Loads one product's data into `schema`.
+fn load_product(
+    conn: &duckdb::Connection,
+    spec: &ProductSpec,
+    schema: &str,
+    root: &std::path::Path,
+    policy: &PathPolicy,
+    opts: &Options,
+) -> Outcome {
+    let started = Instant::now();
+    let mut out = Outcome {
+        schema: schema.to_string(),
+        tables: Vec::new(),
+        checks: Vec::new(),
+        diagnostics: Vec::new(),
+        data_files: Vec::new(),
+        load_ms: 0.0,
+    };
+    for (ci, contract) in spec.contracts.iter().enumerate() {
+        let server = choose_server(contract, opts.server.as_deref());
+        if let (Some(wanted), Some(found)) = (opts.server.as_deref(), server)
+            && found.server.as_deref() != Some(wanted)
+            && contract.servers.len() > 1
+        {
+            out.diagnostics.push(contract_diag(
+                contract,
+                Severity::Info,
+                "server-choice",
+                "servers",
+                format!(
+                    "no server named `{wanted}`; reading `{}`",
+                    found.server.as_deref().unwrap_or("?")
+                ),
+                None,
+            ));
+        }
+        let derived: Vec<usize> = spec
+            .transforms
+            .iter()
+            .filter(|t| t.contract == ci)
+            .map(|t| t.object)
+            .collect();
+        let loaded = load_contract(conn, contract, ci, schema, server, policy, &derived);
+        out.tables.extend(loaded.tables);
+        out.diagnostics
+            .extend(loaded.diagnostics.into_iter().map(|d| d.relative_to(root)));
+        out.data_files.extend(loaded.files);
+    }
+    out.load_ms = started.elapsed().as_secs_f64() * 1000.0;
+    out
+}
+
+/// Runs the checks, SLAs and (when asked) column profiles of one loaded product. Files are off limits by now.
+fn check_product(
+    conn: &duckdb::Connection,
+    spec: &ProductSpec,
+    out: &mut Outcome,
+    root: &std::path::Path,
+    opts: &Options,
+    now: i64,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    conn.execute_batch(&format!("SET search_path = {}", quote_literal(&out.schema)))?;
+    let guard = |sql: &str| {
+        crate::base::sql_guard::inspect(conn, sql)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    for (ci, contract) in spec.contracts.iter().enumerate() {
+        for (oi, _) in contract.tables.iter().enumerate() {
+            let load = out.tables.iter().find(|t| t.contract == ci && t.object == oi);
+            let planned = crate::checks::plan::plan_table(contract, oi, load, root);
+            if let Some(load) = load {
+                let object = crate::load::derived::effective_object(&contract.tables[oi], load);
+                let target = Target {
+                    conn,
+                    relation: load.qualified(),
+                    table: &object,
+                    row_count: load.row_count,
+                    guard: &guard,
+                };
+                out.checks.extend(crate::checks::run::run_table(&target, planned));
+            }
+        }
+        let relation = |name: &str| {
+            out.tables
+                .iter()
+                .find(|t| t.contract == ci && t.table == name)
+                .map(TableLoad::qualified)
+        };
+        let sla = crate::checks::sla::run(conn, contract, &relation, now, root);
+        out.checks.extend(sla);
+    }
+    if opts.pii {
+        for t in out.tables.iter_mut() {
+            let columns: Vec<(String, String)> = t
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.data_type.clone()))
+                .collect();
+            match crate::load::pii::scan_table(conn, &t.qualified(), &columns) {
+                Ok(found) => t.pii = found,
+                Err(e) => tracing::warn!(table = %t.table, error = %e, "PII scan failed"),
+            }
+        }
+    }
+    if opts.profiles {
+        for t in out.tables.iter_mut() {
+            let object = crate::load::derived::effective_object(&spec.contracts[t.contract].tables[t.object], t);
+            let classified = |name: &str| {
+                object
+                    .columns
+                    .iter()
+                    .any(|c| c.name == name && crate::checks::run::is_classified(c))
+            };
+            let columns: Vec<(String, String)> = t
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.data_type.clone()))
+                .collect();
+            match crate::load::column_profiles::profile_table(conn, &t.qualified(), &columns, &classified) {
+                Ok(p) => t.profiles = p,
+                Err(e) => tracing::warn!(table = %t.table, error = %e, "column profile failed"),
+            }
+        }
+    }
+    out.load_ms += started.elapsed().as_secs_f64() * 1000.0;
+    Ok(())
+}
+
+/// What derived products need to find their inputs: who provides each contract, and the served tables of products
+/// that are not reloaded in this build.
+#[derive(Default)]
+pub struct Inputs<'a> {
+    /// Contract id → (product key, domain, names of the tables it serves).
+    pub providers: HashMap<String, (String, String, Vec<String>)>,
+    pub serving: Option<&'a crate::load::serving_db::ServingDb>,
+    /// The catalog of the build that published `serving`: what the columns of served inputs carry.
+    pub previous: Option<&'a crate::model::catalog::Catalog>,
+}
+
+/// Loads every product of `specs` into a new staging instance, then runs all checks (no derived-product inputs from
+/// outside `specs`).
+pub fn load_and_check(
+    specs: &[&ProductSpec],
+    root: &std::path::Path,
+    opts: &Options,
+) -> anyhow::Result<(Staging, Vec<Outcome>)> {
+    load_and_check_with(specs, root, opts, &Inputs::default())
+}
+
+/// Loads every product of `specs` into a new staging instance, builds derived products from their inputs, then runs
+/// all checks. Products are spread over as many threads as DuckDB may use (each with its own connection): a mesh of
+/// small products is bound by per-query latency, not by any one query.
+pub fn load_and_check_with(
+    specs: &[&ProductSpec],
+    root: &std::path::Path,
+    opts: &Options,
+    inputs: &Inputs,
+) -> anyhow::Result<(Staging, Vec<Outcome>)> {
+    let staging = Staging::open(&opts.engine)?;
+    let policy = PathPolicy {
+        root: root.to_path_buf(),
+        allow_outside: opts.allow_outside_root,
+    };
+    let workers = opts
+        .engine
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    // Staging schemas cannot collide with domain names (derived products see their inputs as `<domain>.<table>`).
+    let schemas: Vec<String> = (0..specs.len()).map(|i| format!("__meshbox_p{i}")).collect();
+    for schema in &schemas {
+        staging
+            .conn
+            .execute_batch(&format!("CREATE SCHEMA {}", crate::base::sql::quote_ident(schema)))?;
+    }
+    let mut outcomes = in_parallel(&staging, specs.len(), workers, |conn, i| {
+        load_product(conn, specs[i], &schemas[i], root, &policy, opts)
+    })?;
+    // From here on, SQL written in the mesh runs: no file may be read or written.
+    staging.forbid_files()?;
+    let derived = crate::load::derived::Context {
+        staging: &staging,
+        specs,
+        schemas: &schemas,
+        inputs,
+        root,
+        engine: &opts.engine,
+    };
+    crate::load::derived::build(&derived, &mut outcomes);
+    let now = opts.now();
+    let slots: Vec<std::sync::Mutex<&mut Outcome>> = outcomes.iter_mut().map(std::sync::Mutex::new).collect();
+    let results = in_parallel(&staging, specs.len(), workers, |conn, i| {
+        let mut out = slots[i].lock().unwrap_or_else(|e| e.into_inner());
+        check_product(conn, specs[i], &mut out, root, opts, now)
+    })?;
+    drop(slots);
+    for r in results {
+        r?;
+    }
+    Ok((staging, outcomes))
+}

@@ -1,0 +1,475 @@
+//! The three commands: `serve`, `validate` and `test`. Each returns the process exit code; `main` prints errors.
+
+use crate::cli::args::{LintArgs, ReportFormat, ServeArgs, TestArgs, ValidateArgs, cache_dir};
+use crate::folder::manifests::{ProductSpec, read_contract};
+use crate::live::snapshot::{Mesh, build};
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Exit code 2: the input cannot be used at all (a missing folder, an unreadable contract).
+pub const UNUSABLE: u8 = 2;
+
+/// A problem with the input, reported without a backtrace and exiting 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unusable(pub String);
+
+fn existing_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    if !dir.is_dir() {
+        return Err(Unusable(format!("{} is not a folder", dir.display())).into());
+    }
+    std::fs::canonicalize(dir).with_context(|| format!("resolving {}", dir.display()))
+}
+
+/// Prints a report, or writes it to `--output`.
+fn emit(report: &str, output: Option<&Path>) -> anyhow::Result<()> {
+    match output {
+        Some(path) => std::fs::write(path, report).with_context(|| format!("writing {}", path.display())),
+        None => {
+            print!("{report}");
+            Ok(())
+        }
+    }
+}
+
+pub fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    let given = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let root = existing_dir(&given)?;
+    let mut opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
+    opts.pii = true;
+    let state = crate::cli::args::state_dir(args.state_dir.as_ref(), &root);
+    if !state.starts_with(&root) {
+        opts.state_dir = Some(state);
+    }
+    let snapshot = build(&root, &opts, None, None)?;
+    let c = &snapshot.catalog;
+    let report = match args.format {
+        ReportFormat::Text => crate::cli::report::text(c),
+        ReportFormat::Json => crate::cli::report::json(c) + "\n",
+        ReportFormat::Junit => crate::cli::report::junit(c, &given),
+        ReportFormat::Github => crate::cli::report::github(c, &given),
+    };
+    emit(&report, args.output.as_deref())?;
+    Ok(if snapshot.catalog.passes() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
+    if !args.contract.is_file() {
+        return Err(Unusable(format!("{} is not a file", args.contract.display())).into());
+    }
+    let path = std::fs::canonicalize(&args.contract)?;
+    let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let (contract, diagnostics) = read_contract(&path, &root);
+    let Some(contract) = contract else {
+        for d in &diagnostics {
+            eprintln!("{d}");
+        }
+        return Err(Unusable(format!("{} is not a readable ODCS contract", args.contract.display())).into());
+    };
+    if let Some(wanted) = &args.engine.server
+        && !contract.servers.iter().any(|s| s.server.as_deref() == Some(wanted))
+    {
+        let names: Vec<&str> = contract.servers.iter().filter_map(|s| s.server.as_deref()).collect();
+        return Err(Unusable(format!(
+            "no server named `{wanted}` in the contract (it has: {})",
+            names.join(", ")
+        ))
+        .into());
+    }
+    let opts = args.engine.options(true).map_err(|e| Unusable(e.to_string()))?;
+    let name = crate::folder::scan::manifest_stem(&path);
+    let spec = ProductSpec {
+        domain: contract.domain.clone().unwrap_or_else(|| "contract".into()),
+        name,
+        dir: root.clone(),
+        descriptor: None,
+        contracts: vec![contract],
+        diagnostics,
+        fingerprint: 0,
+        transforms: Vec::new(),
+    };
+    let (_staging, outcomes) = crate::checks::pipeline::load_and_check(&[&spec], &root, &opts)?;
+    let outcome = outcomes.into_iter().next().expect("one product in, one outcome out");
+    let mut diags = spec.diagnostics.clone();
+    diags.extend(outcome.diagnostics);
+    if outcome.tables.is_empty() && !spec.contracts[0].tables.is_empty() {
+        diags.push(
+            crate::base::diagnostics::Diagnostic::error("nothing-tested", "no table of the contract has data to test")
+                .in_file(path.strip_prefix(&root).unwrap_or(&path))
+                .hint("give the contract a `type: local` server with `path` and `format`, or pick one with --server"),
+        );
+    }
+    let status = crate::model::catalog::Product::derive_status(&diags, &outcome.checks);
+    let contract = &spec.contracts[0];
+    let prefix = args.contract.parent().map(Path::to_path_buf).unwrap_or_default();
+    let report = match args.format {
+        ReportFormat::Json => crate::cli::report::contract_json(contract, status, &outcome.checks, &diags) + "\n",
+        ReportFormat::Text | ReportFormat::Github => {
+            crate::cli::report::contract_text(contract, status, &outcome.checks, &diags, outcome.load_ms)
+        }
+        ReportFormat::Junit => crate::cli::report::contract_junit(contract, &outcome.checks, &diags, &prefix),
+    };
+    emit(&report, args.output.as_deref())?;
+    let ok = matches!(
+        status,
+        crate::model::catalog::Status::Passing | crate::model::catalog::Status::Warning
+    );
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+pub fn lint(args: &LintArgs) -> anyhow::Result<ExitCode> {
+    if !args.target.exists() {
+        return Err(Unusable(format!("{} does not exist", args.target.display())).into());
+    }
+    let base = if args.target.is_dir() {
+        args.target.clone()
+    } else {
+        args.target.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    let files = crate::folder::lint::manifests(&args.target);
+    if files.is_empty() {
+        return Err(Unusable(format!("no ODCS or ODPS files in {}", args.target.display())).into());
+    }
+    let results: Vec<(PathBuf, Vec<crate::base::diagnostics::Diagnostic>)> = files
+        .iter()
+        .map(|f| (f.clone(), crate::folder::lint::lint_file(f, &base)))
+        .collect();
+    let errors = results.iter().flat_map(|(_, d)| d).filter(|d| d.is_error()).count();
+    let warnings = results
+        .iter()
+        .flat_map(|(_, d)| d)
+        .filter(|d| d.severity == crate::base::diagnostics::Severity::Warning)
+        .count();
+    match args.format {
+        ReportFormat::Json | ReportFormat::Junit | ReportFormat::Github => {
+            let files: Vec<serde_json::Value> = results
+                .iter()
+                .map(|(f, d)| serde_json::json!({"file": f.strip_prefix(&base).unwrap_or(f), "diagnostics": d}))
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &serde_json::json!({"errors": errors, "warnings": warnings, "files": files})
+                )?
+            );
+        }
+        ReportFormat::Text => {
+            for (_, diags) in &results {
+                for d in diags {
+                    println!("{d}");
+                }
+            }
+            println!("{} files checked: {errors} errors, {warnings} warnings", results.len());
+        }
+    }
+    Ok(if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub fn bench(what: &crate::cli::args::BenchCommand) -> anyhow::Result<ExitCode> {
+    use crate::cli::args::BenchCommand;
+    match what {
+        BenchCommand::Render { products, runs } => {
+            let sample = crate::lifecycle::sample_mesh::unpack(&cache_dir(None))?;
+            print!("{}", crate::cli::bench::render(&sample, *products, *runs)?);
+        }
+        BenchCommand::Reload { runs, edits } => print!("{}", crate::cli::bench::reload(*runs, *edits)?),
+        BenchCommand::Access { rows, runs } => print!("{}", crate::cli::bench::access(*rows, *runs)?),
+        BenchCommand::Discovery { products, runs } => print!("{}", crate::cli::bench::discovery(*products, *runs)?),
+        BenchCommand::Generate {
+            dir,
+            products,
+            domains,
+            rows,
+        } => {
+            if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+                return Err(Unusable(format!(
+                    "{} exists and is not empty; meshbox only writes into a new folder",
+                    dir.display()
+                ))
+                .into());
+            }
+            let keys = crate::cli::bench_mesh::generate(dir, *products, (*domains).max(1), *rows);
+            println!(
+                "wrote {} products in {} domains to {}",
+                keys.len(),
+                (*domains).max(1),
+                dir.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
+    opts.profiles = true;
+    opts.pii = true;
+    let root = match &args.dir {
+        Some(d) => existing_dir(d)?,
+        None => {
+            let dir = crate::lifecycle::sample_mesh::unpack(&cache_dir(args.engine.cache_dir.as_ref()))
+                .context("unpacking the bundled sample mesh")?;
+            tracing::info!(path = %dir.display(), "serving the bundled sample mesh");
+            dir
+        }
+    };
+    let state = crate::cli::args::state_dir(args.state_dir.as_ref(), &root);
+    let state = std::path::absolute(&state).unwrap_or(state);
+    if state.starts_with(&root) {
+        return Err(Unusable(format!(
+            "the state folder {} is inside the mesh folder; meshbox never writes there (pick another --state-dir)",
+            state.display()
+        ))
+        .into());
+    }
+    opts.state_dir = Some(state.clone());
+    let audit = crate::governance::audit::Audit::in_dir(&state)
+        .with_context(|| format!("opening the audit log in {}", state.display()))?;
+    let salt = crate::governance::masking::Salt::stored_in(&state);
+    tracing::info!(path = %state.display(), "state folder (audit log, hash salt)");
+    let max_exec = args.sql_time_limit_ms.saturating_mul(2).max(1000);
+    let open_root = root.clone();
+    let mesh = tokio::task::spawn_blocking(move || Mesh::open_salted(&open_root, opts, max_exec, salt)).await??;
+    let mesh = Arc::new(mesh);
+    let snapshot = mesh.snapshot();
+    let summary = crate::cli::report::Summary::of(&snapshot.catalog);
+    tracing::info!(
+        products = summary.products,
+        passing = summary.passing,
+        failing = summary.failing,
+        failed = summary.failed,
+        took_ms = snapshot.reload.took_ms,
+        "mesh loaded"
+    );
+    let _watcher = if args.no_watch {
+        None
+    } else {
+        let opts = crate::live::watch::WatchOptions {
+            mode: args.watch,
+            ..Default::default()
+        };
+        Some(crate::live::watch::spawn(mesh.clone(), opts)?)
+    };
+    let public_host = args.public_host().map_err(Unusable)?;
+    let web = crate::serve::http::WebSecurity::for_bind(args.bind, public_host.as_deref(), args.lock_roles)
+        .context("making the room token (reading /dev/urandom)")?;
+    let room = web.room.as_ref().map(|lock| {
+        let guarded = crate::serve::http::guarded_roles(&mesh.snapshot().catalog);
+        (lock.token().to_string(), guarded)
+    });
+    let state = crate::serve::http::AppState::with_security(
+        mesh,
+        args.limits(),
+        args.max_body_bytes,
+        args.export_max_rows,
+        Arc::new(audit),
+        web,
+    );
+    let addr = std::net::SocketAddr::new(args.bind, args.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let bound = listener.local_addr()?;
+    let address = match &args.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        // 0.0.0.0 is not an address a browser can visit: this machine is.
+        None if bound.ip().is_unspecified() => format!("http://127.0.0.1:{}", bound.port()),
+        None => format!("http://{bound}"),
+    };
+    println!("meshbox is serving {} at {address}/", root.display());
+    if let Some((token, guarded)) = room {
+        let roles: Vec<&str> = guarded.iter().map(String::as_str).collect();
+        println!(
+            "roles are locked for this room: {} need the token. Open this address once to unlock them in a browser:\n  \
+             {address}/?token={token}\n(API clients: header `X-Meshbox-Token: {token}` or `Authorization: Bearer {token}`)",
+            if roles.is_empty() {
+                "none of the roles".to_string()
+            } else {
+                roles.join(", ")
+            }
+        );
+        if bound.ip().is_unspecified() && args.public_url.is_none() {
+            println!("from other machines, use this machine's address instead of 127.0.0.1");
+        }
+    }
+    crate::serve::http::serve(listener, crate::serve::http::router(state)).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_written(files: &[PathBuf], base: &Path) {
+    for f in files {
+        println!("  created {}", f.strip_prefix(base).unwrap_or(f).display());
+    }
+}
+
+pub fn init(args: &crate::cli::args::InitArgs) -> anyhow::Result<ExitCode> {
+    let plan = crate::lifecycle::scaffold::init(&args.dir)?;
+    let written = plan.write(args.force).map_err(|e| Unusable(e.to_string()))?;
+    println!("a new mesh in {}:", args.dir.display());
+    print_written(&written, &args.dir);
+    println!("next: meshbox serve {}", args.dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn new(args: &crate::cli::args::NewArgs) -> anyhow::Result<ExitCode> {
+    if !args.mesh.is_dir() {
+        return Err(Unusable(format!("{} is not a folder", args.mesh.display())).into());
+    }
+    let (plan, summary) =
+        crate::lifecycle::scaffold::new_product(&args.mesh, &args.product, &args.from, args.table.as_deref())
+            .map_err(|e| Unusable(format!("{e:#}")))?;
+    let written = plan.write(args.force).map_err(|e| Unusable(e.to_string()))?;
+    println!("{summary}");
+    print_written(&written, &args.mesh);
+    // What was written must pass lint: say so if it does not.
+    let mut problems = 0;
+    for f in written
+        .iter()
+        .filter(|f| f.to_string_lossy().ends_with(".odcs.yaml") || f.to_string_lossy().ends_with(".odps.yaml"))
+    {
+        for d in crate::folder::lint::lint_file(f, &args.mesh) {
+            if d.is_error() {
+                problems += 1;
+                eprintln!("{d}");
+            }
+        }
+    }
+    println!(
+        "next: fill in the TODOs, then `meshbox validate {}` shows the checks and the policies it still fails",
+        args.mesh.display()
+    );
+    Ok(if problems == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub fn import(what: &crate::cli::args::ImportCommand) -> anyhow::Result<ExitCode> {
+    match what {
+        crate::cli::args::ImportCommand::Odcs {
+            file,
+            mesh,
+            domain,
+            product,
+            force,
+        } => {
+            if !file.is_file() {
+                return Err(Unusable(format!("{} is not a file", file.display())).into());
+            }
+            if !mesh.is_dir() {
+                return Err(Unusable(format!("{} is not a folder", mesh.display())).into());
+            }
+            let (plan, notes) =
+                crate::lifecycle::scaffold::import_odcs(mesh, file, domain.as_deref(), product.as_deref())
+                    .map_err(|e| Unusable(format!("{e:#}")))?;
+            let written = plan.write(*force).map_err(|e| Unusable(e.to_string()))?;
+            println!("imported as {}", notes[0]);
+            print_written(&written, mesh);
+            for n in &notes[1..] {
+                println!("note: {n}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `meshbox diff` and `meshbox breaking`.
+pub fn diff(args: &crate::cli::args::DiffArgs, fail_on_breaking: bool) -> anyhow::Result<ExitCode> {
+    let read = |p: &Path| -> anyhow::Result<crate::model::manifest::odcs::Contract> {
+        if !p.is_file() {
+            return Err(Unusable(format!("{} is not a file", p.display())).into());
+        }
+        let base = p.parent().unwrap_or(Path::new("."));
+        let (c, diags) = read_contract(p, base);
+        c.ok_or_else(|| {
+            let text: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
+            Unusable(format!(
+                "{} is not a readable ODCS contract\n{}",
+                p.display(),
+                text.join("\n")
+            ))
+            .into()
+        })
+    };
+    let (old, new) = (read(&args.old)?, read(&args.new)?);
+    let changes = crate::checks::diff::diff(&old, &new);
+    let format = match args.format {
+        crate::cli::args::DiffFormat::Text => "text",
+        crate::cli::args::DiffFormat::Json => "json",
+        crate::cli::args::DiffFormat::Markdown => "markdown",
+    };
+    print!(
+        "{}",
+        crate::checks::diff::render(
+            &changes,
+            &args.old.display().to_string(),
+            &args.new.display().to_string(),
+            format
+        )
+    );
+    let breaking = changes
+        .iter()
+        .any(|c| c.impact == crate::checks::diff::Impact::Breaking);
+    Ok(if fail_on_breaking && breaking {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `meshbox export DIR --format …`.
+pub fn export(args: &crate::cli::args::ExportArgs) -> anyhow::Result<ExitCode> {
+    use crate::lifecycle::export::ExportFormat;
+    let root = existing_dir(&args.dir)?;
+    let opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
+    let snapshot = build(&root, &opts, None, None)?;
+    let files = crate::lifecycle::export::export(&snapshot.catalog, args.format);
+    let Some(output) = &args.output else {
+        let many = files.len() > 1;
+        for (i, (path, text)) in files.iter().enumerate() {
+            if many {
+                if i > 0 {
+                    println!("---");
+                }
+                println!("# {}", path.display());
+            }
+            print!("{text}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let target = std::path::absolute(output)?;
+    if target.starts_with(&root) {
+        return Err(Unusable(format!(
+            "{} is inside the mesh folder; meshbox never writes there",
+            output.display()
+        ))
+        .into());
+    }
+    let mut plan = crate::lifecycle::scaffold::Plan::default();
+    match args.format {
+        ExportFormat::Odcs | ExportFormat::Odps => {
+            for (path, text) in &files {
+                plan.add(target.join(path), text.clone());
+            }
+        }
+        _ => {
+            for (_, text) in &files {
+                plan.add(target.clone(), text.clone());
+            }
+        }
+    }
+    let written = plan.write(args.force).map_err(|e| Unusable(e.to_string()))?;
+    eprintln!("wrote {} file(s) to {}", written.len(), output.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,1538 @@
+//! `meshbox lint`: structural validation of ODCS contracts and ODPS descriptors against the rules of their declared
+//! version (required fields, types, allowed values, unknown fields), every problem at once, each with file, line,
+//! column, the JSON path of the field and a hint.
+
+use crate::base::diagnostics::{Diagnostic, Severity};
+use crate::base::yaml::{Document, Problem, kind_of, path_of};
+use crate::folder::scan::{ManifestKind, manifest_kind_by_name};
+use serde_yaml::{Mapping, Value};
+use std::path::{Path, PathBuf};
+
+/// ODCS versions, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum V {
+    V300,
+    V301,
+    V302,
+    V310,
+    V320,
+}
+
+impl V {
+    fn name(&self) -> &'static str {
+        match self {
+            V::V300 => "v3.0.0",
+            V::V301 => "v3.0.1",
+            V::V302 => "v3.0.2",
+            V::V310 => "v3.1.0",
+            V::V320 => "v3.2.0",
+        }
+    }
+
+    fn parse(s: &str) -> Option<V> {
+        Some(match s {
+            "v3.0.0" => V::V300,
+            "v3.0.1" => V::V301,
+            "v3.0.2" => V::V302,
+            "v3.1.0" => V::V310,
+            "v3.2.0" => V::V320,
+            _ => return None,
+        })
+    }
+}
+
+/// A field an object may have, from the version that introduced it.
+struct F(&'static str, V);
+
+const ALL: V = V::V300;
+
+/// Collects problems for one document.
+struct Lint<'a> {
+    doc: &'a Document,
+    v: V,
+    out: Vec<Diagnostic>,
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+impl Lint<'_> {
+    fn push(&mut self, severity: Severity, code: &'static str, path: &str, message: String, hint: Option<String>) {
+        self.out.push(self.doc.diagnostic(Problem {
+            severity,
+            code,
+            path: path.to_string(),
+            message,
+            hint,
+        }));
+    }
+
+    fn error(&mut self, code: &'static str, path: &str, message: String, hint: Option<String>) {
+        self.push(Severity::Error, code, path, message, hint);
+    }
+
+    fn warn(&mut self, code: &'static str, path: &str, message: String, hint: Option<String>) {
+        self.push(Severity::Warning, code, path, message, hint);
+    }
+
+    /// Reports keys the object does not define. `closed`: the schema forbids unknown keys in this version.
+    fn fields(&mut self, map: &Mapping, path: &str, fields: &[F], closed: bool, what: &str) {
+        for key in map.keys() {
+            let Some(k) = key.as_str() else {
+                self.error(
+                    "wrong-type",
+                    path,
+                    format!("field names must be text, found {}", kind_of(key)),
+                    None,
+                );
+                continue;
+            };
+            match fields.iter().find(|f| f.0 == k) {
+                Some(f) if f.1 <= self.v => {}
+                Some(f) => {
+                    let p = path_of(path, k);
+                    self.push(
+                        if closed { Severity::Error } else { Severity::Warning },
+                        "version",
+                        &p,
+                        format!(
+                            "`{k}` is not part of ODCS {}; it was added in {}",
+                            self.v.name(),
+                            f.1.name()
+                        ),
+                        Some("raise `apiVersion` or remove the field".into()),
+                    );
+                }
+                None if closed => {
+                    let p = path_of(path, k);
+                    let near = fields
+                        .iter()
+                        .filter(|f| f.1 <= self.v)
+                        .map(|f| (levenshtein(&k.to_ascii_lowercase(), &f.0.to_ascii_lowercase()), f.0))
+                        .min();
+                    let hint = match near {
+                        Some((d, name)) if d <= 2 => format!("did you mean `{name}`?"),
+                        _ => format!("{what} does not define `{k}`; keep your own data under `customProperties`"),
+                    };
+                    self.error(
+                        "unknown-field",
+                        &p,
+                        format!("unknown field `{k}` in {what}"),
+                        Some(hint),
+                    );
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn require(&mut self, map: &Mapping, path: &str, key: &str, what: &str, hint: &str) -> bool {
+        if map.get(key).is_none_or(Value::is_null) {
+            self.error(
+                "missing-field",
+                path,
+                format!("{what} needs `{key}`"),
+                Some(hint.to_string()),
+            );
+            false
+        } else {
+            true
+        }
+    }
+
+    fn expect(&mut self, map: &Mapping, path: &str, key: &str, want: Want) {
+        let Some(v) = map.get(key) else { return };
+        if v.is_null() {
+            return;
+        }
+        let ok = match want {
+            Want::Str => v.is_string(),
+            Want::Bool => v.is_bool(),
+            Want::Int => v.as_i64().is_some() || v.as_u64().is_some(),
+            Want::Num => v.is_number(),
+            Want::List => v.is_sequence(),
+            Want::StrList => v.as_sequence().is_some_and(|s| s.iter().all(Value::is_string)),
+        };
+        if !ok {
+            let p = path_of(path, key);
+            let hint = match (want, v) {
+                (Want::Bool, Value::String(s)) if s == "true" || s == "false" => {
+                    Some(format!("write `{key}: {s}` without quotes"))
+                }
+                (Want::Num | Want::Int, Value::String(s)) if s.trim().parse::<f64>().is_ok() => {
+                    Some(format!("write `{key}: {}` without quotes", s.trim()))
+                }
+                (Want::List | Want::StrList, Value::String(s)) => Some(format!("write a list: `{key}: [{s}]`")),
+                (Want::Str, Value::Number(n)) => Some(format!("quote it: `{key}: \"{n}\"`")),
+                _ => None,
+            };
+            self.error(
+                "wrong-type",
+                &p,
+                format!("`{key}` expects {}, found {}", want.name(), kind_of(v)),
+                hint,
+            );
+        }
+    }
+
+    fn one_of(&mut self, map: &Mapping, path: &str, key: &str, options: &[&str], severity: Severity) {
+        let Some(Value::String(s)) = map.get(key) else {
+            self.expect(map, path, key, Want::Str);
+            return;
+        };
+        if !options.contains(&s.as_str()) {
+            let p = path_of(path, key);
+            let near = options
+                .iter()
+                .map(|o| (levenshtein(&s.to_ascii_lowercase(), &o.to_ascii_lowercase()), *o))
+                .min();
+            let hint = match near {
+                Some((d, o)) if d <= 3 => format!("did you mean `{o}`?"),
+                _ => format!("use one of: {}", options.join(", ")),
+            };
+            self.push(
+                severity,
+                "unknown-value",
+                &p,
+                format!("`{key}` is `{s}`, which is not one of the allowed values"),
+                Some(hint),
+            );
+        }
+    }
+
+    /// The items of a list field that are mappings (others reported).
+    fn items<'v>(&mut self, map: &'v Mapping, path: &str, key: &str) -> Vec<(String, &'v Mapping)> {
+        let p = path_of(path, key);
+        match map.get(key) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Sequence(items)) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| {
+                    let ip = format!("{p}[{i}]");
+                    match v {
+                        Value::Mapping(m) => Some((ip, m)),
+                        other => {
+                            self.error(
+                                "wrong-type",
+                                &ip,
+                                format!("each item of `{key}` is an object, found {}", kind_of(other)),
+                                None,
+                            );
+                            None
+                        }
+                    }
+                })
+                .collect(),
+            Some(other) => {
+                self.error(
+                    "wrong-type",
+                    &p,
+                    format!("`{key}` expects a list, found {}", kind_of(other)),
+                    Some(format!("start each item of `{key}` with `- `")),
+                );
+                Vec::new()
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Want {
+    Str,
+    Bool,
+    Int,
+    Num,
+    List,
+    StrList,
+}
+
+impl Want {
+    fn name(&self) -> &'static str {
+        match self {
+            Want::Str => "text",
+            Want::Bool => "a boolean (true or false)",
+            Want::Int => "a whole number",
+            Want::Num => "a number",
+            Want::List => "a list",
+            Want::StrList => "a list of texts",
+        }
+    }
+}
+
+const SERVER_TYPES_30: &[&str] = &[
+    "api",
+    "athena",
+    "azure",
+    "bigquery",
+    "clickhouse",
+    "databricks",
+    "denodo",
+    "dremio",
+    "duckdb",
+    "glue",
+    "cloudsql",
+    "db2",
+    "informix",
+    "kafka",
+    "kinesis",
+    "local",
+    "mysql",
+    "oracle",
+    "postgresql",
+    "postgres",
+    "presto",
+    "pubsub",
+    "redshift",
+    "s3",
+    "sftp",
+    "snowflake",
+    "sqlserver",
+    "synapse",
+    "trino",
+    "vertica",
+    "custom",
+];
+const SERVER_TYPES_31: &[&str] = &["hive", "impala", "zen"];
+const SERVER_TYPES_32: &[&str] = &["exasol", "hana", "iceberg", "teradata"];
+
+/// Fields a server of each type may have, beyond the common ones.
+fn server_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "local" => &["path", "format", "delimiter", "encoding"],
+        "duckdb" => &["database", "schema"],
+        "s3" | "azure" | "sftp" => &["location", "endpointUrl", "format", "delimiter", "encoding"],
+        "api" => &["location"],
+        "athena" => &["stagingDir", "schema", "catalog", "regionName", "workgroup"],
+        "bigquery" => &["project", "dataset"],
+        "glue" => &["account", "database", "location", "format", "encoding"],
+        "kafka" => &["host", "format", "encoding"],
+        "kinesis" => &["region", "format", "encoding"],
+        "oracle" => &["host", "port", "serviceName"],
+        "pubsub" => &["project"],
+        "redshift" => &["host", "database", "schema", "region", "account"],
+        "snowflake" => &["host", "port", "account", "database", "schema", "warehouse"],
+        "databricks" | "presto" => &["host", "catalog", "schema"],
+        "trino" => &["host", "port", "catalog", "schema"],
+        "iceberg" => &["catalog", "catalogUrl", "namespace", "warehouse"],
+        "custom" => &[
+            "account",
+            "catalog",
+            "database",
+            "dataset",
+            "delimiter",
+            "endpointUrl",
+            "format",
+            "host",
+            "location",
+            "path",
+            "port",
+            "project",
+            "region",
+            "regionName",
+            "schema",
+            "serviceName",
+            "stagingDir",
+            "warehouse",
+            "stream",
+            "encoding",
+        ],
+        _ => &["host", "port", "database", "schema"],
+    }
+}
+
+const DIMENSIONS: &[&str] = &[
+    "accuracy",
+    "completeness",
+    "conformity",
+    "consistency",
+    "coverage",
+    "timeliness",
+    "uniqueness",
+];
+const DIMENSION_ABBREVIATIONS: &[&str] = &["ac", "cp", "cf", "cs", "cv", "tm", "uq"];
+const METRICS: &[&str] = &[
+    "nullValues",
+    "missingValues",
+    "invalidValues",
+    "duplicateValues",
+    "rowCount",
+];
+const OPERATORS: &[&str] = &[
+    "mustBe",
+    "mustNotBe",
+    "mustBeGreaterThan",
+    "mustBeGreaterOrEqualTo",
+    "mustBeLessThan",
+    "mustBeLessOrEqualTo",
+    "mustBeBetween",
+    "mustNotBeBetween",
+];
+
+impl Lint<'_> {
+    fn contract(&mut self, root: &Mapping) {
+        let top = [
+            F("version", ALL),
+            F("kind", ALL),
+            F("apiVersion", ALL),
+            F("id", ALL),
+            F("name", ALL),
+            F("tenant", ALL),
+            F("tags", ALL),
+            F("status", ALL),
+            F("servers", ALL),
+            F("dataProduct", ALL),
+            F("description", ALL),
+            F("domain", ALL),
+            F("schema", ALL),
+            F("support", ALL),
+            F("price", ALL),
+            F("team", ALL),
+            F("roles", ALL),
+            F("slaDefaultElement", ALL),
+            F("slaProperties", ALL),
+            F("authoritativeDefinitions", V::V301),
+            F("customProperties", ALL),
+            F("contractCreatedTs", ALL),
+            F("context", V::V320),
+        ];
+        let mut fields: Vec<F> = top.into_iter().collect();
+        if self.v == V::V300 {
+            fields.push(F("type", V::V300));
+        }
+        self.fields(root, "", &fields, true, "an ODCS contract");
+        for key in ["version", "apiVersion", "kind", "id"] {
+            self.require(
+                root,
+                "",
+                key,
+                "an ODCS contract",
+                &format!("add `{key}:` at the top of the file"),
+            );
+        }
+        if self.v < V::V320 {
+            self.require(
+                root,
+                "",
+                "status",
+                "an ODCS contract before v3.2.0",
+                "add `status: active` (or draft, proposed, deprecated, retired)",
+            );
+        }
+        self.one_of(root, "", "kind", &["DataContract"], Severity::Error);
+        for key in [
+            "version",
+            "id",
+            "name",
+            "tenant",
+            "status",
+            "domain",
+            "dataProduct",
+            "contractCreatedTs",
+        ] {
+            self.expect(root, "", key, Want::Str);
+        }
+        self.expect(root, "", "tags", Want::StrList);
+        if root.contains_key("dataProduct") && self.v >= V::V310 {
+            self.warn(
+                "deprecated",
+                "dataProduct",
+                "`dataProduct` is deprecated since ODCS v3.1.0".into(),
+                Some("name the contract in the product's ODPS output port instead".into()),
+            );
+        }
+        if root.contains_key("slaDefaultElement") && self.v >= V::V310 {
+            self.warn(
+                "deprecated",
+                "slaDefaultElement",
+                "`slaDefaultElement` is deprecated since ODCS v3.1.0".into(),
+                Some("set `element` on each SLA property".into()),
+            );
+        }
+        match root.get("description") {
+            Some(Value::Mapping(d)) => {
+                let f = [
+                    F("purpose", ALL),
+                    F("usage", ALL),
+                    F("limitations", ALL),
+                    F("authoritativeDefinitions", V::V301),
+                    F("customProperties", V::V301),
+                ];
+                self.fields(d, "description", &f, false, "a description");
+                for k in ["purpose", "usage", "limitations"] {
+                    self.expect(d, "description", k, Want::Str);
+                }
+            }
+            Some(Value::Null) | None => {}
+            Some(other) => self.error(
+                "wrong-type",
+                "description",
+                format!(
+                    "`description` expects an object with purpose, usage and limitations, found {}",
+                    kind_of(other)
+                ),
+                Some("write `description:` and below it `  purpose: ...`".into()),
+            ),
+        }
+        for (p, s) in self.items(root, "", "servers") {
+            self.server(s, &p);
+        }
+        for (p, t) in self.items(root, "", "schema") {
+            self.schema_object(t, &p);
+        }
+        for (p, s) in self.items(root, "", "slaProperties") {
+            let mut f = vec![
+                F("property", ALL),
+                F("value", ALL),
+                F("valueExt", ALL),
+                F("unit", ALL),
+                F("element", ALL),
+                F("driver", ALL),
+            ];
+            f.extend([
+                F("description", V::V310),
+                F("scheduler", V::V310),
+                F("schedule", V::V310),
+                F("id", V::V310),
+            ]);
+            f.extend([F("customProperties", V::V320), F("authoritativeDefinitions", V::V320)]);
+            self.fields(s, &p, &f, self.v >= V::V310, "an SLA property");
+            self.require(s, &p, "property", "an SLA property", "e.g. `property: latency`");
+            self.require(s, &p, "value", "an SLA property", "e.g. `value: 1` with `unit: d`");
+            self.expect(s, &p, "unit", Want::Str);
+            self.expect(s, &p, "element", Want::Str);
+        }
+        for (p, r) in self.items(root, "", "roles") {
+            let f = [
+                F("role", ALL),
+                F("description", ALL),
+                F("access", ALL),
+                F("firstLevelApprovers", ALL),
+                F("secondLevelApprovers", ALL),
+                F("customProperties", V::V301),
+                F("id", V::V310),
+            ];
+            self.fields(r, &p, &f, self.v >= V::V310, "a role");
+            self.require(r, &p, "role", "a role", "e.g. `role: analyst`");
+        }
+        for (p, s) in self.items(root, "", "support") {
+            let f = [
+                F("channel", ALL),
+                F("url", ALL),
+                F("description", ALL),
+                F("tool", ALL),
+                F("scope", ALL),
+                F("invitationUrl", ALL),
+                F("customProperties", V::V310),
+                F("id", V::V310),
+            ];
+            self.fields(s, &p, &f, self.v >= V::V310, "a support channel");
+            self.require(s, &p, "channel", "a support channel", "e.g. `channel: \"#data-help\"`");
+            if self.v < V::V310 {
+                self.require(
+                    s,
+                    &p,
+                    "url",
+                    "a support channel in ODCS v3.0",
+                    "add the channel's `url`",
+                );
+            }
+        }
+        if let Some(Value::Mapping(price)) = root.get("price") {
+            let f = [
+                F("priceAmount", ALL),
+                F("priceCurrency", ALL),
+                F("priceUnit", ALL),
+                F("id", V::V310),
+            ];
+            self.fields(price, "price", &f, self.v >= V::V310, "a price");
+            self.expect(price, "price", "priceAmount", Want::Num);
+        }
+        self.team(root);
+        self.custom_properties(root, "");
+        self.authoritative_definitions(root, "");
+    }
+
+    fn team(&mut self, root: &Mapping) {
+        let member = [
+            F("username", ALL),
+            F("role", ALL),
+            F("dateIn", ALL),
+            F("dateOut", ALL),
+            F("replacedByUsername", ALL),
+            F("name", V::V302),
+            F("description", V::V302),
+            F("id", V::V310),
+            F("tags", V::V310),
+            F("customProperties", V::V310),
+            F("authoritativeDefinitions", V::V310),
+        ];
+        match root.get("team") {
+            Some(Value::Sequence(_)) => {
+                if self.v >= V::V310 {
+                    self.warn(
+                        "deprecated",
+                        "team",
+                        "a list of members as `team` is deprecated since ODCS v3.1.0".into(),
+                        Some("write `team: {name: ..., members: [...]}`".into()),
+                    );
+                }
+                for (p, m) in self.items(root, "", "team") {
+                    self.fields(m, &p, &member, self.v >= V::V310, "a team member");
+                    if self.v >= V::V310 {
+                        self.require(m, &p, "username", "a team member", "add `username:`");
+                    }
+                }
+            }
+            Some(Value::Mapping(t)) => {
+                if self.v < V::V310 {
+                    self.error(
+                        "version",
+                        "team",
+                        "`team` as an object is ODCS v3.1.0+; v3.0 expects a list of members".into(),
+                        Some("raise `apiVersion` to v3.1.0".into()),
+                    );
+                }
+                let f = [
+                    F("id", ALL),
+                    F("name", ALL),
+                    F("description", ALL),
+                    F("members", ALL),
+                    F("tags", ALL),
+                    F("customProperties", ALL),
+                    F("authoritativeDefinitions", ALL),
+                ];
+                self.fields(t, "team", &f, true, "a team");
+                for (p, m) in self.items(t, "team", "members") {
+                    self.fields(m, &p, &member, true, "a team member");
+                    self.require(m, &p, "username", "a team member", "add `username:`");
+                }
+            }
+            Some(Value::Null) | None => {}
+            Some(other) => self.error(
+                "wrong-type",
+                "team",
+                format!("`team` expects an object or a list, found {}", kind_of(other)),
+                None,
+            ),
+        }
+    }
+
+    fn custom_properties(&mut self, map: &Mapping, path: &str) {
+        for (p, c) in self.items(map, path, "customProperties") {
+            let f = [
+                F("property", ALL),
+                F("value", ALL),
+                F("description", V::V310),
+                F("id", V::V310),
+                F("vendor", V::V320),
+            ];
+            self.fields(c, &p, &f, self.v >= V::V310, "a custom property");
+            if self.v >= V::V310 {
+                self.require(c, &p, "property", "a custom property", "add `property:`");
+                if !c.contains_key("value") {
+                    self.error(
+                        "missing-field",
+                        &p,
+                        "a custom property needs `value`".into(),
+                        Some("add `value:` (null is allowed)".into()),
+                    );
+                }
+            }
+        }
+    }
+
+    fn authoritative_definitions(&mut self, map: &Mapping, path: &str) {
+        for (p, a) in self.items(map, path, "authoritativeDefinitions") {
+            let f = [
+                F("url", ALL),
+                F("type", ALL),
+                F("description", V::V310),
+                F("id", V::V310),
+            ];
+            self.fields(a, &p, &f, self.v >= V::V310, "an authoritative definition");
+            self.require(a, &p, "url", "an authoritative definition", "add `url:`");
+            self.require(
+                a,
+                &p,
+                "type",
+                "an authoritative definition",
+                "e.g. `type: businessDefinition`",
+            );
+        }
+    }
+
+    fn server(&mut self, s: &Mapping, p: &str) {
+        let mut types: Vec<&str> = SERVER_TYPES_30.to_vec();
+        if self.v >= V::V310 {
+            types.extend(SERVER_TYPES_31);
+        }
+        if self.v >= V::V320 {
+            types.extend(SERVER_TYPES_32);
+        }
+        self.require(s, p, "server", "a server", "name it, e.g. `server: local`");
+        self.require(s, p, "type", "a server", "e.g. `type: local`");
+        self.one_of(s, p, "type", &types, Severity::Error);
+        let kind = s.get("type").and_then(Value::as_str).unwrap_or("custom");
+        let mut f: Vec<F> = [
+            "server",
+            "type",
+            "description",
+            "environment",
+            "roles",
+            "customProperties",
+        ]
+        .iter()
+        .map(|k| F(k, ALL))
+        .collect();
+        f.push(F("id", V::V310));
+        f.extend(server_fields(kind).iter().map(|k| F(k, ALL)));
+        self.fields(s, p, &f, self.v >= V::V310, &format!("a `{kind}` server"));
+        if kind == "local" {
+            for key in ["path", "format"] {
+                if !s.contains_key(key) {
+                    self.warn(
+                        "missing-field",
+                        p,
+                        format!("a local server should have `{key}`"),
+                        Some("e.g. `path: data/orders.csv` and `format: csv`".into()),
+                    );
+                }
+            }
+        }
+        if let Some(port) = s.get("port")
+            && port.is_string()
+            && self.v < V::V320
+        {
+            self.error(
+                "wrong-type",
+                &path_of(p, "port"),
+                "`port` is a number before ODCS v3.2.0".into(),
+                Some("write the number, or use v3.2.0 for `${DB_PORT}` references".into()),
+            );
+        }
+    }
+
+    fn schema_object(&mut self, t: &Mapping, p: &str) {
+        let f = [
+            F("name", ALL),
+            F("physicalType", ALL),
+            F("description", ALL),
+            F("businessName", ALL),
+            F("authoritativeDefinitions", ALL),
+            F("tags", ALL),
+            F("customProperties", V::V301),
+            F("id", V::V310),
+            F("deprecated", V::V320),
+            F("synonyms", V::V320),
+            F("logicalType", ALL),
+            F("physicalName", ALL),
+            F("dataGranularityDescription", ALL),
+            F("properties", ALL),
+            F("quality", ALL),
+            F("relationships", V::V310),
+            F("context", V::V320),
+        ];
+        self.fields(t, p, &f, true, "a schema object");
+        self.require(
+            t,
+            p,
+            "name",
+            "a schema object",
+            "e.g. `name: orders` (it becomes the table name)",
+        );
+        for k in ["name", "physicalType", "physicalName", "description", "businessName"] {
+            self.expect(t, p, k, Want::Str);
+        }
+        self.expect(t, p, "tags", Want::StrList);
+        if t.contains_key("logicalType") {
+            self.one_of(t, p, "logicalType", &["object"], Severity::Error);
+        }
+        for (pp, prop) in self.items(t, p, "properties") {
+            self.property(prop, &pp, true);
+        }
+        for (qp, q) in self.items(t, p, "quality") {
+            self.quality(q, &qp, false);
+        }
+        for (rp, r) in self.items(t, p, "relationships") {
+            let f = [
+                F("type", ALL),
+                F("from", ALL),
+                F("to", ALL),
+                F("customProperties", ALL),
+                F("id", V::V320),
+            ];
+            self.fields(r, &rp, &f, true, "a relationship");
+            self.require(
+                r,
+                &rp,
+                "from",
+                "a schema-level relationship",
+                "e.g. `from: orders.customer_id`",
+            );
+            self.require(r, &rp, "to", "a relationship", "e.g. `to: customers.id`");
+        }
+        self.custom_properties(t, p);
+        self.authoritative_definitions(t, p);
+    }
+
+    fn property(&mut self, prop: &Mapping, p: &str, named: bool) {
+        let f = [
+            F("name", ALL),
+            F("physicalType", ALL),
+            F("description", ALL),
+            F("businessName", ALL),
+            F("authoritativeDefinitions", ALL),
+            F("tags", ALL),
+            F("customProperties", V::V301),
+            F("id", V::V310),
+            F("deprecated", V::V320),
+            F("synonyms", V::V320),
+            F("primaryKey", ALL),
+            F("primaryKeyPosition", ALL),
+            F("logicalType", ALL),
+            F("logicalTypeOptions", ALL),
+            F("physicalName", V::V302),
+            F("required", ALL),
+            F("unique", ALL),
+            F("partitioned", ALL),
+            F("partitionKeyPosition", ALL),
+            F("classification", ALL),
+            F("encryptedName", ALL),
+            F("transformSourceObjects", ALL),
+            F("transformLogic", ALL),
+            F("transformDescription", ALL),
+            F("examples", ALL),
+            F("criticalDataElement", ALL),
+            F("quality", ALL),
+            F("items", ALL),
+            F("properties", ALL),
+            F("relationships", V::V310),
+            F("semanticType", V::V320),
+            F("enum", V::V320),
+            F("map", V::V320),
+        ];
+        self.fields(prop, p, &f, true, "a property");
+        if named {
+            self.require(
+                prop,
+                p,
+                "name",
+                "a property",
+                "e.g. `name: order_id` (the column name in the data)",
+            );
+        }
+        for k in [
+            "name",
+            "physicalType",
+            "physicalName",
+            "description",
+            "businessName",
+            "classification",
+            "transformLogic",
+            "transformDescription",
+        ] {
+            self.expect(prop, p, k, Want::Str);
+        }
+        for k in ["primaryKey", "required", "unique", "partitioned", "criticalDataElement"] {
+            self.expect(prop, p, k, Want::Bool);
+        }
+        for k in ["primaryKeyPosition", "partitionKeyPosition"] {
+            self.expect(prop, p, k, Want::Int);
+        }
+        self.expect(prop, p, "tags", Want::StrList);
+        self.expect(prop, p, "examples", Want::List);
+        let mut logical = vec!["string", "date", "number", "integer", "object", "array", "boolean"];
+        if self.v >= V::V310 {
+            logical.extend(["timestamp", "time"]);
+        }
+        if self.v >= V::V320 {
+            logical.extend(["map", "vector"]);
+        }
+        if prop.contains_key("logicalType") {
+            self.one_of(prop, p, "logicalType", &logical, Severity::Error);
+        }
+        if self.v >= V::V320 {
+            self.one_of_opt(prop, p, "semanticType", &["column", "measure", "dimension"]);
+        }
+        let lt = prop.get("logicalType").and_then(Value::as_str);
+        if let Some(Value::Mapping(opts)) = prop.get("logicalTypeOptions") {
+            self.type_options(opts, &path_of(p, "logicalTypeOptions"), lt);
+        } else if let Some(other) = prop.get("logicalTypeOptions").filter(|v| !v.is_null()) {
+            self.error(
+                "wrong-type",
+                &path_of(p, "logicalTypeOptions"),
+                format!("`logicalTypeOptions` expects an object, found {}", kind_of(other)),
+                None,
+            );
+        }
+        if lt == Some("map") && !prop.contains_key("map") {
+            self.error(
+                "missing-field",
+                p,
+                "a `map` property needs `map: {key: ..., value: ...}`".into(),
+                None,
+            );
+        }
+        for (ep, e) in self.items(prop, p, "enum") {
+            let f = [
+                F("value", ALL),
+                F("label", ALL),
+                F("id", ALL),
+                F("description", ALL),
+                F("customProperties", ALL),
+                F("authoritativeDefinitions", ALL),
+                F("tags", ALL),
+            ];
+            self.fields(e, &ep, &f, true, "an enum value");
+            if !e.contains_key("value") {
+                self.error(
+                    "missing-field",
+                    &ep,
+                    "an enum value needs `value`".into(),
+                    Some("e.g. `- value: open`".into()),
+                );
+            }
+        }
+        for (qp, q) in self.items(prop, p, "quality") {
+            self.quality(q, &qp, true);
+        }
+        for (rp, r) in self.items(prop, p, "relationships") {
+            let f = [
+                F("type", ALL),
+                F("to", ALL),
+                F("customProperties", ALL),
+                F("id", V::V320),
+            ];
+            self.fields(r, &rp, &f, true, "a property-level relationship");
+            self.require(r, &rp, "to", "a relationship", "e.g. `to: customers.id`");
+        }
+        if let Some(Value::Mapping(items)) = prop.get("items") {
+            self.property(items, &path_of(p, "items"), false);
+        }
+        for (cp, child) in self.items(prop, p, "properties") {
+            self.property(child, &cp, true);
+        }
+        self.custom_properties(prop, p);
+        self.authoritative_definitions(prop, p);
+    }
+
+    fn one_of_opt(&mut self, map: &Mapping, path: &str, key: &str, options: &[&str]) {
+        if map.contains_key(key) {
+            self.one_of(map, path, key, options, Severity::Error);
+        }
+    }
+
+    fn type_options(&mut self, opts: &Mapping, p: &str, logical: Option<&str>) {
+        let Some(lt) = logical else { return };
+        let allowed: &[&str] = match lt {
+            "string" => &["minLength", "maxLength", "pattern", "format"],
+            "date" => &["format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"],
+            "timestamp" | "time" => &[
+                "format",
+                "minimum",
+                "maximum",
+                "exclusiveMinimum",
+                "exclusiveMaximum",
+                "timezone",
+                "defaultTimezone",
+            ],
+            "integer" | "number" => &[
+                "multipleOf",
+                "minimum",
+                "maximum",
+                "exclusiveMinimum",
+                "exclusiveMaximum",
+                "format",
+            ],
+            "object" => &["maxProperties", "minProperties", "required"],
+            "array" => &["maxItems", "minItems", "uniqueItems"],
+            "vector" => &[
+                "dimensions",
+                "elementType",
+                "distanceMetric",
+                "embeddingModel",
+                "embeddingModelVersion",
+                "normalized",
+            ],
+            "boolean" => &[],
+            _ => return,
+        };
+        let f: Vec<F> = allowed.iter().map(|k| F(k, ALL)).collect();
+        self.fields(opts, p, &f, true, &format!("{lt} `logicalTypeOptions`"));
+        for k in [
+            "minLength",
+            "maxLength",
+            "maxProperties",
+            "minProperties",
+            "maxItems",
+            "minItems",
+            "dimensions",
+        ] {
+            self.expect(opts, p, k, Want::Int);
+        }
+        self.expect(opts, p, "pattern", Want::Str);
+        if let Some(pat) = opts.get("pattern").and_then(Value::as_str)
+            && let Err(e) = regex::Regex::new(pat)
+        {
+            self.error(
+                "bad-pattern",
+                &path_of(p, "pattern"),
+                format!("`pattern` is not a valid regular expression: {e}"),
+                None,
+            );
+        }
+        if matches!(lt, "integer" | "number") {
+            for k in ["multipleOf", "minimum", "maximum"] {
+                self.expect(opts, p, k, Want::Num);
+            }
+        }
+        for k in ["exclusiveMinimum", "exclusiveMaximum"] {
+            match opts.get(k) {
+                Some(Value::Bool(_)) if self.v >= V::V310 => self.warn(
+                    "version",
+                    &path_of(p, k),
+                    format!("in ODCS v3.1+ `{k}` is the bound itself, not a flag on minimum/maximum"),
+                    Some(format!("write `{k}: 0` instead of `{k}: true`")),
+                ),
+                Some(Value::Number(_) | Value::String(_)) if self.v < V::V310 => self.warn(
+                    "version",
+                    &path_of(p, k),
+                    format!("in ODCS v3.0 `{k}` is a boolean flag; a bound is the v3.1+ form"),
+                    Some("raise `apiVersion` to v3.1.0".into()),
+                ),
+                _ => {}
+            }
+        }
+    }
+
+    fn quality(&mut self, q: &Mapping, p: &str, on_property: bool) {
+        let mut f = vec![
+            F("name", ALL),
+            F("description", ALL),
+            F("type", ALL),
+            F("dimension", ALL),
+            F("method", ALL),
+            F("severity", ALL),
+            F("businessImpact", ALL),
+            F("unit", ALL),
+            F("schedule", ALL),
+            F("scheduler", ALL),
+            F("tags", ALL),
+            F("authoritativeDefinitions", ALL),
+            F("customProperties", ALL),
+            F("rule", ALL),
+            F("query", ALL),
+            F("engine", ALL),
+            F("implementation", ALL),
+            F("id", V::V310),
+            F("metric", V::V310),
+            F("arguments", V::V310),
+        ];
+        f.extend(OPERATORS.iter().map(|o| F(o, ALL)));
+        if self.v < V::V310 {
+            f.push(F("validValues", ALL));
+        }
+        self.fields(q, p, &f, self.v >= V::V310, "a quality rule");
+        self.one_of_opt(q, p, "type", &["text", "library", "sql", "custom"]);
+        let kind = q.get("type").and_then(Value::as_str).unwrap_or("library");
+        if q.contains_key("rule") && self.v >= V::V310 {
+            self.warn(
+                "deprecated",
+                &path_of(p, "rule"),
+                "`rule` is deprecated since ODCS v3.1.0".into(),
+                Some("use `metric:` (nullValues, missingValues, invalidValues, duplicateValues, rowCount)".into()),
+            );
+        }
+        if q.contains_key("metric") {
+            self.one_of(q, p, "metric", METRICS, Severity::Error);
+        }
+        if let Some(Value::String(d)) = q.get("dimension") {
+            if DIMENSION_ABBREVIATIONS.contains(&d.as_str()) {
+                self.warn(
+                    "abbreviation",
+                    &path_of(p, "dimension"),
+                    format!("`{d}` is an abbreviation the schema does not accept"),
+                    Some(format!("use one of: {}", DIMENSIONS.join(", "))),
+                );
+            } else {
+                self.one_of(q, p, "dimension", DIMENSIONS, Severity::Error);
+            }
+        }
+        let ops: Vec<&str> = OPERATORS.iter().copied().filter(|o| q.contains_key(*o)).collect();
+        for o in &ops {
+            let v = &q[*o];
+            let op_path = path_of(p, o);
+            if o.contains("Between") {
+                let ok = v
+                    .as_sequence()
+                    .is_some_and(|s| s.len() == 2 && s.iter().all(Value::is_number));
+                if !ok {
+                    self.error(
+                        "wrong-type",
+                        &op_path,
+                        format!("`{o}` expects a list of two numbers, found {}", kind_of(v)),
+                        Some(format!("write `{o}: [0, 100]`, smallest first")),
+                    );
+                }
+            } else if !v.is_number() && *o != "mustBe" && *o != "mustNotBe" {
+                let hint = v
+                    .as_str()
+                    .filter(|s| s.trim().parse::<f64>().is_ok())
+                    .map(|s| format!("write `{o}: {}` without quotes", s.trim()));
+                self.error(
+                    "wrong-type",
+                    &op_path,
+                    format!("`{o}` expects a number, found {}", kind_of(v)),
+                    hint,
+                );
+            } else if (*o == "mustBe" || *o == "mustNotBe")
+                && v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok())
+            {
+                self.warn(
+                    "wrong-type",
+                    &op_path,
+                    format!("`{o}` expects a number, found a string"),
+                    Some(format!(
+                        "write `{o}: {}` without quotes",
+                        v.as_str().unwrap_or("").trim()
+                    )),
+                );
+            }
+        }
+        if ops.len() > 1 && self.v >= V::V310 {
+            self.error(
+                "conflicting-operators",
+                p,
+                format!("a quality rule takes exactly one operator, found {}", ops.join(", ")),
+                Some("split it into two rules".into()),
+            );
+        }
+        match kind {
+            "sql" => {
+                self.require(
+                    q,
+                    p,
+                    "query",
+                    "an sql rule",
+                    "e.g. `query: SELECT count(*) FROM {object} WHERE amount < 0`",
+                );
+                if ops.is_empty() {
+                    self.warn(
+                        "no-operator",
+                        p,
+                        "the rule has no operator, so it cannot be tested".into(),
+                        Some("add e.g. `mustBe: 0`".into()),
+                    );
+                }
+            }
+            "custom" => {
+                self.require(q, p, "engine", "a custom rule", "e.g. `engine: soda`");
+                self.require(
+                    q,
+                    p,
+                    "implementation",
+                    "a custom rule",
+                    "the engine's own definition of the check",
+                );
+            }
+            "text" => {}
+            _ => {
+                let metric = q.get("metric").or_else(|| q.get("rule")).and_then(Value::as_str);
+                match metric {
+                    None if q.get("type").is_some() => {
+                        self.error(
+                            "missing-field",
+                            p,
+                            "a library rule needs `metric`".into(),
+                            Some("e.g. `metric: nullValues`".into()),
+                        );
+                    }
+                    None => {}
+                    Some(m) => {
+                        let m = crate::model::manifest::odcs::Metric::parse(m);
+                        let level_ok = match m {
+                            crate::model::manifest::odcs::Metric::RowCount => !on_property,
+                            crate::model::manifest::odcs::Metric::NullValues
+                            | crate::model::manifest::odcs::Metric::MissingValues
+                            | crate::model::manifest::odcs::Metric::InvalidValues => on_property,
+                            _ => true,
+                        };
+                        if !level_ok {
+                            self.warn(
+                                "wrong-level",
+                                p,
+                                format!(
+                                    "`{}` is measured on a {}, but this rule is on a {}",
+                                    m.name(),
+                                    if on_property { "table" } else { "column" },
+                                    if on_property { "column" } else { "table" }
+                                ),
+                                Some("move the rule to the right level, or it cannot be tested".into()),
+                            );
+                        }
+                        let args = q.get("arguments").and_then(Value::as_mapping);
+                        let arg = |k: &str| args.is_some_and(|a| a.contains_key(k)) || q.contains_key(k);
+                        if m == crate::model::manifest::odcs::Metric::InvalidValues
+                            && !arg("validValues")
+                            && !arg("pattern")
+                        {
+                            self.warn(
+                                "missing-field",
+                                p,
+                                "invalidValues needs `arguments.validValues` or `arguments.pattern`".into(),
+                                None,
+                            );
+                        }
+                        if m == crate::model::manifest::odcs::Metric::DuplicateValues
+                            && !on_property
+                            && !arg("properties")
+                        {
+                            self.warn(
+                                "missing-field",
+                                p,
+                                "duplicateValues on a table needs `arguments.properties`".into(),
+                                Some("e.g. `arguments: {properties: [tenant_id, order_id]}`".into()),
+                            );
+                        }
+                        if ops.is_empty() {
+                            self.warn(
+                                "no-operator",
+                                p,
+                                "the rule has no operator, so it cannot be tested".into(),
+                                Some("add e.g. `mustBe: 0`".into()),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(Value::String(u)) = q.get("unit")
+            && !matches!(u.to_ascii_lowercase().as_str(), "rows" | "percent" | "%" | "percentage")
+        {
+            self.warn(
+                "unknown-value",
+                &path_of(p, "unit"),
+                format!("unit `{u}` is neither `rows` nor `percent`"),
+                None,
+            );
+        }
+    }
+
+    fn descriptor(&mut self, root: &Mapping, v11: bool) {
+        let mut f = vec![
+            F("apiVersion", ALL),
+            F("kind", ALL),
+            F("id", ALL),
+            F("name", ALL),
+            F("version", ALL),
+            F("status", ALL),
+            F("domain", ALL),
+            F("tenant", ALL),
+            F("authoritativeDefinitions", ALL),
+            F("description", ALL),
+            F("customProperties", ALL),
+            F("tags", ALL),
+            F("inputPorts", ALL),
+            F("outputPorts", ALL),
+            F("managementPorts", ALL),
+            F("support", ALL),
+            F("team", ALL),
+            F("productCreatedTs", ALL),
+        ];
+        if v11 {
+            f.extend([
+                F("deprecated", ALL),
+                F("synonyms", ALL),
+                F("type", ALL),
+                F("context", ALL),
+            ]);
+        }
+        self.fields(root, "", &f, true, "an ODPS descriptor");
+        for key in ["apiVersion", "kind", "id"] {
+            self.require(
+                root,
+                "",
+                key,
+                "an ODPS descriptor",
+                &format!("add `{key}:` at the top of the file"),
+            );
+        }
+        if !v11 {
+            self.require(root, "", "status", "an ODPS v1.0 descriptor", "add `status: active`");
+        }
+        self.one_of(root, "", "kind", &["DataProduct"], Severity::Error);
+        if let Some(Value::Mapping(d)) = root.get("description") {
+            let f = [
+                F("purpose", ALL),
+                F("limitations", ALL),
+                F("usage", ALL),
+                F("authoritativeDefinitions", ALL),
+                F("customProperties", ALL),
+            ];
+            self.fields(d, "description", &f, true, "a description");
+        }
+        for (p, port) in self.items(root, "", "inputPorts") {
+            let mut f = vec![F("name", ALL), F("version", ALL), F("contractId", ALL)];
+            if v11 {
+                f.extend([
+                    F("id", ALL),
+                    F("deprecated", ALL),
+                    F("tags", ALL),
+                    F("customProperties", ALL),
+                    F("authoritativeDefinitions", ALL),
+                ]);
+            }
+            self.fields(port, &p, &f, true, "an input port");
+            self.require(port, &p, "name", "an input port", "e.g. `name: orders`");
+            if !v11 {
+                self.require(
+                    port,
+                    &p,
+                    "version",
+                    "an ODPS v1.0 input port",
+                    "the version of the consumed contract",
+                );
+                self.require(
+                    port,
+                    &p,
+                    "contractId",
+                    "an ODPS v1.0 input port",
+                    "the `id` of the consumed ODCS contract",
+                );
+            }
+        }
+        for (p, port) in self.items(root, "", "outputPorts") {
+            let mut f = vec![
+                F("name", ALL),
+                F("description", ALL),
+                F("type", ALL),
+                F("version", ALL),
+                F("contractId", ALL),
+                F("sbom", ALL),
+                F("inputContracts", ALL),
+            ];
+            if v11 {
+                f.extend([
+                    F("id", ALL),
+                    F("deprecated", ALL),
+                    F("synonyms", ALL),
+                    F("tags", ALL),
+                    F("customProperties", ALL),
+                    F("authoritativeDefinitions", ALL),
+                    F("context", ALL),
+                ]);
+            }
+            self.fields(port, &p, &f, true, "an output port");
+            self.require(port, &p, "name", "an output port", "e.g. `name: orders`");
+            if !v11 {
+                self.require(port, &p, "version", "an ODPS v1.0 output port", "e.g. `version: 1.0.0`");
+            }
+        }
+        for (p, port) in self.items(root, "", "managementPorts") {
+            let mut f = vec![
+                F("name", ALL),
+                F("content", ALL),
+                F("type", ALL),
+                F("url", ALL),
+                F("channel", ALL),
+                F("description", ALL),
+                F("tags", ALL),
+                F("customProperties", ALL),
+                F("authoritativeDefinitions", ALL),
+            ];
+            if v11 {
+                f.extend([F("id", ALL), F("deprecated", ALL)]);
+            }
+            self.fields(port, &p, &f, true, "a management port");
+            self.require(port, &p, "name", "a management port", "e.g. `name: docs`");
+            self.require(
+                port,
+                &p,
+                "content",
+                "a management port",
+                "e.g. `content: discoverability`",
+            );
+        }
+        for (p, s) in self.items(root, "", "support") {
+            let mut f = vec![
+                F("channel", ALL),
+                F("url", ALL),
+                F("description", ALL),
+                F("tool", ALL),
+                F("scope", ALL),
+                F("invitationUrl", ALL),
+                F("tags", ALL),
+                F("customProperties", ALL),
+                F("authoritativeDefinitions", ALL),
+            ];
+            if v11 {
+                f.push(F("id", ALL));
+            }
+            self.fields(s, &p, &f, true, "a support channel");
+            self.require(s, &p, "channel", "a support channel", "e.g. `channel: \"#data-help\"`");
+            self.require(s, &p, "url", "an ODPS support channel", "add the channel's `url`");
+        }
+    }
+}
+
+/// Lints one manifest file. Files that are neither ODCS nor ODPS get a single diagnostic saying so.
+pub fn lint_file(path: &Path, display_root: &Path) -> Vec<Diagnostic> {
+    let doc = match crate::folder::manifests::read_document(path) {
+        Ok(d) => d,
+        Err(d) => return vec![d.relative_to(display_root)],
+    };
+    let Some(root) = doc.value.as_mapping().cloned() else {
+        return vec![
+            Diagnostic::error("not-a-manifest", "the file holds no YAML object")
+                .in_file(path)
+                .relative_to(display_root),
+        ];
+    };
+    let kind = root.get("kind").and_then(Value::as_str);
+    let api = root.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let by_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(manifest_kind_by_name);
+    let mut lint = Lint {
+        doc: &doc,
+        v: V::V320,
+        out: Vec::new(),
+    };
+    match (kind, by_name) {
+        (Some("DataContract"), _) | (None, Some(ManifestKind::Contract)) => {
+            match V::parse(api) {
+                Some(v) => lint.v = v,
+                None => lint.push(
+                    if api.starts_with("v3.") {
+                        Severity::Warning
+                    } else {
+                        Severity::Error
+                    },
+                    "unknown-version",
+                    "apiVersion",
+                    format!("`{api}` is not an ODCS version meshbox knows; checking against v3.2.0"),
+                    Some("use v3.0.0, v3.0.1, v3.0.2, v3.1.0 or v3.2.0".into()),
+                ),
+            }
+            lint.contract(&root);
+        }
+        (Some("DataProduct"), _) | (None, Some(ManifestKind::Descriptor)) => {
+            let v11 = match api {
+                "v1.1.0" => true,
+                "v1.0.0" => false,
+                other => {
+                    lint.warn(
+                        "unknown-version",
+                        "apiVersion",
+                        format!("`{other}` is not an ODPS version meshbox knows; checking against v1.1.0"),
+                        Some("use v1.0.0 or v1.1.0".into()),
+                    );
+                    true
+                }
+            };
+            lint.descriptor(&root, v11);
+        }
+        _ => lint.error(
+            "not-a-manifest",
+            "kind",
+            "not an ODCS contract or ODPS descriptor".into(),
+            Some("contracts say `kind: DataContract`, descriptors `kind: DataProduct`".into()),
+        ),
+    }
+    let mut out: Vec<Diagnostic> = lint.out.into_iter().map(|d| d.relative_to(display_root)).collect();
+    out.sort_by_key(|d| (d.line, d.column));
+    out
+}
+
+/// The manifests to lint under `target`: the file itself, or every manifest found in the folder.
+pub fn manifests(target: &Path) -> Vec<PathBuf> {
+    if target.is_file() {
+        return vec![target.to_path_buf()];
+    }
+    let layout = crate::folder::scan::scan(
+        target,
+        &crate::folder::scan::Ignorer::new(target, &[]).unwrap_or_else(|_| crate::folder::scan::Ignorer::none()),
+    );
+    let mut files: Vec<PathBuf> = layout
+        .products
+        .iter()
+        .flat_map(|p| p.descriptors.iter().chain(p.contracts.iter()).cloned())
+        .collect();
+    files.sort();
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lint(text: &str) -> Vec<Diagnostic> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.odcs.yaml");
+        std::fs::write(&p, text).unwrap();
+        lint_file(&p, dir.path())
+    }
+
+    #[test]
+    fn reports_every_problem_with_path_line_and_hint() {
+        let d = lint(
+            "apiVersion: v3.1.0\nkind: DataContract\nid: x\nversion: 1.0.0\nstatus: active\nschema:\n  - name: t\n    properties:\n\
+             \x20     - name: a\n        logicalType: strin\n        required: \"true\"\n        tag: [x]\n        quality:\n\
+             \x20         - metric: nullValues\n            mustBe: 0\n            mustBeLessThan: \"5\"\n",
+        );
+        let got: Vec<(Option<usize>, Option<&str>, &str)> =
+            d.iter().map(|d| (d.line, d.field.as_deref(), d.code)).collect();
+        assert_eq!(
+            got,
+            [
+                (Some(10), Some("schema[0].properties[0].logicalType"), "unknown-value"),
+                (Some(11), Some("schema[0].properties[0].required"), "wrong-type"),
+                (Some(12), Some("schema[0].properties[0].tag"), "unknown-field"),
+                (
+                    Some(14),
+                    Some("schema[0].properties[0].quality[0]"),
+                    "conflicting-operators"
+                ),
+                (
+                    Some(16),
+                    Some("schema[0].properties[0].quality[0].mustBeLessThan"),
+                    "wrong-type"
+                ),
+            ]
+        );
+        assert_eq!(d[0].hint.as_deref(), Some("did you mean `string`?"));
+        assert_eq!(d[1].hint.as_deref(), Some("write `required: true` without quotes"));
+        assert_eq!(d[2].hint.as_deref(), Some("did you mean `tags`?"));
+        assert_eq!(d[4].message, "`mustBeLessThan` expects a number, found a string");
+    }
+
+    #[test]
+    fn a_clean_contract_has_no_findings() {
+        let d = lint(
+            "apiVersion: v3.2.0\nkind: DataContract\nid: x\nversion: 1.0.0\nschema:\n  - name: t\n    properties:\n      - name: a\n\
+             \x20       logicalType: string\n        enum:\n          - value: x\nservers:\n  - server: local\n    type: local\n    path: t.csv\n    format: csv\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+    }
+
+    #[test]
+    fn version_rules_apply() {
+        let d = lint("apiVersion: v3.0.2\nkind: DataContract\nid: x\nversion: 1\nschema:\n  - name: t\n    id: t1\n");
+        let codes: Vec<&str> = d.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["missing-field", "wrong-type", "version"], "{d:?}");
+        assert_eq!(d[0].line, Some(1));
+        assert_eq!(d[1].hint.as_deref(), Some("quote it: `version: \"1\"`"));
+    }
+}

@@ -1,0 +1,321 @@
+//! What a role may see of what meshbox measured and reported about the data. A check's measured value, its reason,
+//! its failed rows, a load error quoting a cell or a line, and a table's row count are computed from the data: they
+//! are shown only to roles that may read that data as it is. Everyone else gets a data-free form (the status, the
+//! threshold, the error class). Pages, the API and the `mesh.*` metadata tables all go through here.
+
+use crate::base::diagnostics::Diagnostic;
+use crate::checks::{CheckResult, Reads};
+use crate::governance::access::Role;
+use crate::model::catalog::{Catalog, Product};
+use regex::Regex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+/// Shown in place of a reason this role may not see and that has no data-free form.
+pub const WITHHELD: &str = "details not shown: they come from data this role may not read or sees masked";
+
+/// What one role may see of one product's data.
+#[derive(Debug, Clone)]
+pub struct Sight {
+    /// The role may read the product's data.
+    pub granted: bool,
+    /// Per table, the lower-case names of the columns the role sees masked.
+    masked: BTreeMap<String, BTreeSet<String>>,
+    /// A derived product whose inputs the role may not read unmasked: messages of its build quote their data.
+    inputs_hidden: bool,
+}
+
+impl Sight {
+    /// Sees everything as it is (the unmasked database's metadata, admins).
+    pub fn everything() -> Sight {
+        Sight {
+            granted: true,
+            masked: BTreeMap::new(),
+            inputs_hidden: false,
+        }
+    }
+
+    /// Sees none of the data.
+    pub fn nothing() -> Sight {
+        Sight {
+            granted: false,
+            masked: BTreeMap::new(),
+            inputs_hidden: false,
+        }
+    }
+
+    /// What `role` may see of `p`: its access decision, and every column it sees masked (declared columns by their
+    /// classification, loaded columns as they are served, PII findings included).
+    pub fn of(catalog: &Catalog, role: &Role, p: &Product) -> Sight {
+        if !catalog.decide(role, p).granted {
+            return Sight::nothing();
+        }
+        // A derived product's build errors quote its inputs' rows.
+        let inputs_hidden = !p.derived.is_empty()
+            && p.input_contract_ids().iter().any(|id| {
+                catalog.product_by_contract_id(id).is_some_and(|q| {
+                    !catalog.decide(role, q).granted || masked_columns(catalog, role, q).values().any(|s| !s.is_empty())
+                })
+            });
+        Sight {
+            granted: true,
+            masked: masked_columns(catalog, role, p),
+            inputs_hidden,
+        }
+    }
+
+    /// What a role sees of messages that belong to no product: admins everything, others the data-free forms.
+    pub fn of_mesh(role: &Role) -> Sight {
+        if role.admin {
+            Sight::everything()
+        } else {
+            Sight::nothing()
+        }
+    }
+
+    /// May the role see what was computed from `reads` of `table`?
+    pub fn sees(&self, table: Option<&str>, reads: &Reads) -> bool {
+        match reads {
+            Reads::Schema => true,
+            _ if !self.granted => false,
+            Reads::Everything => !self.inputs_hidden && self.masked.values().all(BTreeSet::is_empty),
+            Reads::Columns(columns) => {
+                let table = table.map(str::to_lowercase);
+                let sets: Vec<&BTreeSet<String>> = match &table {
+                    Some(t) => self.masked.get(t).into_iter().collect(),
+                    None => self.masked.values().collect(),
+                };
+                columns
+                    .iter()
+                    .all(|c| sets.iter().all(|s| !s.contains(&c.to_lowercase())))
+            }
+        }
+    }
+
+    /// Reads the product and sees none of its columns masked.
+    pub fn sees_everything(&self) -> bool {
+        self.sees(None, &Reads::Everything)
+    }
+}
+
+/// Per table, the lower-case names of the columns `role` sees masked in `p`: declared columns by their
+/// classification (loaded or not), loaded columns as they are served (PII findings included).
+fn masked_columns(catalog: &Catalog, role: &Role, p: &Product) -> BTreeMap<String, BTreeSet<String>> {
+    let access = &catalog.access;
+    let mut masked: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for object in p.contracts.iter().flat_map(|c| c.tables.iter()) {
+        let set = masked.entry(object.name.to_lowercase()).or_default();
+        for col in &object.columns {
+            if access
+                .mask_for(role, &p.domain, col.classification.as_deref())
+                .is_some()
+            {
+                set.insert(col.name.to_lowercase());
+            }
+        }
+    }
+    for t in &p.tables {
+        let set = masked.entry(t.name.to_lowercase()).or_default();
+        for (col, mask) in t.columns.iter().zip(access.table_masks(role, p, t)) {
+            if mask.is_some() {
+                set.insert(col.name.to_lowercase());
+            }
+        }
+    }
+    masked
+}
+
+/// A check result as `sight` allows: measured value, counts, failed rows and data-bearing reason withheld when the
+/// role may not see what the check reads; row count and failed rows withheld when it may not read the product.
+/// Failed rows it may see still need masking for the role (the caller knows the masks).
+pub fn check(c: &CheckResult, sight: &Sight) -> CheckResult {
+    let mut r = c.clone();
+    if !sight.granted {
+        r.row_count = None;
+        r.samples = None;
+    }
+    if sight.sees(c.table.as_deref(), &c.reads) {
+        return r;
+    }
+    r.measured = None;
+    r.count = None;
+    r.samples = None;
+    r.reason = c
+        .reason
+        .as_ref()
+        .map(|_| c.public_reason.clone().unwrap_or_else(|| WITHHELD.to_string()));
+    r
+}
+
+/// A diagnostic as `sight` allows: unchanged for a role that reads the product unmasked; otherwise its data-free
+/// form: the one its origin gave, else, when it carries a DuckDB error, that error reduced to its class. Other
+/// diagnostics quote manifests, which every role may read.
+pub fn diagnostic(d: &Diagnostic, sight: &Sight) -> Diagnostic {
+    if sight.sees_everything() {
+        return d.clone();
+    }
+    let mut out = d.clone();
+    if let Some(m) = &d.public_message {
+        out.message = m.clone();
+    } else if error_class().is_match(&d.message) {
+        out.message = public_error(&d.message);
+    }
+    out
+}
+
+/// DuckDB error classes raised before any data is read (parsing, binding, the catalog, files): their messages name
+/// the query's text and the schema, never a value.
+const DATA_FREE_CLASSES: &[&str] = &["Parser", "Syntax", "Binder", "Catalog", "IO", "Permission", "INTERRUPT"];
+
+fn error_class() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"\b(Invalid Input|Out of Range|Mismatch Type|Not implemented|Invalid Configuration|Out of Memory|Invalid type|[A-Za-z]+) Error:",
+        )
+        .expect("valid regex")
+    })
+}
+
+/// A message that may hold DuckDB's error text, in a form that quotes no value: errors raised while reading data
+/// (conversion, invalid input, out of range, …) are cut to their class; the others keep their text with known
+/// quoting patterns scrubbed.
+pub fn public_error(text: &str) -> String {
+    if let Some(caps) = error_class().captures(text) {
+        let class = caps.get(1).map(|m| m.as_str()).unwrap_or("");
+        if !DATA_FREE_CLASSES.contains(&class) {
+            let start = caps.get(0).map(|m| m.start()).unwrap_or(0);
+            return format!(
+                "{}{class} Error (its text may quote values from the data, so it is shown only to roles that read them unmasked)",
+                &text[..start]
+            );
+        }
+    }
+    scrub_values(text)
+}
+
+fn quoting_patterns() -> &'static [(Regex, &'static str)] {
+    static RE: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    RE.get_or_init(|| {
+        [
+            // A quoted line or input: everything after it.
+            (
+                r"(?s)\b(Original Line|Input|Line content|Raw value|Value)\s*:.*$",
+                "$1: •••",
+            ),
+            // `string 'x'`, `value "x"`, `format: "x"`, `out of range: "x"`, `Duplicate key "x"`.
+            (
+                r#"\b(string|value|key|format|range|input|text|Value|String|Key)(:?)\s*'[^']*'"#,
+                "$1$2 '•••'",
+            ),
+            (
+                r#"\b(string|value|key|format|range|input|text|Value|String|Key)(:?)\s*"[^"]*""#,
+                "$1$2 \"•••\"",
+            ),
+            // `Type INT64 with value 99 can't be cast`, `Overflow in addition of INT32 (1 + 2)`.
+            (r"\bwith value \S+", "with value •••"),
+            (r"\b(Overflow in \w+ of \w+) \([^)]*\)", "$1 (•••)"),
+        ]
+        .into_iter()
+        .map(|(re, with)| (Regex::new(re).expect("valid regex"), with))
+        .collect()
+    })
+}
+
+/// Replaces the values DuckDB's messages are known to quote (conversion errors, CSV lines, JSON input) with `•••`.
+pub fn scrub_values(text: &str) -> String {
+    let mut out = text.to_string();
+    for (re, with) in quoting_patterns() {
+        out = re.replace_all(&out, *with).into_owned();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_raised_while_reading_data_keep_only_their_class() {
+        for (text, class) in [
+            (
+                "Conversion Error: Could not convert string 'ada@example.com' to INT32",
+                "Conversion Error",
+            ),
+            ("Invalid Input Error: ada@example.com", "Invalid Input Error"),
+            (
+                "Out of Range Error: Overflow in multiplication of INT32 (98765 * 87654)!",
+                "Out of Range Error",
+            ),
+            (
+                "cannot load table `t` (declared at t.yaml:3): Invalid Input Error: CSV Error on Line: 2 \
+                 Original Line: 1,ada@example.com",
+                "Invalid Input Error",
+            ),
+        ] {
+            let public = public_error(text);
+            assert!(public.contains(class), "{public}");
+            for secret in ["ada@example.com", "98765", "87654"] {
+                assert!(!public.contains(secret), "{text} -> {public}");
+            }
+        }
+        assert!(
+            public_error("cannot load table `t` (declared at t.yaml:3): Conversion Error: x")
+                .starts_with("cannot load table `t` (declared at t.yaml:3): Conversion Error (")
+        );
+    }
+
+    #[test]
+    fn errors_about_the_query_keep_their_text() {
+        let binder = "Binder Error: Referenced column \"nope\" not found in FROM clause!";
+        assert_eq!(public_error(binder), binder);
+        let parser = "Parser Error: syntax error at or near \"SELEC\"";
+        assert_eq!(public_error(parser), parser);
+        assert_eq!(public_error("the query is empty"), "the query is empty");
+    }
+
+    #[test]
+    fn known_quoting_patterns_are_scrubbed() {
+        for (text, secret) in [
+            (
+                "Could not convert string \"bo@example.org\" to 'BIGINT'",
+                "bo@example.org",
+            ),
+            (
+                "invalid date field format: \"1815-12-10\", expected format is (YYYY-MM-DD)",
+                "1815-12-10",
+            ),
+            ("Type INT64 with value 98765 can't be cast", "98765"),
+            (
+                "at byte 3 of input: unexpected character. Input: {\"a\": \"TOPSECRET\"}",
+                "TOPSECRET",
+            ),
+            ("Duplicate key \"id: 98765\" violates primary key constraint", "98765"),
+        ] {
+            let scrubbed = scrub_values(text);
+            assert!(!scrubbed.contains(secret), "{text} -> {scrubbed}");
+            assert!(scrubbed.contains("•••"), "{scrubbed}");
+        }
+    }
+
+    #[test]
+    fn sight_decides_by_the_columns_read() {
+        let sight = Sight {
+            granted: true,
+            masked: BTreeMap::from([
+                ("orders".to_string(), BTreeSet::from(["email".to_string()])),
+                ("lines".to_string(), BTreeSet::new()),
+            ]),
+            inputs_hidden: false,
+        };
+        assert!(sight.sees(Some("orders"), &Reads::column("amount")));
+        assert!(!sight.sees(Some("Orders"), &Reads::column("EMAIL")));
+        assert!(sight.sees(Some("lines"), &Reads::column("email")));
+        assert!(sight.sees(Some("orders"), &Reads::Columns(Vec::new())));
+        assert!(!sight.sees(Some("lines"), &Reads::Everything));
+        assert!(!sight.sees_everything());
+        assert!(!Sight::nothing().sees(Some("orders"), &Reads::Columns(Vec::new())));
+        assert!(Sight::nothing().sees(Some("orders"), &Reads::Schema));
+        assert!(Sight::everything().sees_everything());
+    }
+}

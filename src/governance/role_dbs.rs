@@ -1,0 +1,418 @@
+//! One serving database per access profile. Roles that read the same products with the same masks (and so see the
+//! same `mesh.*` metadata) share one; a role that reads everything unmasked uses the unmasked database itself. Every
+//! other database is built from already-masked copies and holds the metadata of what its roles may read, so no SQL
+//! sent on a role's connection can reach a value, a measure or a row count the role may not see.
+
+use crate::base::sql::quote_ident;
+use crate::governance::access::Role;
+use crate::governance::masking::Salt;
+use crate::governance::metadata::MetaTable;
+use crate::governance::policy::MaskMethod;
+use crate::load::ingest::EngineSettings;
+use crate::load::serving_db::ServingDb;
+use crate::model::catalog::Catalog;
+use duckdb::Connection;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// What a profile holds of one table: the version of the product's data and each column's mask.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct TableState {
+    generation: u64,
+    masks: Vec<(String, Option<MaskMethod>)>,
+}
+
+/// The tables a role may read, by (schema, table).
+type Plan = BTreeMap<(String, String), TableState>;
+
+#[derive(Clone)]
+struct ProfileDb {
+    db: Arc<ServingDb>,
+    roles: Vec<String>,
+    signature: u64,
+    tables: Plan,
+    /// The digest of the metadata tables it holds.
+    meta: u64,
+}
+
+/// The databases of every role of one snapshot.
+#[derive(Default)]
+pub struct Profiles {
+    by_role: HashMap<String, Arc<ServingDb>>,
+    dbs: Vec<ProfileDb>,
+    /// Roles whose database could not be brought up to date: their queries are refused until a rebuild works.
+    pub unavailable: Vec<String>,
+    /// The digest of the metadata tables in the unmasked database.
+    raw_meta: u64,
+}
+
+/// Per profile, for `/api/status` and the benchmark: which roles share it and what it holds.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProfileInfo {
+    pub roles: Vec<String>,
+    pub tables: usize,
+    pub masked_columns: usize,
+    /// True for the unmasked database (roles that may read everything as it is).
+    pub unmasked: bool,
+}
+
+impl Profiles {
+    /// The database `role` queries, if it has one.
+    pub fn for_role(&self, role: &str) -> Option<Arc<ServingDb>> {
+        self.by_role.get(role).cloned()
+    }
+
+    pub fn info(&self) -> Vec<ProfileInfo> {
+        let mut out: Vec<ProfileInfo> = self
+            .dbs
+            .iter()
+            .map(|p| ProfileInfo {
+                roles: p.roles.clone(),
+                tables: p.tables.len(),
+                masked_columns: p
+                    .tables
+                    .values()
+                    .map(|t| t.masks.iter().filter(|m| m.1.is_some()).count())
+                    .sum(),
+                unmasked: false,
+            })
+            .collect();
+        let shared: Vec<String> = {
+            let mut r: Vec<String> = self
+                .by_role
+                .iter()
+                .filter(|(name, _)| !self.dbs.iter().any(|p| p.roles.contains(name)))
+                .map(|(name, _)| name.clone())
+                .collect();
+            r.sort();
+            r
+        };
+        if !shared.is_empty() {
+            out.insert(
+                0,
+                ProfileInfo {
+                    roles: shared,
+                    tables: 0,
+                    masked_columns: 0,
+                    unmasked: true,
+                },
+            );
+        }
+        out
+    }
+
+    pub fn is_poisoned(&self) -> bool {
+        self.dbs.iter().any(|p| p.db.is_poisoned())
+    }
+}
+
+/// What `role` may read of the catalog, with masks.
+fn plan_of(catalog: &Catalog, role: &Role) -> Plan {
+    let mut plan = Plan::new();
+    for p in &catalog.products {
+        if !catalog.decide(role, p).granted {
+            continue;
+        }
+        for t in &p.tables {
+            let masks = catalog.access.table_masks(role, p, t);
+            plan.insert(
+                (t.schema.clone(), t.name.clone()),
+                TableState {
+                    generation: p.loaded_generation,
+                    masks: t.columns.iter().map(|c| c.name.clone()).zip(masks).collect(),
+                },
+            );
+        }
+    }
+    plan
+}
+
+/// Every table, unmasked: what the unmasked database holds.
+fn is_everything(plan: &Plan, catalog: &Catalog) -> bool {
+    let tables: usize = catalog.products.iter().map(|p| p.tables.len()).sum();
+    plan.len() == tables && plan.values().all(|t| t.masks.iter().all(|m| m.1.is_none()))
+}
+
+fn signature(plan: &Plan, meta_digest: u64) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    plan.hash(&mut h);
+    meta_digest.hash(&mut h);
+    h.finish()
+}
+
+/// Roles that share one database: what they read, and the digest of the metadata they see (built from one of
+/// them only when the database must be republished).
+struct Group<'a> {
+    signature: u64,
+    plan: Plan,
+    roles: Vec<String>,
+    role: &'a Role,
+    meta_digest: u64,
+}
+
+/// Brings every role's database up to date with `catalog`, reusing the previous ones where it can (only tables
+/// whose data or masks changed are copied again). `raw` is the unmasked database, already up to date.
+pub fn update(
+    prev: Option<&Profiles>,
+    catalog: &Catalog,
+    raw: &Arc<ServingDb>,
+    engine: &EngineSettings,
+    max_execution_ms: u64,
+    salt: &Salt,
+) -> Profiles {
+    let started = std::time::Instant::now();
+    let meta = crate::governance::metadata::tables(catalog, Some(&catalog.compliance), None);
+    let digest = crate::governance::metadata::digest(&meta);
+    let mut next = Profiles::default();
+    if prev.map(|p| p.raw_meta) == Some(digest) {
+        next.raw_meta = digest;
+    } else {
+        match raw.transaction(|conn| crate::governance::metadata::publish(conn, &meta)) {
+            Ok(()) => next.raw_meta = digest,
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "metadata tables could not be published"),
+        }
+    }
+    // Roles grouped by what they may see: the same tables with the same masks, and the same metadata.
+    let mut groups: Vec<Group> = Vec::new();
+    for role in &catalog.access.roles {
+        let plan = plan_of(catalog, role);
+        let (view, sees_all) = crate::governance::metadata::view_of(catalog, role);
+        if is_everything(&plan, catalog) && sees_all {
+            next.by_role.insert(role.name.clone(), raw.clone());
+            continue;
+        }
+        let meta_digest = {
+            let mut h = DefaultHasher::new();
+            (digest, view).hash(&mut h);
+            h.finish()
+        };
+        let sig = signature(&plan, meta_digest);
+        match groups.iter_mut().find(|g| g.signature == sig) {
+            Some(g) => g.roles.push(role.name.clone()),
+            None => groups.push(Group {
+                signature: sig,
+                plan,
+                roles: vec![role.name.clone()],
+                role,
+                meta_digest,
+            }),
+        }
+    }
+    tracing::debug!(meta_ms = started.elapsed().as_secs_f64() * 1e3, "metadata built");
+    let columns = match raw_columns(raw) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "cannot list the unmasked tables");
+            for g in groups {
+                next.unavailable.extend(g.roles);
+            }
+            return next;
+        }
+    };
+    let mut old = prev.map(|p| p.dbs.clone()).unwrap_or_default();
+    // Pair every group with its database (reused or new), then bring them up to date side by side.
+    let mut jobs: Vec<(Group, ProfileDb)> = Vec::new();
+    for g in groups {
+        let reuse = old
+            .iter()
+            .position(|o| o.signature == g.signature)
+            .or_else(|| old.iter().position(|o| o.roles.iter().any(|r| g.roles.contains(r))));
+        let profile = match reuse {
+            Some(i) => old.swap_remove(i),
+            None => match ServingDb::open(engine, max_execution_ms) {
+                Ok(db) => ProfileDb {
+                    db: Arc::new(db),
+                    roles: Vec::new(),
+                    signature: 0,
+                    tables: Plan::new(),
+                    meta: 0,
+                },
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), roles = ?g.roles, "cannot open a profile database");
+                    next.unavailable.extend(g.roles);
+                    continue;
+                }
+            },
+        };
+        jobs.push((g, profile));
+    }
+    let results: Vec<(u64, Vec<String>, ProfileDb, anyhow::Result<()>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|(g, mut profile)| {
+                let columns = &columns;
+                scope.spawn(move || {
+                    let meta = || crate::governance::metadata::tables(catalog, Some(&catalog.compliance), Some(g.role));
+                    let r = sync(&mut profile, &g.plan, raw, columns, salt, (&meta, g.meta_digest));
+                    (g.signature, g.roles, profile, r)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a profile sync thread panicked"))
+            .collect()
+    });
+    for (sig, roles, mut profile, result) in results {
+        match result {
+            Ok(()) => {
+                profile.signature = sig;
+                profile.roles = roles.clone();
+                for r in &roles {
+                    next.by_role.insert(r.clone(), profile.db.clone());
+                }
+                next.dbs.push(profile);
+            }
+            Err(e) => {
+                // Fail closed: a role whose database may be out of date gets no database at all.
+                tracing::error!(error = %format!("{e:#}"), ?roles, "a profile database could not be updated");
+                next.unavailable.extend(roles);
+            }
+        }
+    }
+    tracing::debug!(
+        took_ms = started.elapsed().as_secs_f64() * 1e3,
+        profiles = next.dbs.len(),
+        "profiles updated"
+    );
+    next
+}
+
+/// The columns and types of every table of the unmasked database, in one catalog query.
+type RawColumns = HashMap<(String, String), Vec<(String, String)>>;
+
+fn raw_columns(raw: &ServingDb) -> anyhow::Result<RawColumns> {
+    let conn = raw.connect()?;
+    let mut stmt = conn.prepare(
+        "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() \
+         WHERE NOT internal AND schema_name <> 'mesh' ORDER BY schema_name, table_name, column_index",
+    )?;
+    let mut out = RawColumns::new();
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+            (r.get::<_, String>(2)?, r.get::<_, String>(3)?),
+        ))
+    })?;
+    for row in rows {
+        let (key, col) = row?;
+        out.entry(key).or_default().push(col);
+    }
+    Ok(out)
+}
+
+/// Makes one profile database hold exactly `plan`, in one transaction.
+fn sync(
+    profile: &mut ProfileDb,
+    plan: &Plan,
+    raw: &ServingDb,
+    columns: &RawColumns,
+    salt: &Salt,
+    (meta, digest): (&(dyn Fn() -> Vec<MetaTable> + Sync), u64),
+) -> anyhow::Result<()> {
+    let changed = plan.len() != profile.tables.len()
+        || plan.iter().any(|(k, s)| profile.tables.get(k) != Some(s))
+        || profile.meta != digest;
+    if !changed {
+        return Ok(());
+    }
+    let t0 = std::time::Instant::now();
+    let raw_conn = raw.connect()?;
+    let mut held = profile.tables.clone();
+    profile.db.transaction(|conn| {
+        for key in profile.tables.keys() {
+            if !plan.contains_key(key) {
+                drop_table(conn, key)?;
+                held.remove(key);
+            }
+        }
+        for (key, state) in plan {
+            if profile.tables.get(key) == Some(state) {
+                continue;
+            }
+            held.remove(key);
+            let cols = columns.get(key).map(Vec::as_slice).unwrap_or_default();
+            match copy_masked(&raw_conn, conn, key, cols, state, salt) {
+                Ok(()) => {
+                    held.insert(key.clone(), state.clone());
+                }
+                Err(e) => {
+                    tracing::warn!(table = %format!("{}.{}", key.0, key.1), error = %e, "masked copy failed");
+                    drop_table(conn, key)?;
+                }
+            }
+        }
+        let t1 = t0.elapsed();
+        if profile.meta != digest {
+            crate::governance::metadata::publish(conn, &meta())?;
+        }
+        tracing::debug!(
+            copy_ms = t1.as_secs_f64() * 1e3,
+            total_ms = t0.elapsed().as_secs_f64() * 1e3,
+            "profile sync"
+        );
+        Ok(())
+    })?;
+    profile.tables = held;
+    profile.meta = digest;
+    Ok(())
+}
+
+fn drop_table(conn: &Connection, (schema, table): &(String, String)) -> anyhow::Result<()> {
+    conn.execute_batch(&format!(
+        "DROP TABLE IF EXISTS {}.{}",
+        quote_ident(schema),
+        quote_ident(table)
+    ))?;
+    Ok(())
+}
+
+/// Copies `schema.table` from the unmasked database into `target`, every column through its mask. Columns the
+/// catalog does not know are redacted.
+fn copy_masked(
+    raw: &Connection,
+    target: &Connection,
+    (schema, table): &(String, String),
+    cols: &[(String, String)],
+    state: &TableState,
+    salt: &Salt,
+) -> Result<(), String> {
+    let clean = crate::load::ingest::clean_error;
+    if cols.is_empty() {
+        return Err(format!("{schema}.{table} is not in the unmasked database"));
+    }
+    let mut select = Vec::new();
+    let mut defs = Vec::new();
+    for (name, ty) in cols {
+        let mask = match state.masks.iter().find(|(n, _)| n == name) {
+            Some((_, m)) => *m,
+            None => Some(MaskMethod::Redact),
+        };
+        select.push(crate::governance::masking::sql(mask, name, ty, salt));
+        defs.push(format!(
+            "{} {}",
+            quote_ident(name),
+            crate::governance::masking::masked_type(mask, ty)
+        ));
+    }
+    let qualified = format!("{}.{}", quote_ident(schema), quote_ident(table));
+    target
+        .execute_batch(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {}; CREATE OR REPLACE TABLE {qualified} ({});",
+            quote_ident(schema),
+            defs.join(", ")
+        ))
+        .map_err(clean)?;
+    let mut read = raw
+        .prepare(&format!("SELECT {} FROM {qualified}", select.join(", ")))
+        .map_err(clean)?;
+    let batches = read.stream_arrow([]).map_err(clean)?;
+    let mut appender = target.appender_to_db(table, schema).map_err(clean)?;
+    for batch in batches {
+        appender.append_record_batch(batch.map_err(clean)?).map_err(clean)?;
+    }
+    appender.flush().map_err(clean)?;
+    Ok(())
+}

@@ -1,0 +1,791 @@
+//! Snapshots of the mesh and how they are built: read manifests, reload only what changed, publish to the serving
+//! database, then swap the new immutable snapshot in. A product whose new files are broken keeps its last good version.
+
+use crate::base::diagnostics::{Diagnostic, Severity};
+use crate::checks::pipeline::{Options, Outcome};
+use crate::folder::manifests::{MeshSpec, ProductSpec, read_mesh};
+use crate::load::ingest::{TableLoad, contract_diag};
+use crate::load::serving_db::{Publish, ServingDb};
+use crate::model::catalog::{Catalog, LoadedColumn, Product, Status, Table};
+use arc_swap::ArcSwap;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// What the last rebuild did, for `/api/status` and the log.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReloadInfo {
+    pub took_ms: f64,
+    /// Products (re)loaded and tested by this build.
+    pub reloaded: Vec<String>,
+    pub unchanged: usize,
+    pub removed: Vec<String>,
+}
+
+/// One immutable view of the mesh.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub generation: u64,
+    /// Unix milliseconds when this snapshot was built.
+    pub built_at: u64,
+    pub catalog: Catalog,
+    /// Whether the governance in force is what the folder declares, the last good one, or a lock.
+    pub governance: crate::governance::last_good::GovernanceState,
+    pub reload: ReloadInfo,
+    /// The manifests as read, to skip re-parsing unchanged products next time.
+    spec: MeshSpec,
+    /// Data files each product read, with their fingerprint.
+    data: HashMap<String, (Vec<PathBuf>, u64)>,
+    /// The tables each product was assigned (a product whose assignment changes is reloaded).
+    served: Served,
+}
+
+impl Snapshot {
+    /// The governance this snapshot enforces, for the next build to keep while files are broken.
+    fn last_good(&self) -> crate::governance::last_good::LastGood<'_> {
+        crate::governance::last_good::LastGood {
+            mesh_file: &self.spec.mesh_file,
+            domains: &self.catalog.domains,
+            policies: &self.catalog.policies,
+            access: &self.catalog.access,
+        }
+    }
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The served name of a table, compared case-insensitively (DuckDB identifiers are).
+fn table_key(schema: &str, table: &str) -> (String, String) {
+    (schema.to_lowercase(), table.to_lowercase())
+}
+
+/// Per product key: the (contract, schema object) pairs it serves.
+type Served = HashMap<String, Vec<(usize, usize)>>;
+
+/// Which tables of which product are served: the first product (in domain/product order) to claim a name wins.
+fn assign_tables(spec: &MeshSpec) -> (Served, HashMap<String, Vec<Diagnostic>>) {
+    let mut owners: HashMap<(String, String), String> = HashMap::new();
+    let mut served: Served = HashMap::new();
+    let mut diags: HashMap<String, Vec<Diagnostic>> = HashMap::new();
+    for p in &spec.products {
+        let key = p.key();
+        let list = served.entry(key.clone()).or_default();
+        if p.domain.eq_ignore_ascii_case(crate::governance::metadata::SCHEMA) {
+            diags.entry(key.clone()).or_default().push(Diagnostic::error(
+                "reserved-name",
+                format!(
+                    "the domain name `{}` is reserved for meshbox's metadata tables (mesh.products, mesh.columns, ...); \
+                     its tables are not served",
+                    p.domain
+                ),
+            ));
+            continue;
+        }
+        for (ci, c) in p.contracts.iter().enumerate() {
+            for (oi, t) in c.tables.iter().enumerate() {
+                let k = table_key(&p.domain, &t.name);
+                match owners.get(&k) {
+                    Some(owner) => diags.entry(key.clone()).or_default().push(
+                        contract_diag(
+                            c,
+                            Severity::Error,
+                            "name-collision",
+                            &format!("{}.name", t.path),
+                            format!("table `{}.{}` is already provided by {owner}", p.domain, t.name),
+                            Some("give the schema object another `name`; every table in a domain needs its own".into()),
+                        )
+                        .relative_to(&spec.root),
+                    ),
+                    None => {
+                        owners.insert(k, key.clone());
+                        list.push((ci, oi));
+                    }
+                }
+            }
+        }
+    }
+    (served, diags)
+}
+
+/// Builds a snapshot. With `serving`, changed tables are published to it; without, only loaded and tested.
+pub fn build(
+    root: &Path,
+    opts: &Options,
+    prev: Option<&Snapshot>,
+    serving: Option<&ServingDb>,
+) -> anyhow::Result<Snapshot> {
+    let started = Instant::now();
+    if !root.is_dir() {
+        anyhow::bail!("the mesh folder {} does not exist or is not a folder", root.display());
+    }
+    let ignorer = crate::folder::scan::Ignorer::new(root, &opts.ignore).map_err(anyhow::Error::msg)?;
+    let mut spec = read_mesh(root, prev.map(|p| &p.spec), &ignorer);
+    let domain_names: Vec<String> = spec.domains.iter().map(|d| d.name.clone()).collect();
+    let governance = crate::governance::last_good::govern(
+        &mut spec,
+        crate::governance::policy::read_policies(root, &domain_names),
+        prev.map(Snapshot::last_good),
+    );
+    let t_read = started.elapsed();
+    let mut opts = opts.clone();
+    if opts.server.is_none() {
+        opts.server = spec.mesh_file.server.clone();
+    }
+    let (served, collisions) = assign_tables(&spec);
+    let prev_products: HashMap<String, &Arc<Product>> = prev
+        .map(|s| s.catalog.products.iter().map(|p| (p.key(), p)).collect())
+        .unwrap_or_default();
+
+    // Which products must be (re)loaded.
+    let mut to_load: Vec<&ProductSpec> = Vec::new();
+    let mut reused: HashMap<String, Arc<Product>> = HashMap::new();
+    for p in &spec.products {
+        let key = p.key();
+        let unchanged = prev.and_then(|s| {
+            let old = prev_products.get(&key)?;
+            let (files, fp) = s.data.get(&key)?;
+            let same_data = crate::folder::scan::fingerprint(files.iter().map(PathBuf::as_path)) == *fp;
+            let same_tables = s.served.get(&key) == served.get(&key);
+            (old.fingerprint == p.fingerprint && same_data && same_tables && !old.stale).then(|| (*old).clone())
+        });
+        match unchanged {
+            Some(old) => {
+                reused.insert(key, old);
+            }
+            None => to_load.push(p),
+        }
+    }
+    // Products that consume a reloaded product (ODPS input ports) are re-evaluated with it, transitively.
+    if prev.is_some() {
+        let provider_of: HashMap<&str, String> = spec
+            .products
+            .iter()
+            .flat_map(|p| {
+                p.contracts
+                    .iter()
+                    .filter_map(|c| c.id.as_deref())
+                    .map(move |id| (id, p.key()))
+            })
+            .collect();
+        loop {
+            let changed: HashSet<String> = to_load.iter().map(|p| p.key()).collect();
+            let consumers: Vec<&ProductSpec> = spec
+                .products
+                .iter()
+                .filter(|p| !changed.contains(&p.key()))
+                .filter(|p| {
+                    p.descriptor.iter().flat_map(|d| d.input_ports.iter()).any(|port| {
+                        port.contract_id
+                            .as_deref()
+                            .and_then(|id| provider_of.get(id))
+                            .is_some_and(|k| changed.contains(k))
+                    })
+                })
+                .map(|p| p.as_ref())
+                .collect();
+            if consumers.is_empty() {
+                break;
+            }
+            for c in consumers {
+                reused.remove(&c.key());
+                to_load.push(c);
+            }
+        }
+        to_load.sort_by_key(|p| p.key());
+    }
+
+    let to_load_keys: HashSet<String> = to_load.iter().map(|p| p.key()).collect();
+    // Nothing changed: no staging database to open at all.
+    let t_plan = started.elapsed();
+    let (staging, outcomes) = if to_load.is_empty() {
+        (None, Vec::new())
+    } else {
+        let inputs = crate::checks::pipeline::Inputs {
+            providers: spec
+                .products
+                .iter()
+                .flat_map(|p| {
+                    let assigned = served.get(&p.key()).cloned().unwrap_or_default();
+                    p.contracts.iter().enumerate().filter_map(move |(ci, c)| {
+                        let tables = assigned
+                            .iter()
+                            .filter(|(sci, _)| *sci == ci)
+                            .map(|(_, oi)| c.tables[*oi].name.clone())
+                            .collect();
+                        c.id.clone().map(|id| (id, (p.key(), p.domain.clone(), tables)))
+                    })
+                })
+                .collect(),
+            serving,
+            previous: prev.map(|s| &s.catalog),
+        };
+        let (staging, outcomes) = crate::checks::pipeline::load_and_check_with(&to_load, root, &opts, &inputs)?;
+        (Some(staging), outcomes)
+    };
+    let generation = prev.map(|p| p.generation + 1).unwrap_or(1);
+    let mut updates = Vec::new();
+    let mut removals: Vec<(String, String)> = Vec::new();
+    let mut built: HashMap<String, Arc<Product>> = HashMap::new();
+    let mut data = HashMap::new();
+    for (p, outcome) in to_load.iter().zip(outcomes) {
+        let key = p.key();
+        let old = prev_products.get(&key);
+        let mut diagnostics = p.diagnostics.clone();
+        diagnostics.extend(collisions.get(&key).cloned().unwrap_or_default());
+        diagnostics.extend(outcome.diagnostics.iter().cloned());
+        let broken = diagnostics.iter().any(Diagnostic::is_error);
+        let files_fp = crate::folder::scan::fingerprint(outcome.data_files.iter().map(PathBuf::as_path));
+        data.insert(key.clone(), (outcome.data_files.clone(), files_fp));
+        // Last good, always: a broken product that served before keeps serving its old tables, marked stale.
+        if let Some(old) = old.filter(|o| broken && o.status != Status::Failed && !o.tables.is_empty()) {
+            let mut kept = Product::clone(old);
+            kept.stale = true;
+            kept.diagnostics = diagnostics;
+            kept.fingerprint = p.fingerprint;
+            built.insert(key, Arc::new(kept));
+            continue;
+        }
+        let served_here = served.get(&key).cloned().unwrap_or_default();
+        let tables = served_tables(p, &outcome, &served_here);
+        for t in &tables {
+            let load = outcome
+                .tables
+                .iter()
+                .find(|l| l.contract == t.contract && l.object == t.object)
+                .expect("served tables were loaded");
+            updates.push(Publish {
+                from: load.qualified(),
+                schema: t.schema.clone(),
+                table: t.name.clone(),
+            });
+        }
+        if let Some(old) = old {
+            for t in &old.tables {
+                if !tables
+                    .iter()
+                    .any(|n| table_key(&n.schema, &n.name) == table_key(&t.schema, &t.name))
+                {
+                    removals.push((t.schema.clone(), t.name.clone()));
+                }
+            }
+        }
+        let status = Product::derive_status(&diagnostics, &outcome.checks);
+        built.insert(
+            key,
+            Arc::new(Product {
+                domain: p.domain.clone(),
+                name: p.name.clone(),
+                dir: p.dir.clone(),
+                descriptor: p.descriptor.clone(),
+                contracts: p.contracts.clone(),
+                tables,
+                checks: outcome.checks,
+                diagnostics,
+                status,
+                stale: false,
+                loaded_generation: generation,
+                load_ms: (outcome.load_ms * 10.0).round() / 10.0,
+                fingerprint: p.fingerprint,
+                derived: p
+                    .transforms
+                    .iter()
+                    .map(|t| crate::model::catalog::DerivedTable {
+                        table: p.contracts[t.contract].tables[t.object].name.clone(),
+                        file: t.file.strip_prefix(root).unwrap_or(&t.file).to_path_buf(),
+                        sql: t.sql.clone(),
+                    })
+                    .collect(),
+            }),
+        );
+    }
+    let current: HashSet<String> = spec.products.iter().map(|p| p.key()).collect();
+    let mut removed = Vec::new();
+    for (key, old) in &prev_products {
+        if !current.contains(key) {
+            removed.push(key.clone());
+            for t in &old.tables {
+                removals.push((t.schema.clone(), t.name.clone()));
+            }
+        }
+    }
+    let t_load = started.elapsed();
+    if let Some(db) = serving {
+        // A table moving from one product to another must not be dropped after it was re-created.
+        let created: HashSet<(String, String)> = updates.iter().map(|u| table_key(&u.schema, &u.table)).collect();
+        removals.retain(|(s, t)| !created.contains(&table_key(s, t)));
+        let failures = match &staging {
+            Some(staging) => db.publish(staging, &updates, &removals)?,
+            None if !removals.is_empty() => db.remove(&removals).map(|()| Vec::new())?,
+            None => Vec::new(),
+        };
+        for (publish, error) in failures {
+            let key = built
+                .iter()
+                .find(|(_, p)| {
+                    p.tables
+                        .iter()
+                        .any(|t| t.schema == publish.schema && t.name == publish.table)
+                })
+                .map(|(k, _)| k.clone());
+            if let Some(key) = key {
+                let mut p = Product::clone(&built[&key]);
+                p.diagnostics.push(Diagnostic::error(
+                    "publish",
+                    format!(
+                        "table `{}.{}` could not be served: {error}",
+                        publish.schema, publish.table
+                    ),
+                ));
+                p.tables
+                    .retain(|t| !(t.schema == publish.schema && t.name == publish.table));
+                p.status = Status::Failed;
+                built.insert(key, Arc::new(p));
+            }
+        }
+    }
+    let t_publish = started.elapsed();
+    drop(staging);
+    let mut products = Vec::with_capacity(spec.products.len());
+    let mut reloaded = Vec::new();
+    for p in &spec.products {
+        let key = p.key();
+        if let Some(b) = built.remove(&key) {
+            reloaded.push(key);
+            products.push(b);
+        } else if let Some(r) = reused.remove(&key) {
+            if let Some(d) = prev.and_then(|s| s.data.get(&key)) {
+                data.insert(key, d.clone());
+            }
+            products.push(r);
+        }
+    }
+    let unchanged = products.len() - reloaded.len();
+    tracing::debug!(
+        read_ms = t_read.as_secs_f64() * 1e3,
+        plan_ms = (t_plan - t_read).as_secs_f64() * 1e3,
+        load_ms = (t_load - t_plan).as_secs_f64() * 1e3,
+        publish_ms = (t_publish - t_load).as_secs_f64() * 1e3,
+        products = spec.products.len(),
+        reloaded = to_load.len(),
+        "build phases"
+    );
+    let mut diagnostics = governance.diagnostics.clone();
+    diagnostics.extend(spec.diagnostics.iter().cloned());
+    diagnostics.extend(governance.policies.diagnostics.iter().cloned());
+    let mut catalog = Catalog {
+        name: spec.name.clone(),
+        description: spec.mesh_file.description.clone(),
+        root: root.to_path_buf(),
+        domains: spec.domains.clone(),
+        products,
+        diagnostics,
+        policies: Arc::clone(&governance.policies),
+        access: Arc::clone(&governance.access),
+        compliance: Default::default(),
+        lineage: Default::default(),
+        previous: Default::default(),
+    };
+    catalog.previous = Arc::new(previous_versions(
+        &catalog,
+        &spec,
+        prev,
+        &to_load_keys,
+        opts.state_dir.as_deref(),
+    ));
+    let compliance = crate::governance::compliance::Compliance::evaluate(&catalog, &opts.engine);
+    catalog.diagnostics.extend(compliance.diagnostics.iter().cloned());
+    catalog.compliance = Arc::new(compliance);
+    let lineage = crate::discovery::lineage::Lineage::of(&catalog);
+    catalog
+        .diagnostics
+        .extend(crate::discovery::lineage::cycle_diagnostics(&lineage));
+    catalog.lineage = Arc::new(lineage);
+    Ok(Snapshot {
+        generation,
+        built_at: unix_ms(),
+        catalog,
+        governance: governance.state,
+        reload: ReloadInfo {
+            took_ms: (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
+            reloaded,
+            unchanged,
+            removed,
+        },
+        spec,
+        data,
+        served,
+    })
+}
+
+/// Records the contracts of reloaded products in the state folder's history and finds each contract's previous
+/// version (state folder and git) — only when a policy needs it; unchanged products keep what the last snapshot found.
+fn previous_versions(
+    catalog: &Catalog,
+    spec: &MeshSpec,
+    prev: Option<&Snapshot>,
+    reloaded: &HashSet<String>,
+    state: Option<&Path>,
+) -> HashMap<PathBuf, crate::model::catalog::Previous> {
+    let root = &catalog.root;
+    if let Some(state) = state {
+        for p in spec.products.iter().filter(|p| reloaded.contains(&p.key())) {
+            for c in &p.contracts {
+                let rel = c.doc.file.strip_prefix(root).unwrap_or(&c.doc.file);
+                if let Some(text) = crate::base::safe_read::read_manifest_text(&c.doc.file)
+                    && let Err(e) = crate::lifecycle::history::record(state, rel, &text, c.version.as_deref())
+                {
+                    tracing::warn!(error = %e, "cannot keep the contract's history");
+                }
+            }
+        }
+    }
+    let wanted =
+        catalog.policies.policies.iter().any(
+            |p| matches!(&p.rule, crate::governance::policy::Rule::Builtin { name, .. } if name == "breaking_changes_versioned"),
+        );
+    let mut out = HashMap::new();
+    if !wanted {
+        return out;
+    }
+    for p in &spec.products {
+        for c in &p.contracts {
+            let rel = c.doc.file.strip_prefix(root).unwrap_or(&c.doc.file).to_path_buf();
+            if !reloaded.contains(&p.key())
+                && let Some(v) = prev.and_then(|s| s.catalog.previous.get(&rel))
+            {
+                out.insert(rel, v.clone());
+                continue;
+            }
+            let Some(text) = crate::base::safe_read::read_manifest_text(&c.doc.file) else {
+                continue;
+            };
+            if let Some(v) = crate::lifecycle::history::previous(state, root, &rel, &text)
+                && let Some(contract) = crate::lifecycle::history::parse(&rel, &v.text)
+            {
+                out.insert(
+                    rel,
+                    crate::model::catalog::Previous {
+                        label: v.label,
+                        contract,
+                    },
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The tables a product serves, with what loading found.
+fn served_tables(p: &ProductSpec, outcome: &Outcome, served: &[(usize, usize)]) -> Vec<Table> {
+    let mut out = Vec::new();
+    for (ci, oi) in served {
+        let Some(load) = outcome.tables.iter().find(|l| l.contract == *ci && l.object == *oi) else {
+            continue;
+        };
+        out.push(table_of(p, load));
+    }
+    out
+}
+
+fn table_of(p: &ProductSpec, load: &TableLoad) -> Table {
+    let object = &p.contracts[load.contract].tables[load.object];
+    Table {
+        schema: p.domain.clone(),
+        name: object.name.clone(),
+        contract: load.contract,
+        object: load.object,
+        columns: load
+            .columns
+            .iter()
+            .map(|c| LoadedColumn {
+                name: c.name.clone(),
+                data_type: c.data_type.clone(),
+                declared: c.declared,
+                inherited: c.inherited.clone(),
+            })
+            .collect(),
+        row_count: load.row_count,
+        format: load.format.name().to_string(),
+        files: load
+            .files
+            .iter()
+            .map(|f| {
+                f.strip_prefix(&p.dir)
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|_| f.clone())
+            })
+            .collect(),
+        sample: load.sample.clone(),
+        profiles: load.profiles.clone(),
+        pii: load.pii.clone(),
+        reads: load.reads.clone(),
+    }
+}
+
+/// Every rebuild opens and drops a staging DuckDB; hand the memory it freed back to the system so a long session's
+/// resident size tracks what is really in use.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free heap pages; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// One entry of the mesh's recent history (shown on the home page).
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub generation: u64,
+    /// Unix milliseconds.
+    pub at: u64,
+    pub took_ms: f64,
+    pub reloaded: Vec<String>,
+    pub removed: Vec<String>,
+    /// Products that are broken after this rebuild (failed or stale).
+    pub broken: Vec<String>,
+    /// Set when the rebuild itself failed.
+    pub error: Option<String>,
+}
+
+impl Change {
+    fn of(s: &Snapshot) -> Change {
+        Change {
+            generation: s.generation,
+            at: s.built_at,
+            took_ms: s.reload.took_ms,
+            reloaded: s.reload.reloaded.clone(),
+            removed: s.reload.removed.clone(),
+            broken: s
+                .catalog
+                .products
+                .iter()
+                .filter(|p| p.stale || p.status == crate::model::catalog::Status::Failed)
+                .filter(|p| s.reload.reloaded.contains(&p.key()))
+                .map(|p| p.key())
+                .collect(),
+            error: None,
+        }
+    }
+}
+
+const HISTORY: usize = 20;
+
+/// Events pages listen to (Server-Sent Events).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Event {
+    /// A new snapshot is live.
+    Snapshot { generation: u64 },
+    /// A rebuild failed; the previous snapshot keeps serving.
+    Error { message: String },
+}
+
+/// The live mesh: the current snapshot, the serving database, and how to rebuild.
+pub struct Mesh {
+    pub root: PathBuf,
+    pub opts: Options,
+    max_execution_ms: u64,
+    /// The unmasked database. Replaced wholesale when DuckDB reports an internal error (the instance cannot be
+    /// trusted after one).
+    serving: ArcSwap<ServingDb>,
+    /// The database of each role (built from masked copies), swapped together with the snapshot.
+    profiles: ArcSwap<crate::governance::role_dbs::Profiles>,
+    salt: crate::governance::masking::Salt,
+    /// The catalog search index, updated with every snapshot.
+    search: crate::discovery::search::SearchIndex,
+    current: ArcSwap<Snapshot>,
+    /// The error of the last failed rebuild, shown over every page until a rebuild succeeds.
+    last_error: ArcSwap<Option<String>>,
+    rebuilding: Mutex<()>,
+    history: Mutex<std::collections::VecDeque<Change>>,
+    /// How the folder is watched (`native`, `poll`), once a watcher runs.
+    watch_mode: ArcSwap<Option<&'static str>>,
+    pub events: tokio::sync::broadcast::Sender<Event>,
+}
+
+impl Mesh {
+    /// Loads the mesh for serving. Fails only when the folder cannot be used at all.
+    pub fn open(root: &Path, opts: Options, max_execution_ms: u64) -> anyhow::Result<Mesh> {
+        Mesh::open_salted(root, opts, max_execution_ms, crate::governance::masking::Salt::random())
+    }
+
+    /// Like `open`, with the secret that `hash` masking mixes in (kept in the state folder by `meshbox serve`).
+    pub fn open_salted(
+        root: &Path,
+        opts: Options,
+        max_execution_ms: u64,
+        salt: crate::governance::masking::Salt,
+    ) -> anyhow::Result<Mesh> {
+        let serving = Arc::new(ServingDb::open(&opts.engine, max_execution_ms)?);
+        let first = build(root, &opts, None, Some(&serving))?;
+        let profiles =
+            crate::governance::role_dbs::update(None, &first.catalog, &serving, &opts.engine, max_execution_ms, &salt);
+        let search = crate::discovery::search::SearchIndex::new()?;
+        search.update(&first.catalog)?;
+        let (events, _) = tokio::sync::broadcast::channel(64);
+        let history = Mutex::new(std::collections::VecDeque::from([Change::of(&first)]));
+        Ok(Mesh {
+            root: root.to_path_buf(),
+            opts,
+            max_execution_ms,
+            serving: ArcSwap::new(serving),
+            profiles: ArcSwap::from_pointee(profiles),
+            salt,
+            search,
+            current: ArcSwap::from_pointee(first),
+            last_error: ArcSwap::from_pointee(None),
+            rebuilding: Mutex::new(()),
+            history,
+            watch_mode: ArcSwap::from_pointee(None),
+            events,
+        })
+    }
+
+    /// The unmasked database (meshbox's own use; queries go through `serving_for`).
+    pub fn serving(&self) -> Arc<ServingDb> {
+        self.serving.load_full()
+    }
+
+    /// The database a role's queries run on: None for a role without one (unknown, or its database could not
+    /// be brought up to date).
+    pub fn serving_for(&self, role: &str) -> Option<Arc<ServingDb>> {
+        self.profiles.load().for_role(role)
+    }
+
+    pub fn profiles(&self) -> Arc<crate::governance::role_dbs::Profiles> {
+        self.profiles.load_full()
+    }
+
+    pub fn salt(&self) -> &crate::governance::masking::Salt {
+        &self.salt
+    }
+
+    pub fn search(&self) -> &crate::discovery::search::SearchIndex {
+        &self.search
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    pub fn set_watch_mode(&self, mode: &'static str) {
+        self.watch_mode.store(Arc::new(Some(mode)));
+    }
+
+    pub fn watch_mode(&self) -> Option<&'static str> {
+        **self.watch_mode.load()
+    }
+
+    /// The most recent rebuilds, newest first.
+    pub fn history(&self) -> Vec<Change> {
+        self.history
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .rev()
+            .cloned()
+            .collect()
+    }
+
+    fn remember(&self, change: Change) {
+        let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        h.push_back(change);
+        while h.len() > HISTORY {
+            h.pop_front();
+        }
+    }
+
+    pub fn last_error(&self) -> Option<String> {
+        (*self.last_error.load_full()).clone()
+    }
+
+    /// Rebuilds from the folder and swaps the new snapshot in; on failure the current one keeps serving.
+    pub fn rebuild(&self) -> Result<Arc<Snapshot>, String> {
+        let _one_at_a_time = self.rebuilding.lock().unwrap_or_else(|e| e.into_inner());
+        let result = self.rebuild_locked();
+        release_free_memory();
+        result
+    }
+
+    fn rebuild_locked(&self) -> Result<Arc<Snapshot>, String> {
+        let prev = self.snapshot();
+        let serving = self.serving();
+        // After an internal error the database is rebuilt from scratch: a fresh instance and every product reloaded.
+        let fresh = if serving.is_poisoned() || self.profiles.load().is_poisoned() {
+            match ServingDb::open(&self.opts.engine, self.max_execution_ms) {
+                Ok(db) => Some(Arc::new(db)),
+                Err(e) => return Err(format!("cannot reopen the serving database: {e:#}")),
+            }
+        } else {
+            None
+        };
+        let (db, previous) = match &fresh {
+            Some(db) => (db.clone(), None),
+            None => (serving, Some(prev.as_ref())),
+        };
+        match build(&self.root, &self.opts, previous, Some(&db)) {
+            Ok(mut next) => {
+                if fresh.is_some() {
+                    next.generation = prev.generation + 1;
+                    self.serving.store(db.clone());
+                }
+                // A fresh database means fresh profiles: the old ones may hold what the new snapshot hides.
+                let old_profiles = self.profiles.load_full();
+                let profiles = crate::governance::role_dbs::update(
+                    fresh.is_none().then_some(old_profiles.as_ref()),
+                    &next.catalog,
+                    &db,
+                    &self.opts.engine,
+                    self.max_execution_ms,
+                    &self.salt,
+                );
+                let next = Arc::new(next);
+                self.profiles.store(Arc::new(profiles));
+                self.current.store(next.clone());
+                match self.search.update(&next.catalog) {
+                    Ok(n) => tracing::debug!(documents = n, "search index updated"),
+                    Err(e) => tracing::error!(error = %e, "the search index could not be updated"),
+                }
+                self.remember(Change::of(&next));
+                self.last_error.store(Arc::new(None));
+                tracing::info!(
+                    generation = next.generation,
+                    took_ms = next.reload.took_ms,
+                    reloaded = ?next.reload.reloaded,
+                    removed = ?next.reload.removed,
+                    unchanged = next.reload.unchanged,
+                    "snapshot rebuilt"
+                );
+                let _ = self.events.send(Event::Snapshot {
+                    generation: next.generation,
+                });
+                Ok(next)
+            }
+            Err(e) => {
+                let message = format!("{e:#}");
+                tracing::error!(error = %message, "rebuild failed; the previous snapshot keeps serving");
+                self.last_error.store(Arc::new(Some(message.clone())));
+                self.remember(Change {
+                    generation: prev.generation,
+                    at: unix_ms(),
+                    took_ms: 0.0,
+                    reloaded: Vec::new(),
+                    removed: Vec::new(),
+                    broken: Vec::new(),
+                    error: Some(message.clone()),
+                });
+                let _ = self.events.send(Event::Error {
+                    message: message.clone(),
+                });
+                Err(message)
+            }
+        }
+    }
+}

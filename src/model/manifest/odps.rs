@@ -1,0 +1,177 @@
+//! ODPS v1.0/v1.1 data product descriptors (`*.odps.yaml`) as typed values; the raw document is kept.
+
+use super::{Description, Support, Team, read_custom_properties};
+use crate::base::diagnostics::Severity;
+use crate::base::yaml::{Document, Problem, Reader};
+use serde::Serialize;
+use serde_yaml::Value;
+
+pub const KNOWN_API_VERSIONS: &[&str] = &["v1.0.0", "v1.1.0"];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Descriptor {
+    #[serde(skip)]
+    pub doc: Document,
+    pub api_version: Option<String>,
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub status: Option<String>,
+    pub domain: Option<String>,
+    pub tenant: Option<String>,
+    /// ODPS 1.1 `type`: sourceAligned, aggregate, consumerAligned (also read from customProperties in 1.0).
+    pub product_type: Option<String>,
+    pub description: Description,
+    pub tags: Vec<String>,
+    pub team: Option<Team>,
+    pub support: Vec<Support>,
+    pub input_ports: Vec<InputPort>,
+    pub output_ports: Vec<OutputPort>,
+    pub custom_properties: Vec<(String, Value)>,
+}
+
+/// An `inputPorts[]` entry: a contract of another product that this one consumes (the lineage).
+#[derive(Debug, Clone, Serialize)]
+pub struct InputPort {
+    pub path: String,
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub contract_id: Option<String>,
+}
+
+/// An `outputPorts[]` entry: what the product offers, described by a contract.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputPort {
+    pub path: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub port_type: Option<String>,
+    pub version: Option<String>,
+    pub contract_id: Option<String>,
+}
+
+impl Descriptor {
+    pub fn read(doc: Document, problems: &mut Vec<Problem>) -> Option<Descriptor> {
+        let mut r = Reader::new(problems);
+        let Some(root) = doc.value.as_mapping() else {
+            r.problem(
+                Severity::Error,
+                "not-a-product",
+                "",
+                format!(
+                    "the file holds {}, not an ODPS data product",
+                    crate::base::yaml::kind_of(&doc.value)
+                ),
+                Some("an ODPS descriptor starts with `apiVersion: v1.0.0` and `kind: DataProduct`".into()),
+            );
+            return None;
+        };
+        let root = root.clone();
+        let api_version = r.string(&root, "apiVersion", "");
+        match api_version.as_deref() {
+            None => r.problem(
+                Severity::Warning,
+                "missing-field",
+                "apiVersion",
+                "`apiVersion` is missing".into(),
+                Some("add `apiVersion: v1.0.0`".into()),
+            ),
+            Some(v) if KNOWN_API_VERSIONS.contains(&v) => {}
+            Some(v) => r.problem(
+                Severity::Warning,
+                "unknown-version",
+                "apiVersion",
+                format!(
+                    "ODPS `{v}` is not a version meshbox knows ({}); reading it anyway",
+                    KNOWN_API_VERSIONS.join(", ")
+                ),
+                None,
+            ),
+        }
+        if let Some(k) = r.string(&root, "kind", "")
+            && k != "DataProduct"
+        {
+            r.problem(
+                Severity::Error,
+                "wrong-kind",
+                "kind",
+                format!("`kind` is `{k}`, an ODPS descriptor has `kind: DataProduct`"),
+                None,
+            );
+        }
+        let mut input_ports = Vec::new();
+        for (p, v) in r.list(&root, "inputPorts", "") {
+            let Some(m) = r.as_mapping(v, &p) else {
+                continue;
+            };
+            input_ports.push(InputPort {
+                name: r.string(m, "name", &p),
+                version: r.string(m, "version", &p),
+                contract_id: r.string(m, "contractId", &p),
+                path: p,
+            });
+        }
+        let mut output_ports = Vec::new();
+        for (p, v) in r.list(&root, "outputPorts", "") {
+            let Some(m) = r.as_mapping(v, &p) else {
+                continue;
+            };
+            output_ports.push(OutputPort {
+                name: r.string(m, "name", &p),
+                description: r.string(m, "description", &p),
+                port_type: r.string(m, "type", &p),
+                version: r.string(m, "version", &p),
+                contract_id: r.string(m, "contractId", &p),
+                path: p,
+            });
+        }
+        let custom_properties = read_custom_properties(&mut r, &root, "");
+        let product_type = r.string(&root, "type", "").or_else(|| {
+            custom_properties
+                .iter()
+                .find(|(k, _)| matches!(k.as_str(), "type" | "productType" | "dataProductType"))
+                .and_then(|(_, v)| crate::base::yaml::scalar_text(v))
+        });
+        Some(Descriptor {
+            api_version,
+            id: r.string(&root, "id", ""),
+            name: r.string(&root, "name", ""),
+            version: r.string(&root, "version", ""),
+            status: r.string(&root, "status", ""),
+            domain: r.string(&root, "domain", ""),
+            tenant: r.string(&root, "tenant", ""),
+            product_type,
+            description: Description::read(&mut r, &root, ""),
+            tags: r.strings(&root, "tags", ""),
+            team: Team::read(&mut r, &root, ""),
+            support: Support::read_all(&mut r, &root, ""),
+            input_ports,
+            output_ports,
+            custom_properties,
+            doc,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn reads_ports_and_type() {
+        let doc = Document::parse(
+            Path::new("p.odps.yaml"),
+            "apiVersion: v1.1.0\nkind: DataProduct\nid: p\nstatus: active\ntype: aggregate\n\
+             inputPorts:\n  - name: orders\n    version: 1.0.0\n    contractId: urn:orders\n\
+             outputPorts:\n  - name: daily\n    contractId: urn:daily\n",
+        )
+        .unwrap();
+        let mut problems = Vec::new();
+        let d = Descriptor::read(doc, &mut problems).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(d.product_type.as_deref(), Some("aggregate"));
+        assert_eq!(d.input_ports[0].contract_id.as_deref(), Some("urn:orders"));
+        assert_eq!(d.output_ports[0].name.as_deref(), Some("daily"));
+    }
+}

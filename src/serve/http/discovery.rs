@@ -1,0 +1,235 @@
+//! Discovery pages and their JSON twins: `/search` (results update while typing), `/lineage` (the mesh map) and
+//! `GET /api/products/{domain}/{product}/impact`.
+
+use super::pages::{Chrome, render};
+use super::{AppError, AppState, Caller};
+use crate::discovery::search::{FACETS, Filter, Results};
+use askama::Template;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Runs a search from query parameters: `q`, one parameter per facet, `limit`.
+fn run_search(st: &AppState, params: &HashMap<String, String>) -> Result<Results, AppError> {
+    let q = params.get("q").map(String::as_str).unwrap_or("");
+    if q.len() > 500 {
+        return Err(AppError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the search text is longer than 500 characters",
+        ));
+    }
+    let filters: Vec<Filter> = FACETS
+        .iter()
+        .filter_map(|f| {
+            params.get(*f).filter(|v| !v.is_empty()).map(|v| Filter {
+                facet: f.to_string(),
+                value: v.clone(),
+            })
+        })
+        .collect();
+    let limit = params
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(20usize)
+        .clamp(1, 200);
+    let recent = st.usage.recent_all(crate::governance::audit::now_ms());
+    st.mesh
+        .search()
+        .search(q, &filters, limit, &|key| recent.get(key).copied().unwrap_or(0))
+        .map_err(AppError::internal)
+}
+
+/// `GET /api/search?q=&domain=&tag=&owner=&classification=&type=&compliance=&health=&limit=`.
+pub async fn search(
+    State(st): State<Arc<AppState>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, AppError> {
+    let r = run_search(&st, &params)?;
+    serde_json::to_value(&r).map(Json).map_err(AppError::internal)
+}
+
+/// A facet value on the page: the link that toggles it.
+struct FacetLink {
+    value: String,
+    count: usize,
+    active: bool,
+    href: String,
+}
+
+struct FacetGroup {
+    name: &'static str,
+    links: Vec<FacetLink>,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    chrome: Chrome,
+    q: String,
+    r: Results,
+    facets: Vec<FacetGroup>,
+    active: Vec<(String, String, String)>,
+}
+
+fn href(params: &HashMap<String, String>, toggle: Option<(&str, &str)>) -> String {
+    let mut pairs: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, v)| (k.as_str() == "q" || FACETS.contains(&k.as_str())) && !v.is_empty())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some((facet, value)) = toggle {
+        match pairs.iter().position(|(k, v)| k == facet && v == value) {
+            Some(i) => {
+                pairs.remove(i);
+            }
+            None => {
+                pairs.retain(|(k, _)| k != facet);
+                pairs.push((facet.to_string(), value.to_string()));
+            }
+        }
+    }
+    pairs.sort();
+    format!("/search?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
+}
+
+pub async fn search_page(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    let r = run_search(&st, &params).map_err(AppError::page)?;
+    let facets = r
+        .facets
+        .iter()
+        .map(|(name, values)| FacetGroup {
+            name,
+            links: values
+                .iter()
+                .take(12)
+                .map(|(v, n)| FacetLink {
+                    active: params.get(*name) == Some(v),
+                    href: href(&params, Some((name, v))),
+                    value: v.clone(),
+                    count: *n,
+                })
+                .collect(),
+        })
+        .filter(|g| !g.links.is_empty())
+        .collect();
+    let active = FACETS
+        .iter()
+        .filter_map(|f| {
+            params
+                .get(*f)
+                .filter(|v| !v.is_empty())
+                .map(|v| (f.to_string(), v.clone(), href(&params, Some((f, v)))))
+        })
+        .collect();
+    let q = params.get("q").cloned().unwrap_or_default();
+    let json_url = href(&params, None).replacen("/search", "/api/search", 1);
+    render(&SearchPage {
+        chrome: Chrome::new(&st, &caller, "search", json_url).at(&href(&params, None)),
+        q,
+        r,
+        facets,
+        active,
+    })
+}
+
+/// `GET /api/lineage`: every product and dependency, and the cycles.
+pub async fn lineage(State(st): State<Arc<AppState>>) -> Result<Json<Value>, AppError> {
+    let s = st.mesh.snapshot();
+    serde_json::to_value(&*s.catalog.lineage)
+        .map(Json)
+        .map_err(AppError::internal)
+}
+
+#[derive(Template)]
+#[template(path = "lineage.html")]
+struct LineagePage {
+    chrome: Chrome,
+    svg: String,
+    products: usize,
+    edges: usize,
+    cycles: Vec<Vec<String>>,
+    domains: Vec<(String, usize)>,
+}
+
+pub async fn lineage_page(State(st): State<Arc<AppState>>, caller: Caller) -> Result<Response, AppError> {
+    let s = st.mesh.snapshot();
+    let l = &s.catalog.lineage;
+    render(&LineagePage {
+        chrome: Chrome::new(&st, &caller, "lineage", "/api/lineage".into()).at("/lineage"),
+        svg: l.svg(None),
+        products: s.catalog.products.len(),
+        edges: l.edges.len(),
+        cycles: l.cycles.clone(),
+        domains: s
+            .catalog
+            .domains
+            .iter()
+            .map(|d| (d.name.clone(), s.catalog.products_in(&d.name).count()))
+            .collect(),
+    })
+}
+
+/// `GET /api/products/{domain}/{product}/impact[?column=table.column]`: the products downstream and their owners.
+pub async fn impact(
+    State(st): State<Arc<AppState>>,
+    Path((domain, name)): Path<(String, String)>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, AppError> {
+    let s = st.mesh.snapshot();
+    let p = s
+        .catalog
+        .product(&domain, &name)
+        .ok_or_else(|| AppError::not_found(format!("no product {domain}/{name}")))?;
+    let l = &s.catalog.lineage;
+    let start = l
+        .index_of(&p.key())
+        .ok_or_else(|| AppError::internal("a product missing from the lineage"))?;
+    let column = params.get("column").filter(|c| !c.is_empty());
+    let contracts: Option<Vec<String>> = match column {
+        None => None,
+        Some(c) => {
+            let (table, col) = c.split_once('.').unwrap_or(("", c.as_str()));
+            let ids: Vec<String> = p
+                .contracts
+                .iter()
+                .filter(|k| {
+                    k.tables
+                        .iter()
+                        .any(|t| (table.is_empty() || t.name == table) && t.columns.iter().any(|x| x.name == col))
+                })
+                .filter_map(|k| k.id.clone())
+                .collect();
+            let declared = p.contracts.iter().any(|k| {
+                k.tables
+                    .iter()
+                    .any(|t| (table.is_empty() || t.name == table) && t.columns.iter().any(|x| x.name == col))
+            });
+            if !declared {
+                return Err(AppError::not_found(format!("{domain}/{name} declares no column `{c}`")));
+            }
+            Some(ids)
+        }
+    };
+    let impacted = l.impact(start, contracts.as_deref());
+    let owners: Vec<String> = {
+        let mut o: Vec<String> = impacted.iter().filter_map(|i| i.owner.clone()).collect();
+        o.sort();
+        o.dedup();
+        o
+    };
+    Ok(Json(json!({
+        "product": p.key(),
+        "column": column,
+        "level": if column.is_some() { "column (consumers of the contract declaring it)" } else { "product" },
+        "impacted": impacted,
+        "owners": owners,
+    })))
+}
