@@ -40,7 +40,7 @@ pub struct Diagnostic {
     pub message: String,
     pub hint: Option<String>,
     /// Set when `message` may quote values from the data (a DuckDB conversion error, a line of a file): the message
-    /// shown instead to roles that may not read that data unmasked (see `crate::governance::disclosure`).
+    /// shown instead to roles that may not read that data unmasked (see governance's `disclosure`).
     #[serde(skip)]
     pub public_message: Option<String>,
 }

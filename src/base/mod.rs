@@ -4,10 +4,12 @@
 //! Takes in text and paths; hands on plain functions and types.
 
 pub mod diagnostics;
+pub mod errors;
 pub mod format;
 pub mod safe_read;
 pub mod sql;
 pub mod sql_guard;
+pub mod urls;
 pub mod values;
 pub mod vars;
 pub mod yaml;

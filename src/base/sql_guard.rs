@@ -195,7 +195,7 @@ fn check(conn: &Connection, sql: &str) -> Result<Inspection, Found> {
     }
     let json: String = conn
         .query_row("SELECT json_serialize_sql(?::VARCHAR)", [sql], |r| r.get(0))
-        .map_err(crate::load::ingest::clean_error)?;
+        .map_err(crate::base::errors::clean_error)?;
     let tree: Value = serde_json::from_str(&json).map_err(|e| format!("cannot read the parse tree: {e}"))?;
     if tree.get("error").and_then(Value::as_bool) == Some(true) {
         let msg = tree

@@ -80,15 +80,15 @@ fn walk(v: &Value, out: &mut Named) {
 fn own_tables(conn: &duckdb::Connection) -> Result<(String, BTreeSet<String>), String> {
     let schema: String = conn
         .query_row("SELECT current_schema()", [], |r| r.get(0))
-        .map_err(crate::load::ingest::clean_error)?;
+        .map_err(crate::base::errors::clean_error)?;
     let mut stmt = conn
         .prepare("SELECT table_name FROM duckdb_tables() WHERE schema_name = current_schema()")
-        .map_err(crate::load::ingest::clean_error)?;
+        .map_err(crate::base::errors::clean_error)?;
     let names = stmt
         .query_map([], |r| r.get::<_, String>(0))
-        .map_err(crate::load::ingest::clean_error)?
+        .map_err(crate::base::errors::clean_error)?
         .collect::<Result<BTreeSet<String>, _>>()
-        .map_err(crate::load::ingest::clean_error)?;
+        .map_err(crate::base::errors::clean_error)?;
     Ok((schema, names.into_iter().map(|n| n.to_lowercase()).collect()))
 }
 
@@ -102,7 +102,7 @@ pub fn of_rule(conn: &duckdb::Connection, sql: &str, table: &str) -> Result<Read
     };
     let json: String = conn
         .query_row("SELECT json_serialize_sql(?::VARCHAR)", [sql], |r| r.get(0))
-        .map_err(crate::load::ingest::clean_error)?;
+        .map_err(crate::base::errors::clean_error)?;
     let Ok(tree) = serde_json::from_str::<Value>(&json) else {
         return Ok(Reads::Everything);
     };

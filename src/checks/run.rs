@@ -3,9 +3,10 @@
 
 use super::plan::{Measure, Planned};
 use super::{CheckResult, CheckStatus, Reads};
+use crate::base::errors::clean_error;
+use crate::base::errors::public_error;
 use crate::base::sql::quote_ident;
-use crate::governance::disclosure::public_error;
-use crate::load::ingest::{clean_error, read_sample};
+use crate::load::ingest::read_sample;
 use crate::model::catalog::Sample;
 use crate::model::manifest::odcs::{Column, Table, Threshold};
 use duckdb::Connection;

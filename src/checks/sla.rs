@@ -2,8 +2,8 @@
 //! (age of the oldest), against an injectable "now" so results are reproducible.
 
 use super::{Category, CheckResult, CheckStatus, Origin, Reads};
+use crate::base::errors::clean_error;
 use crate::base::sql::quote_ident;
-use crate::load::ingest::clean_error;
 use crate::model::manifest::odcs::{Contract, SlaProperty, Threshold};
 use duckdb::Connection;
 use serde_yaml::Value;
@@ -222,7 +222,7 @@ fn run_one(
     match conn.query_row(&sql, [], |row| row.get::<_, Option<i64>>(0)) {
         Err(e) => {
             let e = clean_error(e);
-            let public = crate::governance::disclosure::public_error(&e);
+            let public = crate::base::errors::public_error(&e);
             r.explain(e, Some(public));
         }
         Ok(None) => {

@@ -1,6 +1,8 @@
 //! Command-line flags (clap) and their resolution, once, into the settings the rest of meshbox uses.
 
 use crate::checks::pipeline::Options;
+use crate::lifecycle::export::ExportFormat;
+use crate::live::watch::WatchMode;
 use crate::load::ingest::EngineSettings;
 use crate::serve::query::Limits;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -144,8 +146,8 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_watch: bool,
     /// How to watch the folder: native notifications, or polling (network drives, containers).
-    #[arg(long, value_enum, default_value_t = crate::live::watch::WatchMode::Native)]
-    pub watch: crate::live::watch::WatchMode,
+    #[arg(long, value_enum, default_value_t = WatchMode::Native)]
+    pub watch: WatchMode,
     /// Where meshbox keeps its own state (audit log, hash salt), never inside the mesh folder
     /// [default: $XDG_STATE_HOME/meshbox/<mesh-id> or ~/.local/state/meshbox/<mesh-id>].
     #[arg(long, env = "MESHBOX_STATE_DIR")]
@@ -215,7 +217,7 @@ pub struct ExportArgs {
     /// The mesh folder.
     pub dir: PathBuf,
     #[arg(long, value_enum)]
-    pub format: crate::lifecycle::export::ExportFormat,
+    pub format: ExportFormat,
     /// A folder (odcs, odps) or file (the others) to write; default standard output. Never inside the mesh.
     #[arg(long)]
     pub output: Option<PathBuf>,
@@ -420,6 +422,46 @@ pub fn parse_rfc3339_micros(text: &str) -> Option<i64> {
         micros -= sign * shift;
     }
     Some(micros)
+}
+
+/// `--watch native|poll`: the live stage's watch mode, named for the command line here so `live` needs no clap.
+impl ValueEnum for WatchMode {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[WatchMode::Native, WatchMode::Poll]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(match self {
+            WatchMode::Native => clap::builder::PossibleValue::new("native")
+                .help("Native file system notifications (inotify, FSEvents, ...)"),
+            WatchMode::Poll => clap::builder::PossibleValue::new("poll").help(
+                "Compare the folder every second: for network drives, container bind mounts, and when notifications fail",
+            ),
+        })
+    }
+}
+
+/// `meshbox export --format`: the lifecycle stage's export formats, named for the command line here.
+impl ValueEnum for ExportFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            ExportFormat::Odcs,
+            ExportFormat::Odps,
+            ExportFormat::DbtSources,
+            ExportFormat::SqlDdl,
+            ExportFormat::Markdown,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(match self {
+            ExportFormat::Odcs => "odcs",
+            ExportFormat::Odps => "odps",
+            ExportFormat::DbtSources => "dbt-sources",
+            ExportFormat::SqlDdl => "sql-ddl",
+            ExportFormat::Markdown => "markdown",
+        }))
+    }
 }
 
 #[cfg(test)]

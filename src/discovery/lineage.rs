@@ -63,7 +63,7 @@ impl Lineage {
                 owner: p.owner(),
                 health: p.status.as_str().to_string(),
                 quarantined: catalog.compliance.is_quarantined(&p.key()),
-                url: Some(crate::serve::http::product_url(&p.domain, &p.name)),
+                url: Some(crate::base::urls::product_url(&p.domain, &p.name)),
             })
             .collect();
         let provider: HashMap<&str, usize> = catalog

@@ -549,7 +549,7 @@ impl SearchIndex {
                     }
                 }
                 Hit {
-                    url: crate::serve::http::product_url(&m.domain, &m.name),
+                    url: crate::base::urls::product_url(&m.domain, &m.name),
                     key: m.key.clone(),
                     domain: m.domain.clone(),
                     name: m.name.clone(),

@@ -183,17 +183,7 @@ fn manifest_kind(path: &Path) -> Option<ManifestKind> {
     manifest_kind_by_name(name).or_else(|| manifest_kind_by_content(path))
 }
 
-/// `orders.odcs.yaml` → `orders`; `datacontract.yaml` → `datacontract`.
-pub fn manifest_stem(path: &Path) -> String {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let lower = name.to_ascii_lowercase();
-    for suffix in [".odcs.yaml", ".odcs.yml", ".odps.yaml", ".odps.yml", ".yaml", ".yml"] {
-        if lower.ends_with(suffix) {
-            return name[..name.len() - suffix.len()].to_string();
-        }
-    }
-    name.to_string()
-}
+pub use crate::model::manifest::manifest_stem;
 
 /// Walks `root` (which must exist) and returns what it holds. Never fails on a bad entry: it becomes a diagnostic.
 pub fn scan(root: &Path, ignore: &Ignorer) -> Layout {

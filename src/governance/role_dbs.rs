@@ -379,7 +379,7 @@ fn copy_masked(
     state: &TableState,
     salt: &Salt,
 ) -> Result<(), String> {
-    let clean = crate::load::ingest::clean_error;
+    let clean = crate::base::errors::clean_error;
     if cols.is_empty() {
         return Err(format!("{schema}.{table} is not in the unmasked database"));
     }

@@ -8,7 +8,7 @@ use serde_yaml::{Mapping, Value};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
     Odcs,
     Odps,

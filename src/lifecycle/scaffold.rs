@@ -204,7 +204,7 @@ pub fn infer(file: &Path) -> anyhow::Result<(u64, Vec<ColumnGuess>)> {
     let conn = duckdb::Connection::open_in_memory()?;
     let (read, _) = reader(file)?;
     conn.execute_batch(&format!("CREATE TABLE data AS SELECT * FROM {read}"))
-        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), crate::load::ingest::clean_error(e)))?;
+        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), crate::base::errors::clean_error(e)))?;
     let rows: u64 = conn.query_row("SELECT count(*) FROM data", [], |r| r.get::<_, i64>(0))? as u64;
     let mut stmt = conn.prepare(
         "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'data' ORDER BY column_index",

@@ -1,8 +1,8 @@
 //! Column profiles for the catalog: share of NULLs, distinct values, min/max, the most frequent values and a
 //! ten-bin histogram, measured in the staging database while the product loads. Classified columns keep only counts.
 
+use crate::base::errors::clean_error;
 use crate::base::sql::quote_ident;
-use crate::load::ingest::clean_error;
 use crate::model::types::{Family, family};
 use duckdb::Connection;
 use serde::Serialize;

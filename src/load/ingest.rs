@@ -2,6 +2,7 @@
 //! A cell that does not convert becomes NULL and is reported (file row, column, value) instead of aborting the load.
 
 use crate::base::diagnostics::{Diagnostic, Severity};
+use crate::base::errors::clean_error;
 use crate::base::sql::{literal_list, quote_ident, quote_literal};
 use crate::base::yaml::{Problem, path_of};
 use crate::model::catalog::{LoadedColumn, Sample};
@@ -291,7 +292,7 @@ pub fn load_contract(
                     contract.doc.position(&table.path).map(|p| p.0).unwrap_or(1)
                 );
                 // DuckDB's reader quotes the cell or line it stopped at.
-                let public = format!("{what}: {}", crate::governance::disclosure::public_error(&message));
+                let public = format!("{what}: {}", crate::base::errors::public_error(&message));
                 out.diagnostics.push(
                     Diagnostic::error("data-read", format!("{what}: {message}"))
                         .quoting_data(public)
@@ -637,30 +638,6 @@ fn describe(conn: &Connection, relation: &str) -> Result<Vec<(String, String)>, 
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
         .map_err(clean_error)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(clean_error)
-}
-
-/// DuckDB error text for people: the first lines, without quoted file content (which may hold protected data).
-pub fn clean_error(e: impl std::fmt::Display) -> String {
-    let text = e.to_string();
-    let mut lines = Vec::new();
-    for line in text.lines() {
-        let l = line.trim();
-        if l.is_empty() {
-            continue;
-        }
-        if l.starts_with("Original Line")
-            || l.starts_with("Possible fixes")
-            || l.starts_with("Possible Solution")
-            || l.starts_with("LINE ")
-        {
-            break;
-        }
-        lines.push(l.to_string());
-        if lines.len() == 3 {
-            break;
-        }
-    }
-    lines.join(" ")
 }
 
 /// Safe widenings that cannot fail, so the raw value need not be kept to count failures.

@@ -2,8 +2,8 @@
 //! payment card numbers (Luhn), US social security numbers, IP addresses, and dates of birth (by column name and
 //! value), and reports the share of matching values with a confidence.
 
+use crate::base::errors::clean_error;
 use crate::base::sql::quote_ident;
-use crate::load::ingest::clean_error;
 use duckdb::Connection;
 use serde::Serialize;
 use std::net::IpAddr;

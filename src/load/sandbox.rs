@@ -2,8 +2,9 @@
 //! their `<domain>.<table>` names and nothing else (no staging schema, no other product, no file, no setting to
 //! change), the same construction that makes role databases airtight. Tables move in and out as Arrow batches.
 
+use crate::base::errors::clean_error;
 use crate::base::sql::quote_ident;
-use crate::load::ingest::{EngineSettings, clean_error};
+use crate::load::ingest::EngineSettings;
 use anyhow::Context;
 use duckdb::Connection;
 

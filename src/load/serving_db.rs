@@ -1,8 +1,9 @@
 //! The serving DuckDB: the only database user SQL ever reaches. It cannot touch files (external access is off and the
 //! configuration locked from the moment it opens); tables arrive from staging as Arrow batches through the appender.
 
+use crate::base::errors::clean_error;
 use crate::base::sql::quote_ident;
-use crate::load::ingest::{EngineSettings, Staging, clean_error};
+use crate::load::ingest::{EngineSettings, Staging};
 use anyhow::Context;
 use duckdb::Connection;
 use std::sync::Mutex;

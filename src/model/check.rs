@@ -53,7 +53,7 @@ pub struct Origin {
 }
 
 /// What a check's measure, reason and failed rows are computed from: decides which roles may see them
-/// (see `crate::governance::disclosure`). The default, `Everything`, is the safe answer when nothing more precise is known.
+/// (see governance's `disclosure`). The default, `Everything`, is the safe answer when nothing more precise is known.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Reads {
     /// Every column of every table of the product.

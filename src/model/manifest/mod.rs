@@ -185,3 +185,15 @@ pub fn is_safe_url(url: &str) -> bool {
 
 /// Problems found while reading a manifest, before they are tied to a file position.
 pub type Problems = Vec<Problem>;
+
+/// `orders.odcs.yaml` → `orders`; `datacontract.yaml` → `datacontract`.
+pub fn manifest_stem(path: &std::path::Path) -> String {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let lower = name.to_ascii_lowercase();
+    for suffix in [".odcs.yaml", ".odcs.yml", ".odps.yaml", ".odps.yml", ".yaml", ".yml"] {
+        if lower.ends_with(suffix) {
+            return name[..name.len() - suffix.len()].to_string();
+        }
+    }
+    name.to_string()
+}

@@ -417,7 +417,7 @@ impl Contract {
         self.name
             .clone()
             .or_else(|| self.id.clone())
-            .unwrap_or_else(|| crate::folder::scan::manifest_stem(&self.doc.file))
+            .unwrap_or_else(|| super::manifest_stem(&self.doc.file))
     }
 }
 

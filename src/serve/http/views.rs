@@ -7,25 +7,7 @@ use crate::model::catalog::{Catalog, Domain, Product, Status, Table};
 use crate::model::manifest::Description;
 use serde::Serialize;
 
-/// Percent-encodes one URL path segment.
-pub fn seg(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-pub fn product_url(domain: &str, name: &str) -> String {
-    format!("/products/{}/{}", seg(domain), seg(name))
-}
-
-pub fn domain_url(domain: &str) -> String {
-    format!("/domains/{}", seg(domain))
-}
+pub use crate::base::urls::{domain_url, product_url, seg};
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct CheckCounts {
