@@ -2,7 +2,7 @@
 //! its contracts, governed by policies as code, and served as a catalog and SQL console.
 //!
 //! `src/` is one folder per stage, and data flows one way, lowest stage first; a stage never imports one above it
-//! (`tests/layers.rs` enforces it):
+//! (`src/layers.rs` checks it, and that no two modules import each other):
 //! `base` → `model` → `folder` → `load` → `checks` → `governance` → `discovery` → `lifecycle` → `live` → `serve` →
 //! `cli`. Each folder's `mod.rs` says what its stage takes in and hands on.
 
@@ -20,3 +20,6 @@ pub mod live;
 pub mod load;
 pub mod model;
 pub mod serve;
+
+#[cfg(test)]
+mod layers;

@@ -1,15 +1,13 @@
 //! Loads and tests products: their data files into one staging DuckDB, then (with file access switched off)
 //! every contract check and SLA. The staging instance is returned so the caller can publish what it wants to serve.
 
-use crate::base::diagnostics::{Diagnostic, Severity};
+use crate::base::diagnostics::Severity;
 use crate::base::sql::quote_literal;
-use crate::checks::CheckResult;
 use crate::checks::run::Target;
 use crate::folder::manifests::ProductSpec;
 use crate::load::ingest::{
     EngineSettings, PathPolicy, Staging, TableLoad, choose_server, contract_diag, load_contract,
 };
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -44,17 +42,7 @@ impl Options {
     }
 }
 
-/// What loading and testing one product produced.
-#[derive(Debug)]
-pub struct Outcome {
-    /// The staging schema holding this product's tables.
-    pub schema: String,
-    pub tables: Vec<TableLoad>,
-    pub checks: Vec<CheckResult>,
-    pub diagnostics: Vec<Diagnostic>,
-    pub data_files: Vec<PathBuf>,
-    pub load_ms: f64,
-}
+pub use crate::load::product_load::{Inputs, Outcome};
 
 /// Runs `work(connection, i)` for every `i < n` on up to `workers` threads, each with its own connection to the
 /// staging database, and returns the results in order.
@@ -220,17 +208,6 @@ fn check_product(
     }
     out.load_ms += started.elapsed().as_secs_f64() * 1000.0;
     Ok(())
-}
-
-/// What derived products need to find their inputs: who provides each contract, and the served tables of products
-/// that are not reloaded in this build.
-#[derive(Default)]
-pub struct Inputs<'a> {
-    /// Contract id → (product key, domain, names of the tables it serves).
-    pub providers: HashMap<String, (String, String, Vec<String>)>,
-    pub serving: Option<&'a crate::load::serving_db::ServingDb>,
-    /// The catalog of the build that published `serving`: what the columns of served inputs carry.
-    pub previous: Option<&'a crate::model::catalog::Catalog>,
 }
 
 /// Loads every product of `specs` into a new staging instance, then runs all checks (no derived-product inputs from

@@ -503,7 +503,7 @@ pub fn discovery(products: usize, runs: usize) -> anyhow::Result<String> {
         out,
         "{products} products in 50 domains, {} lineage edges.\n\n| measure | value |\n|---|---|\n\
          | cold start to the first search answer | {cold:.2} s |\n| peak RSS (VmHWM) | {:.0} MiB |",
-        mesh.snapshot().catalog.lineage.edges.len(),
+        mesh.snapshot().lineage.edges.len(),
         peak as f64 / 1024.0
     );
     // Search latency, in-process (the index query, ranking, facets and snippets — not HTTP).
@@ -567,7 +567,10 @@ pub fn discovery(products: usize, runs: usize) -> anyhow::Result<String> {
     }
     // Incremental index update: one product's description changes.
     let index = crate::discovery::search::SearchIndex::new()?;
-    index.update(&mesh.snapshot().catalog)?;
+    {
+        let s = mesh.snapshot();
+        index.update(&s.catalog, &s.governance.compliance)?
+    };
     let contract = dir
         .0
         .join(&keys[0])
@@ -576,7 +579,10 @@ pub fn discovery(products: usize, runs: usize) -> anyhow::Result<String> {
     std::fs::write(&contract, text.replacen("schema:", "tags: [benchmarked]\nschema:", 1))?;
     mesh.rebuild().map_err(anyhow::Error::msg)?;
     let t = Instant::now();
-    let written = index.update(&mesh.snapshot().catalog)?;
+    let written = {
+        let s = mesh.snapshot();
+        index.update(&s.catalog, &s.governance.compliance)?
+    };
     let _ = writeln!(
         out,
         "| index update after one product changed | {:.2} ms ({written} document rewritten) |",

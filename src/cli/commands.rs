@@ -44,15 +44,14 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
         opts.state_dir = Some(state);
     }
     let snapshot = build(&root, &opts, None, None)?;
-    let c = &snapshot.catalog;
     let report = match args.format {
-        ReportFormat::Text => crate::cli::report::text(c),
-        ReportFormat::Json => crate::cli::report::json(c) + "\n",
-        ReportFormat::Junit => crate::cli::report::junit(c, &given),
-        ReportFormat::Github => crate::cli::report::github(c, &given),
+        ReportFormat::Text => crate::cli::report::text(&snapshot),
+        ReportFormat::Json => crate::cli::report::json(&snapshot) + "\n",
+        ReportFormat::Junit => crate::cli::report::junit(&snapshot, &given),
+        ReportFormat::Github => crate::cli::report::github(&snapshot, &given),
     };
     emit(&report, args.output.as_deref())?;
-    Ok(if snapshot.catalog.passes() {
+    Ok(if snapshot.passes() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -242,7 +241,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mesh = tokio::task::spawn_blocking(move || Mesh::open_salted(&open_root, opts, max_exec, salt)).await??;
     let mesh = Arc::new(mesh);
     let snapshot = mesh.snapshot();
-    let summary = crate::cli::report::Summary::of(&snapshot.catalog);
+    let summary = crate::cli::report::Summary::of(&snapshot);
     tracing::info!(
         products = summary.products,
         passing = summary.passing,
@@ -264,7 +263,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let web = crate::serve::http::WebSecurity::for_bind(args.bind, public_host.as_deref(), args.lock_roles)
         .context("making the room token (reading /dev/urandom)")?;
     let room = web.room.as_ref().map(|lock| {
-        let guarded = crate::serve::http::guarded_roles(&mesh.snapshot().catalog);
+        let guarded = crate::serve::http::guarded_roles(&mesh.snapshot());
         (lock.token().to_string(), guarded)
     });
     let state = crate::serve::http::AppState::with_security(

@@ -2,7 +2,8 @@
 
 use crate::base::diagnostics::{Diagnostic, Severity};
 use crate::checks::{CheckResult, CheckStatus};
-use crate::model::catalog::{Catalog, Product, Status};
+use crate::live::snapshot::Snapshot;
+use crate::model::catalog::{Product, Status};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -21,7 +22,8 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of(catalog: &Catalog) -> Summary {
+    pub fn of(s: &Snapshot) -> Summary {
+        let catalog = &s.catalog;
         let mut s = Summary {
             products: catalog.products.len(),
             ..Default::default()
@@ -79,8 +81,8 @@ struct JsonProduct<'a> {
 }
 
 /// The result word: `passed` when every product loaded, no blocking check failed and no `error` policy is violated.
-pub fn result_word(catalog: &Catalog) -> &'static str {
-    if catalog.passes() { "passed" } else { "failed" }
+pub fn result_word(s: &Snapshot) -> &'static str {
+    if s.passes() { "passed" } else { "failed" }
 }
 
 fn violation_line(v: &crate::governance::policy::Violation) -> String {
@@ -98,11 +100,12 @@ fn violation_line(v: &crate::governance::policy::Violation) -> String {
     s
 }
 
-pub fn json(catalog: &Catalog) -> String {
+pub fn json(s: &Snapshot) -> String {
+    let catalog = &s.catalog;
     let report = JsonReport {
         mesh: &catalog.name,
-        result: result_word(catalog),
-        summary: Summary::of(catalog),
+        result: result_word(s),
+        summary: Summary::of(s),
         products: catalog
             .products
             .iter()
@@ -119,15 +122,21 @@ pub fn json(catalog: &Catalog) -> String {
             .collect(),
         diagnostics: &catalog.diagnostics,
         compliance: JsonCompliance {
-            policies: catalog.policies.policies.len(),
+            policies: s.governance.policies.policies.len(),
             compliant: catalog
                 .products
                 .iter()
-                .filter(|p| catalog.compliance.is_compliant(&p.key()))
+                .filter(|p| s.governance.compliance.is_compliant(&p.key()))
                 .count(),
-            non_compliant: catalog.compliance.non_compliant.iter().map(String::as_str).collect(),
-            quarantine: catalog.compliance.quarantine,
-            violations: &catalog.compliance.violations,
+            non_compliant: s
+                .governance
+                .compliance
+                .non_compliant
+                .iter()
+                .map(String::as_str)
+                .collect(),
+            quarantine: s.governance.compliance.quarantine,
+            violations: &s.governance.compliance.violations,
         },
     };
     serde_json::to_string_pretty(&report).expect("report serializes")
@@ -201,7 +210,8 @@ fn product_lines(p: &Product, out: &mut String) {
     }
 }
 
-pub fn text(catalog: &Catalog) -> String {
+pub fn text(s: &Snapshot) -> String {
+    let catalog = &s.catalog;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -216,9 +226,9 @@ pub fn text(catalog: &Catalog) -> String {
     for p in &catalog.products {
         product_lines(p, &mut out);
     }
-    let comp = &catalog.compliance;
-    if !catalog.policies.policies.is_empty() {
-        let _ = writeln!(out, "\npolicies: {} policies", catalog.policies.policies.len());
+    let comp = &s.governance.compliance;
+    if !s.governance.policies.policies.is_empty() {
+        let _ = writeln!(out, "\npolicies: {} policies", s.governance.policies.policies.len());
         for p in &catalog.products {
             let violations: Vec<&crate::governance::policy::Violation> = comp.of_product(&p.domain, &p.name).collect();
             if violations.is_empty() {
@@ -242,27 +252,27 @@ pub fn text(catalog: &Catalog) -> String {
             }
         }
     }
-    let s = Summary::of(catalog);
+    let sum = Summary::of(s);
     let _ = writeln!(
         out,
         "\n{}: {} products ({} passing, {} warning, {} failing, {} failed); {} checks, {} failed, {} warnings, {} errors",
-        result_word(catalog),
-        s.products,
-        s.passing,
-        s.warning,
-        s.failing,
-        s.failed,
-        s.checks,
-        s.checks_failed,
-        s.checks_warned,
-        s.checks_errored
+        result_word(s),
+        sum.products,
+        sum.passing,
+        sum.warning,
+        sum.failing,
+        sum.failed,
+        sum.checks,
+        sum.checks_failed,
+        sum.checks_warned,
+        sum.checks_errored
     );
-    if !catalog.policies.policies.is_empty() {
+    if !s.governance.policies.policies.is_empty() {
         let compliant = catalog.products.iter().filter(|p| comp.is_compliant(&p.key())).count();
         let _ = writeln!(
             out,
             "compliance: {compliant} of {} products compliant; {} policy errors, {} warnings",
-            s.products,
+            sum.products,
             comp.count(Severity::Error),
             comp.count(Severity::Warning)
         );
@@ -444,7 +454,8 @@ fn junit_cases(
 }
 
 /// JUnit XML for CI systems: a test suite per product, a test case per check.
-pub fn junit(catalog: &Catalog, prefix: &std::path::Path) -> String {
+pub fn junit(s: &Snapshot, prefix: &std::path::Path) -> String {
+    let catalog = &s.catalog;
     let mut suites = String::new();
     let mut totals = (0, 0, 0, 0);
     for p in &catalog.products {
@@ -458,10 +469,10 @@ pub fn junit(catalog: &Catalog, prefix: &std::path::Path) -> String {
             p.load_ms / 1000.0
         );
     }
-    if !catalog.policies.policies.is_empty() {
+    if !s.governance.policies.policies.is_empty() {
         let mut cases = String::new();
         let (mut t, mut f) = (0, 0);
-        for policy in &catalog.policies.policies {
+        for policy in &s.governance.policies.policies {
             for p in catalog
                 .products
                 .iter()
@@ -469,7 +480,8 @@ pub fn junit(catalog: &Catalog, prefix: &std::path::Path) -> String {
             {
                 t += 1;
                 let name = xml_escape(&format!("{} on {}", policy.id, p.key()));
-                let errors: Vec<&crate::governance::policy::Violation> = catalog
+                let errors: Vec<&crate::governance::policy::Violation> = s
+                    .governance
                     .compliance
                     .of_product(&p.domain, &p.name)
                     .filter(|v| v.policy == policy.id && v.severity == Severity::Error)
@@ -529,7 +541,8 @@ fn gh_property(s: &str) -> String {
 }
 
 /// GitHub Actions workflow commands: one annotation per problem, on the file and line that declares it.
-pub fn github(catalog: &Catalog, prefix: &std::path::Path) -> String {
+pub fn github(s: &Snapshot, prefix: &std::path::Path) -> String {
+    let catalog = &s.catalog;
     let mut out = String::new();
     let mut annotate = |level: &str, file: Option<String>, line: Option<usize>, title: &str, message: &str| {
         let mut props = Vec::new();
@@ -576,7 +589,7 @@ pub fn github(catalog: &Catalog, prefix: &std::path::Path) -> String {
             );
         }
     }
-    for v in &catalog.compliance.violations {
+    for v in &s.governance.compliance.violations {
         let level = match v.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -590,7 +603,7 @@ pub fn github(catalog: &Catalog, prefix: &std::path::Path) -> String {
             &v.message,
         );
     }
-    let s = Summary::of(catalog);
+    let s = Summary::of(s);
     let _ = writeln!(
         out,
         "meshbox: {} products, {} failing, {} failed; {} checks, {} failed",

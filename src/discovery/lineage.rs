@@ -2,6 +2,7 @@
 //! upstream of the one that consumes it. Cycles are found (and reported), impact is walked downstream, and any part
 //! of the graph is drawn as SVG with a layered layout (layers by longest path, order by barycentres).
 
+use crate::governance::compliance::Compliance;
 use crate::model::catalog::Catalog;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -51,7 +52,7 @@ pub struct Impacted {
 }
 
 impl Lineage {
-    pub fn of(catalog: &Catalog) -> Lineage {
+    pub fn of(catalog: &Catalog, compliance: &Compliance) -> Lineage {
         let mut nodes: Vec<Node> = catalog
             .products
             .iter()
@@ -62,7 +63,7 @@ impl Lineage {
                 title: p.title(),
                 owner: p.owner(),
                 health: p.status.as_str().to_string(),
-                quarantined: catalog.compliance.is_quarantined(&p.key()),
+                quarantined: compliance.is_quarantined(&p.key()),
                 url: Some(crate::base::urls::product_url(&p.domain, &p.name)),
             })
             .collect();

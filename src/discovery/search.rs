@@ -4,6 +4,7 @@
 //! lifts a result a little. Facets and "why it matched" snippets are computed from the catalog-side copy of each
 //! document, so a query reads nothing but the index.
 
+use crate::governance::compliance::Compliance;
 use crate::model::catalog::Catalog;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -55,7 +56,7 @@ pub struct DocMeta {
 }
 
 impl DocMeta {
-    pub fn of(p: &crate::model::catalog::Product, catalog: &Catalog) -> DocMeta {
+    pub fn of(p: &crate::model::catalog::Product, compliance: &Compliance) -> DocMeta {
         let key = p.key();
         let mut tables = Vec::new();
         let mut columns = Vec::new();
@@ -83,9 +84,9 @@ impl DocMeta {
             }
         }
         description.dedup();
-        let compliance = if catalog.compliance.is_quarantined(&key) {
+        let compliance = if compliance.is_quarantined(&key) {
             "quarantined"
-        } else if catalog.compliance.is_compliant(&key) {
+        } else if compliance.is_compliant(&key) {
             "compliant"
         } else {
             "non-compliant"
@@ -362,7 +363,7 @@ impl SearchIndex {
 
     /// Brings the index up to date with `catalog`: products whose document changed are replaced, removed ones
     /// deleted. Returns how many documents were (re)written.
-    pub fn update(&self, catalog: &Catalog) -> anyhow::Result<usize> {
+    pub fn update(&self, catalog: &Catalog, compliance: &Compliance) -> anyhow::Result<usize> {
         let _one = self.updating.lock().unwrap_or_else(|e| e.into_inner());
         let old = self.docs.load_full();
         let mut next = Docs {
@@ -374,7 +375,7 @@ impl SearchIndex {
         let mut written = 0;
         let mut present = std::collections::HashSet::new();
         for p in &catalog.products {
-            let meta = DocMeta::of(p, catalog);
+            let meta = DocMeta::of(p, compliance);
             let digest = meta.digest();
             present.insert(meta.key.clone());
             if let Some((_, d)) = next.by_key.get(&meta.key)

@@ -1,7 +1,7 @@
 //! Who may read what: the roles of `mesh.yaml` (or meshbox's four default roles), which products each role may
 //! read, and which columns it sees masked and how. Pure decisions; `profiles` turns them into databases.
 
-use crate::governance::policy::MaskMethod;
+use crate::governance::masking::MaskMethod;
 use crate::model::catalog::{Product, Table};
 use crate::model::manifest::mesh::{AccessDecl, RoleDecl};
 use serde::Serialize;
@@ -298,21 +298,7 @@ impl AccessModel {
     }
 }
 
-/// How strictly a classification protects its values, for comparing a derived column with its inputs: unclassified
-/// and `public` 0, `internal` 1, `confidential`/`sensitive`/`pii`/`personal` (and any classification meshbox does not
-/// know) 2, `restricted`/`secret` 3.
-pub fn classification_rank(class: Option<&str>) -> u8 {
-    let Some(class) = class.map(|c| c.trim().to_ascii_lowercase()).filter(|c| !c.is_empty()) else {
-        return 0;
-    };
-    match class.as_str() {
-        "public" => 0,
-        "internal" => 1,
-        "confidential" | "sensitive" | "pii" | "personal" => 2,
-        "restricted" | "secret" | "highly_confidential" | "highly-confidential" => 3,
-        _ => 2,
-    }
-}
+pub use crate::model::catalog::classification_rank;
 
 /// The mask that reveals less: redacting or nulling hides everything, a hash keeps equality, a partial mask a part.
 pub fn most_protective(a: Option<MaskMethod>, b: Option<MaskMethod>) -> Option<MaskMethod> {

@@ -5,6 +5,7 @@
 
 use crate::base::diagnostics::Diagnostic;
 use crate::checks::{CheckResult, Reads};
+use crate::governance::Governance;
 use crate::governance::access::Role;
 use crate::model::catalog::{Catalog, Product};
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,20 +45,20 @@ impl Sight {
 
     /// What `role` may see of `p`: its access decision, and every column it sees masked (declared columns by their
     /// classification, loaded columns as they are served, PII findings included).
-    pub fn of(catalog: &Catalog, role: &Role, p: &Product) -> Sight {
-        if !catalog.decide(role, p).granted {
+    pub fn of(catalog: &Catalog, gov: &Governance, role: &Role, p: &Product) -> Sight {
+        if !gov.decide(role, p).granted {
             return Sight::nothing();
         }
         // A derived product's build errors quote its inputs' rows.
         let inputs_hidden = !p.derived.is_empty()
             && p.input_contract_ids().iter().any(|id| {
                 catalog.product_by_contract_id(id).is_some_and(|q| {
-                    !catalog.decide(role, q).granted || masked_columns(catalog, role, q).values().any(|s| !s.is_empty())
+                    !gov.decide(role, q).granted || masked_columns(gov, role, q).values().any(|s| !s.is_empty())
                 })
             });
         Sight {
             granted: true,
-            masked: masked_columns(catalog, role, p),
+            masked: masked_columns(gov, role, p),
             inputs_hidden,
         }
     }
@@ -98,8 +99,8 @@ impl Sight {
 
 /// Per table, the lower-case names of the columns `role` sees masked in `p`: declared columns by their
 /// classification (loaded or not), loaded columns as they are served (PII findings included).
-fn masked_columns(catalog: &Catalog, role: &Role, p: &Product) -> BTreeMap<String, BTreeSet<String>> {
-    let access = &catalog.access;
+fn masked_columns(gov: &Governance, role: &Role, p: &Product) -> BTreeMap<String, BTreeSet<String>> {
+    let access = &gov.access;
     let mut masked: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for object in p.contracts.iter().flat_map(|c| c.tables.iter()) {
         let set = masked.entry(object.name.to_lowercase()).or_default();

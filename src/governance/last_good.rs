@@ -2,11 +2,12 @@
 //! (`mesh.yaml`, a `domain.yaml`, a policy file) is broken, the last good governance stays in force; on a cold
 //! start with nothing good to keep, every non-admin role is denied every product until the file is fixed.
 
-use crate::base::diagnostics::Diagnostic;
+use crate::base::diagnostics::{Diagnostic, Severity};
 use crate::folder::manifests::MeshSpec;
-use crate::governance::access::AccessModel;
+use crate::governance::access::{AccessModel, Decision, Role};
+use crate::governance::compliance::Compliance;
 use crate::governance::policy::PolicySet;
-use crate::model::catalog::Domain;
+use crate::model::catalog::{Catalog, Domain, Product};
 use crate::model::manifest::mesh::MeshFile;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -58,14 +59,33 @@ impl GovernanceState {
     }
 }
 
-/// The governance a snapshot enforces.
+/// The governance a snapshot enforces, beside its catalog: the policies and roles in force, and what the policies
+/// found (empty until `evaluation::evaluate` has run on the catalog).
 #[derive(Debug, Clone)]
 pub struct Governance {
     pub state: GovernanceState,
     pub policies: Arc<PolicySet>,
     pub access: Arc<AccessModel>,
+    pub compliance: Arc<Compliance>,
     /// Diagnostics about the governance as a whole (the lock, the last good version kept, an unknown default role).
     pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Governance {
+    /// May this role read this product's data?
+    pub fn decide(&self, role: &Role, p: &Product) -> Decision {
+        self.access.decide(role, p, self.compliance.is_quarantined(&p.key()))
+    }
+
+    /// `catalog` healthy, governance read whole, no `error` policy violated and every policy could run (what
+    /// `meshbox validate` exits 0 on).
+    pub fn passes(&self, catalog: &Catalog) -> bool {
+        catalog.is_healthy()
+            && !self.access.lockdown
+            && self.compliance.count(Severity::Error) == 0
+            && !self.compliance.diagnostics.iter().any(Diagnostic::is_error)
+            && !self.policies.diagnostics.iter().any(Diagnostic::is_error)
+    }
 }
 
 /// What the previous snapshot enforced, to keep while files are broken.
@@ -100,6 +120,7 @@ pub fn govern(spec: &mut MeshSpec, policies: PolicySet, prev: Option<LastGood<'_
                 state,
                 policies: Arc::new(kept),
                 access: Arc::clone(last.access),
+                compliance: Default::default(),
                 diagnostics: vec![diagnostic],
             }
         }
@@ -115,6 +136,7 @@ fn sound(spec: &MeshSpec, policies: PolicySet) -> Governance {
         state: GovernanceState::Sound,
         policies: Arc::new(policies),
         access: Arc::new(access),
+        compliance: Default::default(),
         diagnostics,
     }
 }
@@ -130,6 +152,7 @@ fn lockdown(spec: &MeshSpec, policies: PolicySet, broken: Vec<PathBuf>) -> Gover
         state,
         policies: Arc::new(policies),
         access: Arc::new(access),
+        compliance: Default::default(),
         diagnostics: vec![diagnostic],
     }
 }

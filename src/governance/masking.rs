@@ -2,8 +2,43 @@
 //! the unmasked database, never on a user's), and in Rust for the catalog's sample rows. Both give the same values.
 
 use crate::base::sql::{quote_ident, quote_literal};
-use crate::governance::policy::MaskMethod;
+use serde::Serialize;
 use serde_json::Value;
+
+/// How a value of a classification is hidden from a role that may not see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum MaskMethod {
+    /// A fixed text (`•••`), NULL for non-text columns.
+    Redact,
+    /// A stable hash: equal values hash alike, so joins still work.
+    Hash,
+    /// Part of the value: an e-mail keeps its domain, other text its first character.
+    Partial,
+    /// NULL.
+    Null,
+}
+
+impl MaskMethod {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MaskMethod::Redact => "redact",
+            MaskMethod::Hash => "hash",
+            MaskMethod::Partial => "partial",
+            MaskMethod::Null => "null",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MaskMethod> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "redact" => MaskMethod::Redact,
+            "hash" => MaskMethod::Hash,
+            "partial" => MaskMethod::Partial,
+            "null" => MaskMethod::Null,
+            _ => return None,
+        })
+    }
+}
 
 /// What `redact` shows in place of a text value.
 pub const REDACTED: &str = "•••";

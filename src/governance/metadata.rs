@@ -4,6 +4,7 @@
 //! out, and a check's measured value is NULL where the role sees a column it is computed from masked.
 
 use crate::base::sql::quote_ident;
+use crate::governance::Governance;
 use crate::governance::access::Role;
 use crate::governance::compliance::Compliance;
 use crate::governance::disclosure::Sight;
@@ -188,16 +189,29 @@ fn rel(path: &std::path::Path, root: &std::path::Path) -> String {
     path.strip_prefix(root).unwrap_or(path).display().to_string()
 }
 
-/// Builds every metadata table, as `role` may see them (None: everything, for the unmasked database and the SQL
-/// policies). Without `compliance` (while SQL policies are being evaluated) the compliance columns are NULL and
-/// `mesh.violations` is empty.
-pub fn tables(catalog: &Catalog, compliance: Option<&Compliance>, role: Option<&Role>) -> Vec<MetaTable> {
+/// Builds every metadata table, as `role` may see them (None: everything, for the unmasked database).
+pub fn tables(catalog: &Catalog, gov: &Governance, role: Option<&Role>) -> Vec<MetaTable> {
+    build_tables(catalog, gov, Some(&gov.compliance), role)
+}
+
+/// The metadata tables the SQL policies read while they are being evaluated: everything, with the compliance
+/// columns NULL and `mesh.violations` empty (there is no compliance yet).
+pub fn tables_for_policies(catalog: &Catalog, gov: &Governance) -> Vec<MetaTable> {
+    build_tables(catalog, gov, None, None)
+}
+
+fn build_tables(
+    catalog: &Catalog,
+    gov: &Governance,
+    compliance: Option<&Compliance>,
+    role: Option<&Role>,
+) -> Vec<MetaTable> {
     let root = &catalog.root;
     let sights: Vec<Sight> = catalog
         .products
         .iter()
         .map(|p| match role {
-            Some(r) => Sight::of(catalog, r, p),
+            Some(r) => Sight::of(catalog, gov, r, p),
             None => Sight::everything(),
         })
         .collect();
@@ -322,7 +336,7 @@ pub fn tables(catalog: &Catalog, compliance: Option<&Compliance>, role: Option<&
             ("provider_product", t),
         ],
     );
-    let access = &catalog.access;
+    let access = &gov.access;
     for (p, sight) in catalog.products.iter().zip(&sights) {
         if !sight.granted {
             continue;
@@ -454,7 +468,7 @@ pub fn tables(catalog: &Catalog, compliance: Option<&Compliance>, role: Option<&
             ("violations", i),
         ],
     );
-    for p in &catalog.policies.policies {
+    for p in &gov.policies.policies {
         policies.text(0, Some(p.id.clone()));
         policies.text(1, Some(p.title.clone()));
         policies.text(2, p.description.clone());
@@ -523,12 +537,12 @@ pub fn tables(catalog: &Catalog, compliance: Option<&Compliance>, role: Option<&
 /// What `role` may see of the complete tables, as a digest of which products it reads and which check measures it
 /// sees, and whether that is everything. With the complete tables' digest it identifies the role's tables (they
 /// are a function of both), so roles are grouped and databases left alone without building the tables.
-pub fn view_of(catalog: &Catalog, role: &Role) -> (u64, bool) {
+pub fn view_of(catalog: &Catalog, gov: &Governance, role: &Role) -> (u64, bool) {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     let mut everything = true;
     for p in &catalog.products {
-        let sight = Sight::of(catalog, role, p);
+        let sight = Sight::of(catalog, gov, role, p);
         p.key().hash(&mut h);
         sight.granted.hash(&mut h);
         everything &= sight.granted;

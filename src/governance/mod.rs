@@ -7,9 +7,12 @@ pub mod access;
 pub mod audit;
 pub mod compliance;
 pub mod disclosure;
+pub mod evaluation;
 pub mod last_good;
 pub mod masking;
 pub mod metadata;
 pub mod policy;
 pub mod role_dbs;
 pub mod usage;
+
+pub use crate::governance::last_good::{Governance, GovernanceState};

@@ -60,40 +60,7 @@ pub struct Policy {
     pub domain: Option<String>,
 }
 
-/// How a value of a classification is hidden from a role that may not see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum MaskMethod {
-    /// A fixed text (`•••`), NULL for non-text columns.
-    Redact,
-    /// A stable hash: equal values hash alike, so joins still work.
-    Hash,
-    /// Part of the value: an e-mail keeps its domain, other text its first character.
-    Partial,
-    /// NULL.
-    Null,
-}
-
-impl MaskMethod {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            MaskMethod::Redact => "redact",
-            MaskMethod::Hash => "hash",
-            MaskMethod::Partial => "partial",
-            MaskMethod::Null => "null",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<MaskMethod> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            "redact" => MaskMethod::Redact,
-            "hash" => MaskMethod::Hash,
-            "partial" => MaskMethod::Partial,
-            "null" => MaskMethod::Null,
-            _ => return None,
-        })
-    }
-}
+pub use crate::governance::masking::MaskMethod;
 
 /// Everything read from the policy folders.
 #[derive(Debug, Clone, Default)]

@@ -4,6 +4,7 @@
 //! sent on a role's connection can reach a value, a measure or a row count the role may not see.
 
 use crate::base::sql::quote_ident;
+use crate::governance::Governance;
 use crate::governance::access::Role;
 use crate::governance::masking::Salt;
 use crate::governance::metadata::MetaTable;
@@ -109,14 +110,14 @@ impl Profiles {
 }
 
 /// What `role` may read of the catalog, with masks.
-fn plan_of(catalog: &Catalog, role: &Role) -> Plan {
+fn plan_of(catalog: &Catalog, gov: &Governance, role: &Role) -> Plan {
     let mut plan = Plan::new();
     for p in &catalog.products {
-        if !catalog.decide(role, p).granted {
+        if !gov.decide(role, p).granted {
             continue;
         }
         for t in &p.tables {
-            let masks = catalog.access.table_masks(role, p, t);
+            let masks = gov.access.table_masks(role, p, t);
             plan.insert(
                 (t.schema.clone(), t.name.clone()),
                 TableState {
@@ -157,13 +158,14 @@ struct Group<'a> {
 pub fn update(
     prev: Option<&Profiles>,
     catalog: &Catalog,
+    gov: &Governance,
     raw: &Arc<ServingDb>,
     engine: &EngineSettings,
     max_execution_ms: u64,
     salt: &Salt,
 ) -> Profiles {
     let started = std::time::Instant::now();
-    let meta = crate::governance::metadata::tables(catalog, Some(&catalog.compliance), None);
+    let meta = crate::governance::metadata::tables(catalog, gov, None);
     let digest = crate::governance::metadata::digest(&meta);
     let mut next = Profiles::default();
     if prev.map(|p| p.raw_meta) == Some(digest) {
@@ -176,9 +178,9 @@ pub fn update(
     }
     // Roles grouped by what they may see: the same tables with the same masks, and the same metadata.
     let mut groups: Vec<Group> = Vec::new();
-    for role in &catalog.access.roles {
-        let plan = plan_of(catalog, role);
-        let (view, sees_all) = crate::governance::metadata::view_of(catalog, role);
+    for role in &gov.access.roles {
+        let plan = plan_of(catalog, gov, role);
+        let (view, sees_all) = crate::governance::metadata::view_of(catalog, gov, role);
         if is_everything(&plan, catalog) && sees_all {
             next.by_role.insert(role.name.clone(), raw.clone());
             continue;
@@ -244,7 +246,7 @@ pub fn update(
             .map(|(g, mut profile)| {
                 let columns = &columns;
                 scope.spawn(move || {
-                    let meta = || crate::governance::metadata::tables(catalog, Some(&catalog.compliance), Some(g.role));
+                    let meta = || crate::governance::metadata::tables(catalog, gov, Some(g.role));
                     let r = sync(&mut profile, &g.plan, raw, columns, salt, (&meta, g.meta_digest));
                     (g.signature, g.roles, profile, r)
                 })

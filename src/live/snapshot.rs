@@ -4,9 +4,10 @@
 use crate::base::diagnostics::{Diagnostic, Severity};
 use crate::checks::pipeline::{Options, Outcome};
 use crate::folder::manifests::{MeshSpec, ProductSpec, read_mesh};
+use crate::governance::Governance;
 use crate::load::ingest::{TableLoad, contract_diag};
 use crate::load::serving_db::{Publish, ServingDb};
-use crate::model::catalog::{Catalog, LoadedColumn, Product, Status, Table};
+use crate::model::catalog::{Catalog, LoadedColumn, Previous, Product, Status, Table};
 use arc_swap::ArcSwap;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -30,9 +31,16 @@ pub struct Snapshot {
     pub generation: u64,
     /// Unix milliseconds when this snapshot was built.
     pub built_at: u64,
+    /// The mesh as plain data.
     pub catalog: Catalog,
-    /// Whether the governance in force is what the folder declares, the last good one, or a lock.
-    pub governance: crate::governance::last_good::GovernanceState,
+    /// Beside the catalog: the roles, masking and policies in force (the folder's, the last good ones, or a lock)
+    /// and what the policies found.
+    pub governance: Governance,
+    /// Product-level lineage from ODPS input ports.
+    pub lineage: Arc<crate::discovery::lineage::Lineage>,
+    /// The previous version of each contract file (relative path) that has one: the history the
+    /// `breaking_changes_versioned` policy compares against.
+    pub previous: Arc<HashMap<PathBuf, Previous>>,
     pub reload: ReloadInfo,
     /// The manifests as read, to skip re-parsing unchanged products next time.
     spec: MeshSpec,
@@ -48,9 +56,20 @@ impl Snapshot {
         crate::governance::last_good::LastGood {
             mesh_file: &self.spec.mesh_file,
             domains: &self.catalog.domains,
-            policies: &self.catalog.policies,
-            access: &self.catalog.access,
+            policies: &self.governance.policies,
+            access: &self.governance.access,
         }
+    }
+
+    /// What `meshbox validate` exits 0 on: every product healthy, governance read whole, no `error` policy violated
+    /// and every policy could run.
+    pub fn passes(&self) -> bool {
+        self.governance.passes(&self.catalog)
+    }
+
+    /// May this role read this product's data?
+    pub fn decide(&self, role: &crate::governance::access::Role, p: &Product) -> crate::governance::access::Decision {
+        self.governance.decide(role, p)
     }
 }
 
@@ -128,7 +147,7 @@ pub fn build(
     let ignorer = crate::folder::scan::Ignorer::new(root, &opts.ignore).map_err(anyhow::Error::msg)?;
     let mut spec = read_mesh(root, prev.map(|p| &p.spec), &ignorer);
     let domain_names: Vec<String> = spec.domains.iter().map(|d| d.name.clone()).collect();
-    let governance = crate::governance::last_good::govern(
+    let mut governance = crate::governance::last_good::govern(
         &mut spec,
         crate::governance::policy::read_policies(root, &domain_names),
         prev.map(Snapshot::last_good),
@@ -386,32 +405,29 @@ pub fn build(
         domains: spec.domains.clone(),
         products,
         diagnostics,
-        policies: Arc::clone(&governance.policies),
-        access: Arc::clone(&governance.access),
-        compliance: Default::default(),
-        lineage: Default::default(),
-        previous: Default::default(),
     };
-    catalog.previous = Arc::new(previous_versions(
+    let previous = previous_versions(
         &catalog,
+        &governance,
         &spec,
         prev,
         &to_load_keys,
         opts.state_dir.as_deref(),
-    ));
-    let compliance = crate::governance::compliance::Compliance::evaluate(&catalog, &opts.engine);
+    );
+    let compliance = crate::governance::evaluation::evaluate(&catalog, &governance, &previous, &opts.engine);
     catalog.diagnostics.extend(compliance.diagnostics.iter().cloned());
-    catalog.compliance = Arc::new(compliance);
-    let lineage = crate::discovery::lineage::Lineage::of(&catalog);
+    governance.compliance = Arc::new(compliance);
+    let lineage = crate::discovery::lineage::Lineage::of(&catalog, &governance.compliance);
     catalog
         .diagnostics
         .extend(crate::discovery::lineage::cycle_diagnostics(&lineage));
-    catalog.lineage = Arc::new(lineage);
     Ok(Snapshot {
         generation,
         built_at: unix_ms(),
         catalog,
-        governance: governance.state,
+        governance,
+        lineage: Arc::new(lineage),
+        previous: Arc::new(previous),
         reload: ReloadInfo {
             took_ms: (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
             reloaded,
@@ -428,11 +444,12 @@ pub fn build(
 /// version (state folder and git) — only when a policy needs it; unchanged products keep what the last snapshot found.
 fn previous_versions(
     catalog: &Catalog,
+    governance: &Governance,
     spec: &MeshSpec,
     prev: Option<&Snapshot>,
     reloaded: &HashSet<String>,
     state: Option<&Path>,
-) -> HashMap<PathBuf, crate::model::catalog::Previous> {
+) -> HashMap<PathBuf, Previous> {
     let root = &catalog.root;
     if let Some(state) = state {
         for p in spec.products.iter().filter(|p| reloaded.contains(&p.key())) {
@@ -447,7 +464,7 @@ fn previous_versions(
         }
     }
     let wanted =
-        catalog.policies.policies.iter().any(
+        governance.policies.policies.iter().any(
             |p| matches!(&p.rule, crate::governance::policy::Rule::Builtin { name, .. } if name == "breaking_changes_versioned"),
         );
     let mut out = HashMap::new();
@@ -458,7 +475,7 @@ fn previous_versions(
         for c in &p.contracts {
             let rel = c.doc.file.strip_prefix(root).unwrap_or(&c.doc.file).to_path_buf();
             if !reloaded.contains(&p.key())
-                && let Some(v) = prev.and_then(|s| s.catalog.previous.get(&rel))
+                && let Some(v) = prev.and_then(|s| s.previous.get(&rel))
             {
                 out.insert(rel, v.clone());
                 continue;
@@ -471,7 +488,7 @@ fn previous_versions(
             {
                 out.insert(
                     rel,
-                    crate::model::catalog::Previous {
+                    Previous {
                         label: v.label,
                         contract,
                     },
@@ -625,10 +642,17 @@ impl Mesh {
     ) -> anyhow::Result<Mesh> {
         let serving = Arc::new(ServingDb::open(&opts.engine, max_execution_ms)?);
         let first = build(root, &opts, None, Some(&serving))?;
-        let profiles =
-            crate::governance::role_dbs::update(None, &first.catalog, &serving, &opts.engine, max_execution_ms, &salt);
+        let profiles = crate::governance::role_dbs::update(
+            None,
+            &first.catalog,
+            &first.governance,
+            &serving,
+            &opts.engine,
+            max_execution_ms,
+            &salt,
+        );
         let search = crate::discovery::search::SearchIndex::new()?;
-        search.update(&first.catalog)?;
+        search.update(&first.catalog, &first.governance.compliance)?;
         let (events, _) = tokio::sync::broadcast::channel(64);
         let history = Mutex::new(std::collections::VecDeque::from([Change::of(&first)]));
         Ok(Mesh {
@@ -741,6 +765,7 @@ impl Mesh {
                 let profiles = crate::governance::role_dbs::update(
                     fresh.is_none().then_some(old_profiles.as_ref()),
                     &next.catalog,
+                    &next.governance,
                     &db,
                     &self.opts.engine,
                     self.max_execution_ms,
@@ -749,7 +774,7 @@ impl Mesh {
                 let next = Arc::new(next);
                 self.profiles.store(Arc::new(profiles));
                 self.current.store(next.clone());
-                match self.search.update(&next.catalog) {
+                match self.search.update(&next.catalog, &next.governance.compliance) {
                     Ok(n) => tracing::debug!(documents = n, "search index updated"),
                     Err(e) => tracing::error!(error = %e, "the search index could not be updated"),
                 }

@@ -5,29 +5,12 @@ use crate::base::errors::clean_error;
 use crate::base::sql::quote_ident;
 use crate::model::types::{Family, family};
 use duckdb::Connection;
-use serde::Serialize;
 
 /// Profiles stop after this many columns per table (wide tables stay cheap).
 const MAX_COLUMNS: usize = 60;
 const BINS: usize = 10;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ColumnProfile {
-    pub name: String,
-    pub data_type: String,
-    pub nulls: u64,
-    pub null_pct: f64,
-    /// Approximate (HyperLogLog) distinct count.
-    pub distinct: u64,
-    pub min: Option<String>,
-    pub max: Option<String>,
-    /// Most frequent values with their counts (text-like columns).
-    pub top: Vec<(String, u64)>,
-    /// Equal-width bins between min and max (numbers, dates, times).
-    pub histogram: Vec<u64>,
-    /// The column is classified: values are not shown, only counts.
-    pub masked: bool,
-}
+pub use crate::model::findings::ColumnProfile;
 
 /// How a column's values become numbers for the histogram (None: no histogram).
 fn numeric_expr(q: &str, ty: &str) -> Option<String> {

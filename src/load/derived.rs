@@ -5,9 +5,9 @@
 
 use crate::base::diagnostics::{Diagnostic, Severity};
 use crate::base::sql::quote_ident;
-use crate::checks::pipeline::{Inputs, Outcome};
 use crate::folder::manifests::{ProductSpec, Transform};
 use crate::load::ingest::{EngineSettings, Format, Staging, TableLoad, contract_diag};
+use crate::load::product_load::{Inputs, Outcome};
 use crate::load::reach::Reach;
 use crate::load::sandbox::Sandbox;
 use crate::model::catalog::{InheritedClass, LoadedColumn};
@@ -232,7 +232,7 @@ fn carried(object: &crate::model::manifest::odcs::Table, domain: &str, columns: 
             let mut classes = c.inherited.clone();
             let declared = object.columns.iter().find(|d| d.name == c.name);
             if let Some(class) = declared.and_then(|d| d.classification.as_deref())
-                && crate::governance::access::classification_rank(Some(class)) > 0
+                && crate::model::catalog::classification_rank(Some(class)) > 0
             {
                 classes.push(InheritedClass {
                     classification: class.trim().to_ascii_lowercase(),
@@ -494,7 +494,7 @@ fn follow(reach: &Reach, inputs: &[Input]) -> (Vec<(String, String)>, Vec<Inheri
         }
     }
     inherited.sort_by_key(|h| {
-        std::cmp::Reverse(crate::governance::access::classification_rank(Some(
+        std::cmp::Reverse(crate::model::catalog::classification_rank(Some(
             h.classification.as_str(),
         )))
     });
@@ -507,7 +507,7 @@ fn weaker_than_inputs(
     table: &crate::model::manifest::odcs::Table,
     inherited: &[InheritedClass],
 ) -> Vec<Diagnostic> {
-    let rank = |c: Option<&str>| crate::governance::access::classification_rank(c);
+    let rank = |c: Option<&str>| crate::model::catalog::classification_rank(c);
     let Some(strictest) = inherited.first() else {
         return Vec::new();
     };
@@ -551,7 +551,7 @@ pub fn effective_object<'t>(
     object: &'t crate::model::manifest::odcs::Table,
     load: &TableLoad,
 ) -> Cow<'t, crate::model::manifest::odcs::Table> {
-    let rank = |c: Option<&str>| crate::governance::access::classification_rank(c);
+    let rank = |c: Option<&str>| crate::model::catalog::classification_rank(c);
     let stricter = |c: &crate::model::manifest::odcs::Column| {
         let inherited = load.columns.iter().find(|l| l.name == c.name)?.inherited.first()?;
         (rank(Some(inherited.classification.as_str())) > rank(c.classification.as_deref()))

@@ -5,7 +5,6 @@
 use crate::base::errors::clean_error;
 use crate::base::sql::quote_ident;
 use duckdb::Connection;
-use serde::Serialize;
 use std::net::IpAddr;
 
 /// Values looked at per column.
@@ -13,17 +12,7 @@ pub const SAMPLE: usize = 500;
 /// Share of sampled values that must match before a column is reported.
 const MIN_SHARE: f64 = 0.6;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PiiFinding {
-    pub column: String,
-    /// email, phone, iban, card, ssn, ip, date_of_birth.
-    pub detector: &'static str,
-    /// Share of the sampled non-null values that match (0–1).
-    pub share: f64,
-    /// 0–1: the share, raised when the column name says the same.
-    pub confidence: f64,
-    pub sampled: usize,
-}
+pub use crate::model::findings::PiiFinding;
 
 fn email(v: &str) -> bool {
     let Some((local, domain)) = v.split_once('@') else {

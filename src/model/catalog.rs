@@ -1,9 +1,11 @@
-//! The immutable model of a loaded mesh: domains, products, their contracts, loaded tables and check results.
+//! The immutable model of a loaded mesh: domains, products, their contracts, loaded tables and check results —
+//! plain data. What governance, lineage and search compute from it sits beside it in the snapshot.
 //! Built once per snapshot; unchanged products are shared between snapshots through `Arc`.
 
 use crate::base::diagnostics::{Diagnostic, Severity};
 use crate::base::sql::quote_ident_if_needed;
 use crate::model::check::CheckResult;
+pub use crate::model::check::Sample;
 use crate::model::manifest::mesh::{Contact, DomainFile};
 use crate::model::manifest::odcs::Contract;
 use crate::model::manifest::odps::Descriptor;
@@ -23,20 +25,6 @@ pub struct Catalog {
     pub products: Vec<Arc<Product>>,
     /// Problems that belong to no single product (mesh.yaml, domain.yaml, unreadable folders, symlinks, policies).
     pub diagnostics: Vec<Diagnostic>,
-    /// The governance policies read from `policies/` folders.
-    #[serde(skip)]
-    pub policies: Arc<crate::governance::policy::PolicySet>,
-    /// Roles and who reads what.
-    pub access: Arc<crate::governance::access::AccessModel>,
-    /// What the policies found.
-    pub compliance: Arc<crate::governance::compliance::Compliance>,
-    /// Product-level lineage from ODPS input ports.
-    #[serde(skip)]
-    pub lineage: Arc<crate::discovery::lineage::Lineage>,
-    /// The previous version of each contract file (relative path) that has one: the history the
-    /// `breaking_changes_versioned` policy compares against.
-    #[serde(skip)]
-    pub previous: Arc<std::collections::HashMap<PathBuf, Previous>>,
 }
 
 /// An earlier version of a contract.
@@ -78,21 +66,6 @@ impl Catalog {
         self.products
             .iter()
             .all(|p| matches!(p.status, Status::Passing | Status::Warning))
-    }
-
-    /// Healthy, governance read whole, no `error` policy violated and every policy could run (what
-    /// `meshbox validate` exits 0 on).
-    pub fn passes(&self) -> bool {
-        self.is_healthy()
-            && !self.access.lockdown
-            && self.compliance.count(Severity::Error) == 0
-            && !self.compliance.diagnostics.iter().any(Diagnostic::is_error)
-            && !self.policies.diagnostics.iter().any(Diagnostic::is_error)
-    }
-
-    /// May this role read this product's data?
-    pub fn decide(&self, role: &crate::governance::access::Role, p: &Product) -> crate::governance::access::Decision {
-        self.access.decide(role, p, self.compliance.is_quarantined(&p.key()))
     }
 }
 
@@ -312,9 +285,9 @@ pub struct Table {
     #[serde(skip)]
     pub sample: Sample,
     /// Column profiles (empty when not measured).
-    pub profiles: Vec<crate::load::column_profiles::ColumnProfile>,
+    pub profiles: Vec<crate::model::findings::ColumnProfile>,
     /// Columns whose values look personal (detector, share, confidence); no values.
-    pub pii: Vec<crate::load::pii::PiiFinding>,
+    pub pii: Vec<crate::model::findings::PiiFinding>,
     /// For a derived table: the input tables its SQL reads, as (domain, table).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reads: Vec<(String, String)>,
@@ -355,9 +328,18 @@ pub struct InheritedClass {
     pub from: String,
 }
 
-/// Rows as JSON values, with their column names.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Sample {
-    pub columns: Vec<String>,
-    pub rows: Vec<Vec<serde_json::Value>>,
+/// How strictly a classification protects its values, for comparing a derived column with its inputs: unclassified
+/// and `public` 0, `internal` 1, `confidential`/`sensitive`/`pii`/`personal` (and any classification meshbox does not
+/// know) 2, `restricted`/`secret` 3.
+pub fn classification_rank(class: Option<&str>) -> u8 {
+    let Some(class) = class.map(|c| c.trim().to_ascii_lowercase()).filter(|c| !c.is_empty()) else {
+        return 0;
+    };
+    match class.as_str() {
+        "public" => 0,
+        "internal" => 1,
+        "confidential" | "sensitive" | "pii" | "personal" => 2,
+        "restricted" | "secret" | "highly_confidential" | "highly-confidential" => 3,
+        _ => 2,
+    }
 }

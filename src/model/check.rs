@@ -1,6 +1,5 @@
 //! What a check found: its status, category, where it is declared, what it read, and its measure and samples.
 
-use crate::model::catalog::Sample;
 use crate::model::manifest::odcs::Threshold;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -147,4 +146,11 @@ impl CheckResult {
             Some(t) => t.to_string(),
         }
     }
+}
+
+/// Rows as JSON values, with their column names.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Sample {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
 }

@@ -4,5 +4,6 @@
 
 pub mod catalog;
 pub mod check;
+pub mod findings;
 pub mod manifest;
 pub mod types;

@@ -565,7 +565,7 @@ fn a_policy_flags_derived_products_weaker_than_their_inputs() {
     );
     let s = load(dir.path());
     let mut found: Vec<(String, Option<String>)> = s
-        .catalog
+        .governance
         .compliance
         .violations
         .iter()
@@ -595,7 +595,7 @@ fn a_policy_flags_derived_products_weaker_than_their_inputs() {
     .collect();
     assert_eq!(found, want);
     let headcount = s
-        .catalog
+        .governance
         .compliance
         .violations
         .iter()
@@ -606,9 +606,9 @@ fn a_policy_flags_derived_products_weaker_than_their_inputs() {
         "{}",
         headcount.message
     );
-    assert!(s.catalog.compliance.is_quarantined("reports/headcount"));
-    assert!(!s.catalog.compliance.is_quarantined("reports/countries"));
-    assert!(!s.catalog.compliance.is_quarantined("hr/payroll"));
+    assert!(s.governance.compliance.is_quarantined("reports/headcount"));
+    assert!(!s.governance.compliance.is_quarantined("reports/countries"));
+    assert!(!s.governance.compliance.is_quarantined("hr/payroll"));
 }
 
 /// Not asserted: what the sandbox costs per transform (a fresh database, the inputs copied in, the result copied

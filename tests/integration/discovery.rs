@@ -25,7 +25,7 @@ fn first_hits(index: &SearchIndex, q: &str, n: usize) -> Vec<String> {
 fn search_relevance_on_the_sample_mesh() {
     let s = load(&sample());
     let index = SearchIndex::new().unwrap();
-    assert_eq!(index.update(&s.catalog).unwrap(), 12);
+    assert_eq!(index.update(&s.catalog, &s.governance.compliance).unwrap(), 12);
     // (query, the product that must rank first)
     let cases = [
         ("orders", "sales/orders"),
@@ -64,7 +64,7 @@ fn search_relevance_on_the_sample_mesh() {
 fn facets_filters_and_snippets() {
     let s = load(&sample());
     let index = SearchIndex::new().unwrap();
-    index.update(&s.catalog).unwrap();
+    index.update(&s.catalog, &s.governance.compliance).unwrap();
     let r = index.search("", &[], 50, &|_| 0).unwrap();
     assert_eq!(r.total, 12);
     let domains: Vec<(String, usize)> = r.facets["domain"].clone();
@@ -107,10 +107,10 @@ fn the_index_is_updated_incrementally() {
     let dir = copy_fixture("basic");
     let s = load(dir.path());
     let index = SearchIndex::new().unwrap();
-    let all = index.update(&s.catalog).unwrap();
+    let all = index.update(&s.catalog, &s.governance.compliance).unwrap();
     assert_eq!(all, s.catalog.products.len());
     assert_eq!(
-        index.update(&s.catalog).unwrap(),
+        index.update(&s.catalog, &s.governance.compliance).unwrap(),
         0,
         "nothing changed, nothing rewritten"
     );
@@ -119,11 +119,15 @@ fn the_index_is_updated_incrementally() {
     let text = std::fs::read_to_string(&contract).unwrap();
     std::fs::write(&contract, text.replacen("schema:", "tags: [zebrafish]\nschema:", 1)).unwrap();
     let s2 = load(dir.path());
-    assert_eq!(index.update(&s2.catalog).unwrap(), 1, "one product rewritten");
+    assert_eq!(
+        index.update(&s2.catalog, &s2.governance.compliance).unwrap(),
+        1,
+        "one product rewritten"
+    );
     assert_eq!(first_hits(&index, "zebrafish", 5), ["people/customers"]);
     std::fs::remove_dir_all(dir.path().join("people/customers")).unwrap();
     let s3 = load(dir.path());
-    index.update(&s3.catalog).unwrap();
+    index.update(&s3.catalog, &s3.governance.compliance).unwrap();
     assert!(
         first_hits(&index, "zebrafish", 5).is_empty(),
         "a removed product leaves the index"
@@ -168,7 +172,7 @@ fn edges(l: &meshbox::discovery::lineage::Lineage) -> Vec<(String, String)> {
 #[test]
 fn lineage_edges_of_the_sample_mesh() {
     let s = load(&sample());
-    let l = &s.catalog.lineage;
+    let l = &s.lineage;
     let e = edges(l);
     for expected in [
         ("catalog/products", "catalog/stock-levels"),
@@ -218,7 +222,7 @@ fn cycles_and_missing_providers_are_reported() {
     product("d", "b", &["c-a"]);
     product("d", "c", &["c-a", "c-unknown"]);
     let s = load(dir.path());
-    let l = &s.catalog.lineage;
+    let l = &s.lineage;
     assert_eq!(l.cycles, [vec!["d/a".to_string(), "d/b".to_string()]]);
     let d = s
         .catalog
@@ -251,11 +255,11 @@ fn cycles_and_missing_providers_are_reported() {
 fn every_fixture_draws() {
     for name in ["basic", "checks", "foreign", "governed"] {
         let s = load(&fixture(name));
-        let svg = s.catalog.lineage.svg(None);
+        let svg = s.lineage.svg(None);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"), "{name}");
         assert_eq!(
             svg.matches("<rect").count(),
-            s.catalog.lineage.nodes.len(),
+            s.lineage.nodes.len(),
             "{name}: one box per node"
         );
     }

@@ -146,7 +146,7 @@ async fn a_broken_governance_file_keeps_the_last_good_governance_in_force() {
         .map(|(f, _)| (*f, std::fs::read(dir.path().join(f)).unwrap()))
         .collect();
     let g = serve_governed(dir.path());
-    assert_eq!(g.mesh.snapshot().governance, GovernanceState::Sound);
+    assert_eq!(g.mesh.snapshot().governance.state, GovernanceState::Sound);
     let before = readable(&g.app).await;
     // The fixture's roles really differ: the viewer reads less than the admin.
     assert!(before.contains_key(&("admin".into(), "hr.salaries".into())));
@@ -160,7 +160,7 @@ async fn a_broken_governance_file_keeps_the_last_good_governance_in_force() {
             .rebuild()
             .unwrap_or_else(|e| panic!("{case}: rebuild failed: {e}"));
         let snapshot = g.mesh.snapshot();
-        match &snapshot.governance {
+        match &snapshot.governance.state {
             GovernanceState::KeptLastGood { broken } if broken.iter().any(|b| b.starts_with(file)) => {}
             other => failures.push(format!("{case}: governance state {other:?}")),
         }
@@ -179,7 +179,7 @@ async fn a_broken_governance_file_keeps_the_last_good_governance_in_force() {
         std::fs::write(dir.path().join(file), &originals[file]).unwrap();
         g.mesh.rebuild().unwrap();
         assert_eq!(
-            g.mesh.snapshot().governance,
+            g.mesh.snapshot().governance.state,
             GovernanceState::Sound,
             "{case}: not sound after the fix"
         );
@@ -199,7 +199,7 @@ async fn a_cold_start_with_a_broken_governance_file_denies_every_non_admin_role(
         apply(dir.path(), file, &how);
         let g = serve_governed(dir.path());
         let snapshot = g.mesh.snapshot();
-        if !matches!(&snapshot.governance, GovernanceState::Lockdown { broken } if broken.iter().any(|b| b.starts_with(file)))
+        if !matches!(&snapshot.governance.state, GovernanceState::Lockdown { broken } if broken.iter().any(|b| b.starts_with(file)))
         {
             failures.push(format!("{case}: governance state {:?}", snapshot.governance));
         }
@@ -239,7 +239,7 @@ fn symlinked_and_special_files_are_never_read_and_manifest_reads_are_capped() {
     make_fifo(&root.join("crm/customers/more.odcs.yaml"));
     let s = crate::common::load(root);
     assert!(
-        !s.catalog.policies.policies.iter().any(|p| p.id == "leak"),
+        !s.governance.policies.policies.iter().any(|p| p.id == "leak"),
         "a symlinked policy file was read"
     );
     let diag = |file: &str| {

@@ -60,9 +60,10 @@ async fn json_as(app: &axum::Router, role: &str, uri: &str) -> (StatusCode, Valu
 fn policies_find_exact_violations_and_quarantine_the_non_compliant() {
     let s = load(&fixture("governed"));
     let c = &s.catalog;
-    assert_eq!(c.policies.policies.len(), 4, "{:?}", c.policies.diagnostics);
-    assert!(c.policies.diagnostics.is_empty(), "{:?}", c.policies.diagnostics);
-    let found: Vec<(&str, &str, &str, Option<&str>)> = c
+    let g = &s.governance;
+    assert_eq!(g.policies.policies.len(), 4, "{:?}", g.policies.diagnostics);
+    assert!(g.policies.diagnostics.is_empty(), "{:?}", g.policies.diagnostics);
+    let found: Vec<(&str, &str, &str, Option<&str>)> = g
         .compliance
         .violations
         .iter()
@@ -82,7 +83,7 @@ fn policies_find_exact_violations_and_quarantine_the_non_compliant() {
             ("owner-known", "crm", "leads", None),
         ]
     );
-    let pii = &c.compliance.violations[0];
+    let pii = &g.compliance.violations[0];
     assert_eq!(pii.file.as_deref(), Some(Path::new("crm/leads/leads.odcs.yaml")));
     assert_eq!(pii.line, Some(14));
     assert_eq!(pii.field.as_deref(), Some("schema[0].properties[1].classification"));
@@ -91,9 +92,9 @@ fn policies_find_exact_violations_and_quarantine_the_non_compliant() {
         "{}",
         pii.message
     );
-    assert!(c.compliance.is_quarantined("crm/leads"));
-    assert!(c.compliance.is_compliant("crm/customers"));
-    assert!(!c.passes() && c.is_healthy());
+    assert!(g.compliance.is_quarantined("crm/leads"));
+    assert!(g.compliance.is_compliant("crm/customers"));
+    assert!(!s.passes() && c.is_healthy());
     // The PII scan reports what it saw without values.
     let leads = c.product("crm", "leads").unwrap();
     assert_eq!(leads.tables[0].pii.len(), 1);
@@ -121,7 +122,7 @@ fn a_domain_policy_adds_but_cannot_replace_a_global_one_and_broken_policies_are_
     );
     let s = load(dir.path());
     let diags: Vec<(String, Option<usize>, Option<&str>, &str)> = s
-        .catalog
+        .governance
         .policies
         .diagnostics
         .iter()
@@ -152,8 +153,8 @@ fn a_domain_policy_adds_but_cannot_replace_a_global_one_and_broken_policies_are_
         ]
     );
     // The global policy still applies; the valid domain policy too.
-    assert_eq!(s.catalog.policies.policies.len(), 4);
-    assert!(s.catalog.compliance.is_quarantined("crm/leads"));
+    assert_eq!(s.governance.policies.policies.len(), 4);
+    assert!(s.governance.compliance.is_quarantined("crm/leads"));
     assert!(s.catalog.diagnostics.iter().any(|d| d.code == "policy-override"));
 }
 
@@ -172,7 +173,7 @@ fn a_sql_policy_that_fails_is_a_diagnostic_not_a_crash() {
     );
     let s = load(dir.path());
     let msgs: Vec<&str> = s
-        .catalog
+        .governance
         .compliance
         .diagnostics
         .iter()
@@ -188,7 +189,7 @@ fn a_sql_policy_that_fails_is_a_diagnostic_not_a_crash() {
         "{msgs:?}"
     );
     assert!(!Path::new("/tmp/meshbox-policy-escape.csv").exists());
-    assert!(!s.catalog.passes());
+    assert!(!s.passes());
 }
 
 #[test]
@@ -201,11 +202,11 @@ fn flag_instead_of_quarantine_keeps_non_compliant_products_readable() {
         &mesh.replace("non_compliant: quarantine", "non_compliant: flag"),
     );
     let s = load(dir.path());
-    assert!(!s.catalog.compliance.is_compliant("crm/leads"));
-    assert!(!s.catalog.compliance.is_quarantined("crm/leads"));
-    let viewer = s.catalog.access.role("viewer").unwrap();
+    assert!(!s.governance.compliance.is_compliant("crm/leads"));
+    assert!(!s.governance.compliance.is_quarantined("crm/leads"));
+    let viewer = s.governance.access.role("viewer").unwrap();
     let leads = s.catalog.product("crm", "leads").unwrap();
-    assert!(s.catalog.decide(viewer, leads).granted);
+    assert!(s.decide(viewer, leads).granted);
 }
 
 fn rows(v: &Value) -> &Value {

@@ -74,8 +74,8 @@ fn init_creates_a_mesh_that_loads_and_never_overwrites() {
     assert_eq!(files(&mesh), before, "nothing was written");
     let s = load(&mesh);
     assert_eq!(s.catalog.name, "My Mesh");
-    assert!(s.catalog.passes(), "{:?}", s.catalog.compliance.violations);
-    assert_eq!(s.catalog.policies.policies.len(), 11, "the default policy set");
+    assert!(s.passes(), "{:?}", s.governance.compliance.violations);
+    assert_eq!(s.governance.policies.policies.len(), 11, "the default policy set");
     let o = meshbox(&["validate", mesh.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
 }
@@ -823,9 +823,9 @@ fn history_changelog_and_the_breaking_change_policy() {
     opts.state_dir = Some(state.path().to_path_buf());
     let s1 = meshbox::live::snapshot::build(&root, &opts, None, None).unwrap();
     assert!(
-        s1.catalog.compliance.violations.is_empty(),
+        s1.governance.compliance.violations.is_empty(),
         "{:?}",
-        s1.catalog.compliance.violations
+        s1.governance.compliance.violations
     );
     // The orders contract drops a column without a major version: its consumer finance/daily is named.
     let contract = root.join("shop/orders/orders.odcs.yaml");
@@ -836,13 +836,13 @@ fn history_changelog_and_the_breaking_change_policy() {
     std::fs::write(&contract, &changed).unwrap();
     let s2 = meshbox::live::snapshot::build(&root, &opts, Some(&s1), None).unwrap();
     let v: Vec<&meshbox::governance::policy::Violation> = s2
-        .catalog
+        .governance
         .compliance
         .violations
         .iter()
         .filter(|v| v.policy == "breaking-needs-major")
         .collect();
-    assert_eq!(v.len(), 1, "{:?}", s2.catalog.compliance.violations);
+    assert_eq!(v.len(), 1, "{:?}", s2.governance.compliance.violations);
     assert_eq!((v[0].domain.as_str(), v[0].product.as_str()), ("shop", "orders"));
     assert!(
         v[0].message.contains("column `orders.day` removed") && v[0].message.contains("finance/daily"),
@@ -862,13 +862,13 @@ fn history_changelog_and_the_breaking_change_policy() {
     std::fs::write(&contract, changed.replace("version: 1.1.0", "version: 2.0.0")).unwrap();
     let s3 = meshbox::live::snapshot::build(&root, &opts, Some(&s2), None).unwrap();
     assert!(
-        !s3.catalog
+        !s3.governance
             .compliance
             .violations
             .iter()
             .any(|v| v.policy == "breaking-needs-major"),
         "{:?}",
-        s3.catalog.compliance.violations
+        s3.governance.compliance.violations
     );
 }
 

@@ -31,25 +31,20 @@ pub async fn status(State(st): State<Arc<AppState>>) -> ApiResult {
         "built_at": s.built_at,
         "reload": s.reload,
         "last_error": st.mesh.last_error(),
-        "governance": s.governance,
-        "governance_alert": s.governance.alert(),
+        "governance": s.governance.state,
+        "governance_alert": s.governance.state.alert(),
         "watching": st.mesh.watch_mode(),
         "history": st.mesh.history(),
         "products": s.catalog.products.len(),
         "healthy": s.catalog.is_healthy(),
-        "compliant": s.catalog.compliance.non_compliant.is_empty(),
+        "compliant": s.governance.compliance.non_compliant.is_empty(),
         "profiles": st.mesh.profiles().info(),
     })))
 }
 
 pub async fn products(State(st): State<Arc<AppState>>) -> ApiResult {
     let s = st.mesh.snapshot();
-    let list: Vec<ProductSummary> = s
-        .catalog
-        .products
-        .iter()
-        .map(|p| ProductSummary::of(p, &s.catalog))
-        .collect();
+    let list: Vec<ProductSummary> = s.catalog.products.iter().map(|p| ProductSummary::of(p, &s)).collect();
     to_json(&list)
 }
 
@@ -68,9 +63,9 @@ pub async fn product(
         salt: st.mesh.salt(),
     };
     to_json(
-        &ProductDetail::of(p, &s.catalog, &viewer)
-            .with_discovery(p, &s.catalog, &st.usage)
-            .with_changelog(p, &s.catalog, st.mesh.opts.state_dir.as_deref()),
+        &ProductDetail::of(p, &s, &viewer)
+            .with_discovery(p, &s, &st.usage)
+            .with_changelog(p, &s, st.mesh.opts.state_dir.as_deref()),
     )
 }
 
@@ -80,12 +75,12 @@ pub async fn domain(State(st): State<Arc<AppState>>, Path(domain): Path<String>)
         .catalog
         .domain(&domain)
         .ok_or_else(|| AppError::not_found(format!("no domain {domain}")))?;
-    to_json(&DomainView::of(d, &s.catalog))
+    to_json(&DomainView::of(d, &s))
 }
 
 pub async fn problems(State(st): State<Arc<AppState>>, caller: Caller) -> ApiResult {
     let s = st.mesh.snapshot();
-    to_json(&all_problems(&s.catalog, &caller.role))
+    to_json(&all_problems(&s, &caller.role))
 }
 
 #[derive(Deserialize)]
@@ -243,7 +238,7 @@ pub async fn table_download(
         .find(|t| t.name == table)
         .ok_or_else(|| AppError::not_found(format!("{domain}/{name} has no table {table}")))?;
     let sql = format!("SELECT * FROM {}", t.sql_name());
-    let decision = s.catalog.decide(&caller.role, p);
+    let decision = s.decide(&caller.role, p);
     if !decision.granted {
         st.audit(&caller, "download", &sql, 0, "denied", 0.0);
         return Err(AppError::new(

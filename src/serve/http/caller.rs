@@ -36,7 +36,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, st: &Arc<AppState>) -> Result<Caller, AppError> {
         let snapshot = st.mesh.snapshot();
-        let access = &snapshot.catalog.access;
+        let access = &snapshot.governance.access;
         if let Some(value) = parts.headers.get(ROLE_HEADER) {
             let name = value.to_str().unwrap_or("").trim();
             return match access.role(name) {
@@ -86,7 +86,7 @@ pub async fn switch(
     axum::extract::Form(form): axum::extract::Form<RoleForm>,
 ) -> Result<Response, AppError> {
     let snapshot = st.mesh.snapshot();
-    let Some(role) = snapshot.catalog.access.role(&form.role) else {
+    let Some(role) = snapshot.governance.access.role(&form.role) else {
         return Err(AppError::new(
             StatusCode::BAD_REQUEST,
             "unknown_role",

@@ -143,9 +143,7 @@ pub async fn search_page(
 /// `GET /api/lineage`: every product and dependency, and the cycles.
 pub async fn lineage(State(st): State<Arc<AppState>>) -> Result<Json<Value>, AppError> {
     let s = st.mesh.snapshot();
-    serde_json::to_value(&*s.catalog.lineage)
-        .map(Json)
-        .map_err(AppError::internal)
+    serde_json::to_value(&*s.lineage).map(Json).map_err(AppError::internal)
 }
 
 #[derive(Template)]
@@ -161,7 +159,7 @@ struct LineagePage {
 
 pub async fn lineage_page(State(st): State<Arc<AppState>>, caller: Caller) -> Result<Response, AppError> {
     let s = st.mesh.snapshot();
-    let l = &s.catalog.lineage;
+    let l = &s.lineage;
     render(&LineagePage {
         chrome: Chrome::new(&st, &caller, "lineage", "/api/lineage".into()).at("/lineage"),
         svg: l.svg(None),
@@ -188,7 +186,7 @@ pub async fn impact(
         .catalog
         .product(&domain, &name)
         .ok_or_else(|| AppError::not_found(format!("no product {domain}/{name}")))?;
-    let l = &s.catalog.lineage;
+    let l = &s.lineage;
     let start = l
         .index_of(&p.key())
         .ok_or_else(|| AppError::internal("a product missing from the lineage"))?;

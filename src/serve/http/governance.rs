@@ -81,8 +81,9 @@ impl ComplianceView {
     pub fn of(s: &crate::live::snapshot::Snapshot) -> ComplianceView {
         use crate::base::diagnostics::Severity;
         let c = &s.catalog;
-        let comp = &c.compliance;
-        let policies: Vec<PolicyColumn> = c
+        let comp = &s.governance.compliance;
+        let policies: Vec<PolicyColumn> = s
+            .governance
             .policies
             .policies
             .iter()
@@ -103,7 +104,8 @@ impl ComplianceView {
             .products
             .iter()
             .map(|p| {
-                let cells = c
+                let cells = s
+                    .governance
                     .policies
                     .policies
                     .iter()
@@ -143,8 +145,13 @@ impl ComplianceView {
             compliant: c.products.iter().filter(|p| comp.is_compliant(&p.key())).count(),
             errors: comp.count(Severity::Error),
             warnings: comp.count(Severity::Warning),
-            non_compliant: if c.access.quarantine { "quarantine" } else { "flag" },
-            masking: c
+            non_compliant: if s.governance.access.quarantine {
+                "quarantine"
+            } else {
+                "flag"
+            },
+            masking: s
+                .governance
                 .access
                 .masking
                 .iter()
@@ -249,7 +256,7 @@ pub async fn audit_page(
 /// In a locked room, `locked` names the roles that need the token and `token` says whether this request has it.
 pub async fn roles(State(st): State<Arc<AppState>>, caller: Caller, headers: axum::http::HeaderMap) -> Json<Value> {
     let s = st.mesh.snapshot();
-    let a = &s.catalog.access;
+    let a = &s.governance.access;
     let mut body = json!({
         "roles": a.roles,
         "default": a.default_role,
@@ -259,7 +266,7 @@ pub async fn roles(State(st): State<Arc<AppState>>, caller: Caller, headers: axu
         "note": "meshbox is a sandbox: roles are chosen with the X-Meshbox-Role header or the role switcher, not authenticated",
     });
     if let Some(lock) = &st.web.room {
-        let guarded = lock.guarded(s.generation, &s.catalog);
+        let guarded = lock.guarded(s.generation, &s);
         body["locked"] = json!(guarded.iter().collect::<Vec<_>>());
         body["token"] = json!(lock.admits(&headers));
         body["note"] = json!(

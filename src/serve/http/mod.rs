@@ -282,14 +282,14 @@ async fn known_role(
     if let Some(v) = req.headers().get(ROLE_HEADER) {
         let name = v.to_str().unwrap_or("").trim();
         let snapshot = st.mesh.snapshot();
-        if snapshot.catalog.access.role(name).is_none() {
+        if snapshot.governance.access.role(name).is_none() {
             return AppError::new(
                 StatusCode::BAD_REQUEST,
                 "unknown_role",
                 format!(
                     "no role named `{}`; the roles of this mesh are {}",
                     name.chars().take(64).collect::<String>(),
-                    snapshot.catalog.access.role_names().join(", ")
+                    snapshot.governance.access.role_names().join(", ")
                 ),
             )
             .into_response();

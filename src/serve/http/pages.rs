@@ -43,11 +43,11 @@ impl Chrome {
 
     pub fn new(st: &AppState, caller: &Caller, page: &'static str, json_url: String) -> Chrome {
         let s = st.mesh.snapshot();
-        let guarded = st.web.room.as_ref().map(|lock| lock.guarded(s.generation, &s.catalog));
+        let guarded = st.web.room.as_ref().map(|lock| lock.guarded(s.generation, &s));
         Chrome {
             role: caller.role.name.clone(),
             roles: s
-                .catalog
+                .governance
                 .access
                 .roles
                 .iter()
@@ -58,12 +58,12 @@ impl Chrome {
                 .collect(),
             room: guarded.is_some(),
             admin: caller.role.admin,
-            non_compliant: s.catalog.compliance.non_compliant.len(),
+            non_compliant: s.governance.compliance.non_compliant.len(),
             here: String::new(),
             mesh_name: s.catalog.name.clone(),
             generation: s.generation,
             last_error: st.mesh.last_error(),
-            governance_alert: s.governance.alert(),
+            governance_alert: s.governance.state.alert(),
             problems: error_count(&s.catalog),
             page,
             json_url,
@@ -118,7 +118,7 @@ pub async fn domain(
             format!("/api/domains/{}", super::views::seg(&name)),
         )
         .at(&super::views::domain_url(&name)),
-        domain: DomainView::of(d, &s.catalog),
+        domain: DomainView::of(d, &s),
     })
 }
 
@@ -143,9 +143,9 @@ pub async fn product(
         role: &caller.role,
         salt: st.mesh.salt(),
     };
-    let detail = ProductDetail::of(p, &s.catalog, &viewer)
-        .with_discovery(p, &s.catalog, &st.usage)
-        .with_changelog(p, &s.catalog, st.mesh.opts.state_dir.as_deref());
+    let detail = ProductDetail::of(p, &s, &viewer)
+        .with_discovery(p, &s, &st.usage)
+        .with_changelog(p, &s, st.mesh.opts.state_dir.as_deref());
     render(&ProductPage {
         chrome: Chrome::new(&st, &caller, "product", detail.summary.api_url.clone()).at(&detail.summary.url),
         p: detail,
@@ -163,7 +163,7 @@ pub async fn problems(State(st): State<Arc<AppState>>, caller: Caller) -> Result
     let s = st.mesh.snapshot();
     render(&ProblemsPage {
         chrome: Chrome::new(&st, &caller, "problems", "/api/problems".into()).at("/problems"),
-        problems: all_problems(&s.catalog, &caller.role),
+        problems: all_problems(&s, &caller.role),
     })
 }
 
@@ -207,12 +207,7 @@ pub async fn console(
     let s = st.mesh.snapshot();
     let mut domains: Vec<BrowserDomain> = Vec::new();
     // Only what the role can query: its database holds nothing else.
-    for p in s
-        .catalog
-        .products
-        .iter()
-        .filter(|p| s.catalog.decide(&caller.role, p).granted)
-    {
+    for p in s.catalog.products.iter().filter(|p| s.decide(&caller.role, p).granted) {
         for t in &p.tables {
             let table = BrowserTable {
                 name: t.name.clone(),
@@ -308,7 +303,7 @@ pub async fn source(
         })?;
     let text = String::from_utf8_lossy(&bytes);
     // Diagnostics and failing checks of this file, as the role may see them (no data it may not read).
-    let notes = source_notes(&s.catalog, &wanted, &caller.role);
+    let notes = source_notes(&s, &wanted, &caller.role);
     let flagged: Vec<usize> = notes.iter().map(|n| n.1).collect();
     render(&SourcePage {
         chrome: Chrome::new(&st, &caller, "source", "/api/problems".into()).at(&format!(

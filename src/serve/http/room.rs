@@ -4,7 +4,7 @@
 
 use super::{AppError, AppState, ROLE_COOKIE, ROLE_HEADER};
 use crate::governance::access::{AccessModel, Role};
-use crate::model::catalog::Catalog;
+use crate::live::snapshot::Snapshot;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -70,14 +70,14 @@ impl RoomLock {
     }
 
     /// The roles that need the token in this snapshot.
-    pub fn guarded(&self, generation: u64, catalog: &Catalog) -> Arc<BTreeSet<String>> {
+    pub fn guarded(&self, generation: u64, s: &Snapshot) -> Arc<BTreeSet<String>> {
         let mut cached = self.guarded.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((g, set)) = cached.as_ref()
             && *g == generation
         {
             return set.clone();
         }
-        let set: Arc<BTreeSet<String>> = Arc::new(guarded_roles(catalog));
+        let set: Arc<BTreeSet<String>> = Arc::new(guarded_roles(s));
         *cached = Some((generation, set.clone()));
         set
     }
@@ -118,13 +118,13 @@ pub fn least_privileged(access: &AccessModel) -> &Role {
 /// classification unmasked, reach a clearance, belong to a domain, or are granted a product that it does not —
 /// by their declaration (so the answer does not flicker with the data) or by the current catalog (contract grants,
 /// columns the PII scan flagged).
-pub fn guarded_roles(catalog: &Catalog) -> BTreeSet<String> {
-    let access = &catalog.access;
+pub fn guarded_roles(s: &Snapshot) -> BTreeSet<String> {
+    let access = &s.governance.access;
     let least = least_privileged(access);
     access
         .roles
         .iter()
-        .filter(|r| r.name != least.name && (declares_more(r, least) || reads_more(catalog, r, least)))
+        .filter(|r| r.name != least.name && (declares_more(r, least) || reads_more(s, r, least)))
         .map(|r| r.name.clone())
         .collect()
 }
@@ -141,15 +141,16 @@ fn declares_more(role: &Role, least: &Role) -> bool {
     extra_class || role.domains.iter().any(|d| !least.belongs_to(d))
 }
 
-fn reads_more(catalog: &Catalog, role: &Role, least: &Role) -> bool {
+fn reads_more(s: &Snapshot, role: &Role, least: &Role) -> bool {
+    let catalog = &s.catalog;
     catalog.products.iter().any(|p| {
-        let mine = catalog.decide(role, p).granted;
-        if mine && !catalog.decide(least, p).granted {
+        let mine = s.decide(role, p).granted;
+        if mine && !s.decide(least, p).granted {
             return true;
         }
         mine && p.tables.iter().any(|t| {
-            let theirs = catalog.access.table_masks(least, p, t);
-            let ours = catalog.access.table_masks(role, p, t);
+            let theirs = s.governance.access.table_masks(least, p, t);
+            let ours = s.governance.access.table_masks(role, p, t);
             ours.iter().zip(&theirs).any(|(o, t)| o.is_none() && t.is_some())
         })
     })
@@ -187,7 +188,7 @@ pub fn locked_for(st: &AppState, role: &str, headers: &HeaderMap) -> bool {
         return false;
     };
     let s = st.mesh.snapshot();
-    lock.guarded(s.generation, &s.catalog).contains(role) && !lock.admits(headers)
+    lock.guarded(s.generation, &s).contains(role) && !lock.admits(headers)
 }
 
 /// The middleware: a visit with `?token=` stores the token in a cookie and comes back without it; a request that

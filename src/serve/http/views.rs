@@ -67,12 +67,12 @@ pub struct ProductSummary {
 }
 
 impl ProductSummary {
-    pub fn of(p: &Product, catalog: &Catalog) -> ProductSummary {
+    pub fn of(p: &Product, s: &Snapshot) -> ProductSummary {
         let key = p.key();
         ProductSummary {
-            compliant: catalog.compliance.is_compliant(&key),
-            quarantined: catalog.compliance.is_quarantined(&key),
-            violations: catalog.compliance.of_product(&p.domain, &p.name).count(),
+            compliant: s.governance.compliance.is_compliant(&key),
+            quarantined: s.governance.compliance.is_quarantined(&key),
+            violations: s.governance.compliance.of_product(&p.domain, &p.name).count(),
             domain: p.domain.clone(),
             name: p.name.clone(),
             title: p.title(),
@@ -118,7 +118,8 @@ pub struct DomainView {
 }
 
 impl DomainView {
-    pub fn of(d: &Domain, catalog: &Catalog) -> DomainView {
+    pub fn of(d: &Domain, s: &Snapshot) -> DomainView {
+        let catalog = &s.catalog;
         DomainView {
             name: d.name.clone(),
             title: d.display_title().to_string(),
@@ -137,10 +138,7 @@ impl DomainView {
                 .filter(|s| !s.is_empty())
                 .collect(),
             file: d.file.as_ref().map(|f| f.display().to_string()),
-            products: catalog
-                .products_in(&d.name)
-                .map(|p| ProductSummary::of(p, catalog))
-                .collect(),
+            products: catalog.products_in(&d.name).map(|p| ProductSummary::of(p, s)).collect(),
             url: domain_url(&d.name),
         }
     }
@@ -193,7 +191,8 @@ fn diagnostic_problem(d: &Diagnostic, p: Option<&Product>) -> Problem {
 }
 
 /// The problems that belong to no product (mesh.yaml, policies, folders), as `role` may see them.
-fn mesh_problems(catalog: &Catalog, role: &crate::governance::access::Role) -> Vec<Problem> {
+fn mesh_problems(s: &Snapshot, role: &crate::governance::access::Role) -> Vec<Problem> {
+    let catalog = &s.catalog;
     let sight = crate::governance::disclosure::Sight::of_mesh(role);
     let mut out: Vec<Problem> = catalog
         .diagnostics
@@ -207,18 +206,19 @@ fn mesh_problems(catalog: &Catalog, role: &crate::governance::access::Role) -> V
 
 /// Every problem of the mesh, as `role` may see it: messages that quote data, check measures and reasons are in
 /// their data-free form unless the role reads that data unmasked.
-pub fn problems(catalog: &Catalog, role: &crate::governance::access::Role) -> Vec<Problem> {
+pub fn problems(s: &Snapshot, role: &crate::governance::access::Role) -> Vec<Problem> {
+    let catalog = &s.catalog;
     use crate::governance::disclosure::{Sight, check, diagnostic};
     let mut out = Vec::new();
     let diag = diagnostic_problem;
-    out.extend(mesh_problems(catalog, role));
+    out.extend(mesh_problems(s, role));
     for p in &catalog.products {
         let has_problems =
             p.diagnostics.iter().any(|d| d.severity != Severity::Info) || p.checks.iter().any(CheckResult::is_problem);
         if !has_problems {
             continue;
         }
-        let sight = Sight::of(catalog, role, p);
+        let sight = Sight::of(catalog, &s.governance, role, p);
         for d in p.diagnostics.iter().filter(|d| d.severity != Severity::Info) {
             out.push(diag(&diagnostic(d, &sight), Some(p)));
         }
@@ -278,11 +278,12 @@ pub fn error_count(catalog: &Catalog) -> usize {
 
 /// The notes `/source/<file>` shows next to its lines, as `role` may see them: (severity, line, message).
 pub fn source_notes(
-    catalog: &Catalog,
+    s: &Snapshot,
     file: &std::path::Path,
     role: &crate::governance::access::Role,
 ) -> Vec<(String, usize, String)> {
     use crate::governance::disclosure::{Sight, check, diagnostic};
+    let catalog = &s.catalog;
     let mut notes: Vec<(String, usize, String)> = Vec::new();
     let mesh_sight = Sight::of_mesh(role);
     for d in catalog.diagnostics.iter().filter(|d| d.file.as_deref() == Some(file)) {
@@ -299,7 +300,7 @@ pub fn source_notes(
         if !touches {
             continue;
         }
-        let sight = Sight::of(catalog, role, p);
+        let sight = Sight::of(catalog, &s.governance, role, p);
         for d in p.diagnostics.iter().filter(|d| mine(d.file.as_deref())) {
             if let Some(l) = d.line {
                 notes.push((d.severity.to_string(), l, diagnostic(d, &sight).message));
@@ -418,7 +419,7 @@ impl MeshView {
             name: c.name.clone(),
             description: c.description.clone(),
             generation: s.generation,
-            domains: c.domains.iter().map(|d| DomainView::of(d, c)).collect(),
+            domains: c.domains.iter().map(|d| DomainView::of(d, s)).collect(),
             products: c.products.len(),
             tables: c.products.iter().map(|p| p.tables.len()).sum(),
             passing: count(Status::Passing),
@@ -426,7 +427,7 @@ impl MeshView {
             failing: count(Status::Failing),
             failed: count(Status::Failed),
             problems: error_count(c),
-            diagnostics: mesh_problems(c, role),
+            diagnostics: mesh_problems(s, role),
             recent: Vec::new(),
         }
     }
@@ -666,16 +667,17 @@ fn viewed_sample(
 }
 
 impl ProductDetail {
-    pub fn of(p: &Product, catalog: &Catalog, viewer: &Viewer) -> ProductDetail {
-        let access = catalog.decide(viewer.role, p);
-        let sight = crate::governance::disclosure::Sight::of(catalog, viewer.role, p);
+    pub fn of(p: &Product, s: &Snapshot, viewer: &Viewer) -> ProductDetail {
+        let catalog = &s.catalog;
+        let access = s.decide(viewer.role, p);
+        let sight = crate::governance::disclosure::Sight::of(catalog, &s.governance, viewer.role, p);
         let table_details = p
             .tables
             .iter()
             .map(|t| {
                 let contract = &p.contracts[t.contract];
                 let object = &contract.tables[t.object];
-                let masks = catalog.access.table_masks(viewer.role, p, t);
+                let masks = s.governance.access.table_masks(viewer.role, p, t);
                 let columns = t
                     .columns
                     .iter()
@@ -875,7 +877,7 @@ impl ProductDetail {
             })
             .unwrap_or_default();
         ProductDetail {
-            summary: ProductSummary::of(p, catalog),
+            summary: ProductSummary::of(p, s),
             description: p.description(),
             team,
             support: p
@@ -929,7 +931,7 @@ impl ProductDetail {
                     if let Some(t) = p.tables.iter().find(|t| c.table.as_deref() == Some(t.name.as_str()))
                         && result.samples.is_some()
                     {
-                        let masks = catalog.access.table_masks(viewer.role, p, t);
+                        let masks = s.governance.access.table_masks(viewer.role, p, t);
                         result.samples = result.samples.map(|s| viewed_sample(&s, t, &masks, viewer.salt));
                     }
                     CheckRow {
@@ -954,8 +956,13 @@ impl ProductDetail {
             load_ms: p.load_ms,
             loaded_generation: p.loaded_generation,
             role: viewer.role.name.clone(),
-            access_level: catalog.access.level_of(p).as_str(),
-            violations: catalog.compliance.of_product(&p.domain, &p.name).cloned().collect(),
+            access_level: s.governance.access.level_of(p).as_str(),
+            violations: s
+                .governance
+                .compliance
+                .of_product(&p.domain, &p.name)
+                .cloned()
+                .collect(),
             access,
             impact: Vec::new(),
             usage: Default::default(),
@@ -969,10 +976,10 @@ impl ProductDetail {
     pub fn with_discovery(
         mut self,
         p: &Product,
-        catalog: &Catalog,
+        s: &Snapshot,
         usage: &crate::governance::usage::Usage,
     ) -> ProductDetail {
-        let l = &catalog.lineage;
+        let l = &s.lineage;
         if let Some(i) = l.index_of(&p.key()) {
             self.impact = l.impact(i, None);
             let near = l.neighbourhood(i, 2);
@@ -985,7 +992,8 @@ impl ProductDetail {
     }
 
     /// Adds the changelog of the product's contracts.
-    pub fn with_changelog(mut self, p: &Product, catalog: &Catalog, state: Option<&std::path::Path>) -> ProductDetail {
+    pub fn with_changelog(mut self, p: &Product, s: &Snapshot, state: Option<&std::path::Path>) -> ProductDetail {
+        let catalog = &s.catalog;
         for c in &p.contracts {
             let rel = c.doc.file.strip_prefix(&catalog.root).unwrap_or(&c.doc.file);
             if let Some(text) = crate::base::safe_read::read_manifest_text(&c.doc.file) {
