@@ -161,230 +161,37 @@ pub fn build(
     let prev_products: HashMap<String, &Arc<Product>> = prev
         .map(|s| s.catalog.products.iter().map(|p| (p.key(), p)).collect())
         .unwrap_or_default();
-
-    // Which products must be (re)loaded.
-    let mut to_load: Vec<&ProductSpec> = Vec::new();
-    let mut reused: HashMap<String, Arc<Product>> = HashMap::new();
-    for p in &spec.products {
-        let key = p.key();
-        let unchanged = prev.and_then(|s| {
-            let old = prev_products.get(&key)?;
-            let (files, fp) = s.data.get(&key)?;
-            let same_data = crate::folder::scan::fingerprint(files.iter().map(PathBuf::as_path)) == *fp;
-            let same_tables = s.served.get(&key) == served.get(&key);
-            (old.fingerprint == p.fingerprint && same_data && same_tables && !old.stale).then(|| (*old).clone())
-        });
-        match unchanged {
-            Some(old) => {
-                reused.insert(key, old);
-            }
-            None => to_load.push(p),
-        }
-    }
-    // Products that consume a reloaded product (ODPS input ports) are re-evaluated with it, transitively.
-    if prev.is_some() {
-        let provider_of: HashMap<&str, String> = spec
-            .products
-            .iter()
-            .flat_map(|p| {
-                p.contracts
-                    .iter()
-                    .filter_map(|c| c.id.as_deref())
-                    .map(move |id| (id, p.key()))
-            })
-            .collect();
-        loop {
-            let changed: HashSet<String> = to_load.iter().map(|p| p.key()).collect();
-            let consumers: Vec<&ProductSpec> = spec
-                .products
-                .iter()
-                .filter(|p| !changed.contains(&p.key()))
-                .filter(|p| {
-                    p.descriptor.iter().flat_map(|d| d.input_ports.iter()).any(|port| {
-                        port.contract_id
-                            .as_deref()
-                            .and_then(|id| provider_of.get(id))
-                            .is_some_and(|k| changed.contains(k))
-                    })
-                })
-                .map(|p| p.as_ref())
-                .collect();
-            if consumers.is_empty() {
-                break;
-            }
-            for c in consumers {
-                reused.remove(&c.key());
-                to_load.push(c);
-            }
-        }
-        to_load.sort_by_key(|p| p.key());
-    }
-
+    let (to_load, mut reused) = plan_reload(&spec, prev, &served, &prev_products);
     let to_load_keys: HashSet<String> = to_load.iter().map(|p| p.key()).collect();
-    // Nothing changed: no staging database to open at all.
     let t_plan = started.elapsed();
+    // Nothing changed: no staging database to open at all.
     let (staging, outcomes) = if to_load.is_empty() {
         (None, Vec::new())
     } else {
-        let inputs = crate::checks::pipeline::Inputs {
-            providers: spec
-                .products
-                .iter()
-                .flat_map(|p| {
-                    let assigned = served.get(&p.key()).cloned().unwrap_or_default();
-                    p.contracts.iter().enumerate().filter_map(move |(ci, c)| {
-                        let tables = assigned
-                            .iter()
-                            .filter(|(sci, _)| *sci == ci)
-                            .map(|(_, oi)| c.tables[*oi].name.clone())
-                            .collect();
-                        c.id.clone().map(|id| (id, (p.key(), p.domain.clone(), tables)))
-                    })
-                })
-                .collect(),
-            serving,
-            previous: prev.map(|s| &s.catalog),
-        };
+        let inputs = derived_inputs(&spec, &served, serving, prev);
         let (staging, outcomes) = crate::checks::pipeline::load_and_check_with(&to_load, root, &opts, &inputs)?;
         (Some(staging), outcomes)
     };
     let generation = prev.map(|p| p.generation + 1).unwrap_or(1);
-    let mut updates = Vec::new();
-    let mut removals: Vec<(String, String)> = Vec::new();
-    let mut built: HashMap<String, Arc<Product>> = HashMap::new();
-    let mut data = HashMap::new();
+    let context = BuildContext {
+        root,
+        generation,
+        served: &served,
+        collisions: &collisions,
+        prev_products: &prev_products,
+    };
+    let mut built = Built::default();
     for (p, outcome) in to_load.iter().zip(outcomes) {
-        let key = p.key();
-        let old = prev_products.get(&key);
-        let mut diagnostics = p.diagnostics.clone();
-        diagnostics.extend(collisions.get(&key).cloned().unwrap_or_default());
-        diagnostics.extend(outcome.diagnostics.iter().cloned());
-        let broken = diagnostics.iter().any(Diagnostic::is_error);
-        let files_fp = crate::folder::scan::fingerprint(outcome.data_files.iter().map(PathBuf::as_path));
-        data.insert(key.clone(), (outcome.data_files.clone(), files_fp));
-        // Last good, always: a broken product that served before keeps serving its old tables, marked stale.
-        if let Some(old) = old.filter(|o| broken && o.status != Status::Failed && !o.tables.is_empty()) {
-            let mut kept = Product::clone(old);
-            kept.stale = true;
-            kept.diagnostics = diagnostics;
-            kept.fingerprint = p.fingerprint;
-            built.insert(key, Arc::new(kept));
-            continue;
-        }
-        let served_here = served.get(&key).cloned().unwrap_or_default();
-        let tables = served_tables(p, &outcome, &served_here);
-        for t in &tables {
-            let load = outcome
-                .tables
-                .iter()
-                .find(|l| l.contract == t.contract && l.object == t.object)
-                .expect("served tables were loaded");
-            updates.push(Publish {
-                from: load.qualified(),
-                schema: t.schema.clone(),
-                table: t.name.clone(),
-            });
-        }
-        if let Some(old) = old {
-            for t in &old.tables {
-                if !tables
-                    .iter()
-                    .any(|n| table_key(&n.schema, &n.name) == table_key(&t.schema, &t.name))
-                {
-                    removals.push((t.schema.clone(), t.name.clone()));
-                }
-            }
-        }
-        let status = Product::derive_status(&diagnostics, &outcome.checks);
-        built.insert(
-            key,
-            Arc::new(Product {
-                domain: p.domain.clone(),
-                name: p.name.clone(),
-                dir: p.dir.clone(),
-                descriptor: p.descriptor.clone(),
-                contracts: p.contracts.clone(),
-                tables,
-                checks: outcome.checks,
-                diagnostics,
-                status,
-                stale: false,
-                loaded_generation: generation,
-                load_ms: (outcome.load_ms * 10.0).round() / 10.0,
-                fingerprint: p.fingerprint,
-                derived: p
-                    .transforms
-                    .iter()
-                    .map(|t| crate::model::catalog::DerivedTable {
-                        table: p.contracts[t.contract].tables[t.object].name.clone(),
-                        file: t.file.strip_prefix(root).unwrap_or(&t.file).to_path_buf(),
-                        sql: t.sql.clone(),
-                    })
-                    .collect(),
-            }),
-        );
+        built.add(&context, p, outcome);
     }
-    let current: HashSet<String> = spec.products.iter().map(|p| p.key()).collect();
-    let mut removed = Vec::new();
-    for (key, old) in &prev_products {
-        if !current.contains(key) {
-            removed.push(key.clone());
-            for t in &old.tables {
-                removals.push((t.schema.clone(), t.name.clone()));
-            }
-        }
-    }
+    let removed = built.remove_vanished(&spec, &prev_products);
     let t_load = started.elapsed();
     if let Some(db) = serving {
-        // A table moving from one product to another must not be dropped after it was re-created.
-        let created: HashSet<(String, String)> = updates.iter().map(|u| table_key(&u.schema, &u.table)).collect();
-        removals.retain(|(s, t)| !created.contains(&table_key(s, t)));
-        let failures = match &staging {
-            Some(staging) => db.publish(staging, &updates, &removals)?,
-            None if !removals.is_empty() => db.remove(&removals).map(|()| Vec::new())?,
-            None => Vec::new(),
-        };
-        for (publish, error) in failures {
-            let key = built
-                .iter()
-                .find(|(_, p)| {
-                    p.tables
-                        .iter()
-                        .any(|t| t.schema == publish.schema && t.name == publish.table)
-                })
-                .map(|(k, _)| k.clone());
-            if let Some(key) = key {
-                let mut p = Product::clone(&built[&key]);
-                p.diagnostics.push(Diagnostic::error(
-                    "publish",
-                    format!(
-                        "table `{}.{}` could not be served: {error}",
-                        publish.schema, publish.table
-                    ),
-                ));
-                p.tables
-                    .retain(|t| !(t.schema == publish.schema && t.name == publish.table));
-                p.status = Status::Failed;
-                built.insert(key, Arc::new(p));
-            }
-        }
+        built.publish(db, staging.as_ref())?;
     }
     let t_publish = started.elapsed();
     drop(staging);
-    let mut products = Vec::with_capacity(spec.products.len());
-    let mut reloaded = Vec::new();
-    for p in &spec.products {
-        let key = p.key();
-        if let Some(b) = built.remove(&key) {
-            reloaded.push(key);
-            products.push(b);
-        } else if let Some(r) = reused.remove(&key) {
-            if let Some(d) = prev.and_then(|s| s.data.get(&key)) {
-                data.insert(key, d.clone());
-            }
-            products.push(r);
-        }
-    }
+    let (products, reloaded) = built.in_folder_order(&spec, &mut reused, prev);
     let unchanged = products.len() - reloaded.len();
     tracing::debug!(
         read_ms = t_read.as_secs_f64() * 1e3,
@@ -414,13 +221,7 @@ pub fn build(
         &to_load_keys,
         opts.state_dir.as_deref(),
     );
-    let compliance = crate::governance::evaluation::evaluate(&catalog, &governance, &previous, &opts.engine);
-    catalog.diagnostics.extend(compliance.diagnostics.iter().cloned());
-    governance.compliance = Arc::new(compliance);
-    let lineage = crate::discovery::lineage::Lineage::of(&catalog, &governance.compliance);
-    catalog
-        .diagnostics
-        .extend(crate::discovery::lineage::cycle_diagnostics(&lineage));
+    let lineage = evaluate_beside(&mut catalog, &mut governance, &previous, &opts);
     Ok(Snapshot {
         generation,
         built_at: unix_ms(),
@@ -435,9 +236,311 @@ pub fn build(
             removed,
         },
         spec,
-        data,
+        data: built.data,
         served,
     })
+}
+
+/// What sits beside the catalog: the policies' compliance (into `governance`) and the lineage, their diagnostics
+/// added to the catalog's.
+fn evaluate_beside(
+    catalog: &mut Catalog,
+    governance: &mut Governance,
+    previous: &HashMap<PathBuf, Previous>,
+    opts: &Options,
+) -> crate::discovery::lineage::Lineage {
+    let compliance = crate::governance::evaluation::evaluate(catalog, governance, previous, &opts.engine);
+    catalog.diagnostics.extend(compliance.diagnostics.iter().cloned());
+    governance.compliance = Arc::new(compliance);
+    let lineage = crate::discovery::lineage::Lineage::of(catalog, &governance.compliance);
+    catalog
+        .diagnostics
+        .extend(crate::discovery::lineage::cycle_diagnostics(&lineage));
+    lineage
+}
+
+/// Which products must be (re)loaded, and the previous snapshot's products that are kept as they are. A product
+/// is reused when its manifests, data files and assigned tables are unchanged and it is not stale; products that
+/// consume a reloaded one (ODPS input ports) are re-evaluated with it, transitively.
+fn plan_reload<'a>(
+    spec: &'a MeshSpec,
+    prev: Option<&Snapshot>,
+    served: &Served,
+    prev_products: &HashMap<String, &Arc<Product>>,
+) -> (Vec<&'a ProductSpec>, HashMap<String, Arc<Product>>) {
+    let mut to_load: Vec<&ProductSpec> = Vec::new();
+    let mut reused: HashMap<String, Arc<Product>> = HashMap::new();
+    for p in &spec.products {
+        let key = p.key();
+        let unchanged = prev.and_then(|s| {
+            let old = prev_products.get(&key)?;
+            let (files, fp) = s.data.get(&key)?;
+            let same_data = crate::folder::scan::fingerprint(files.iter().map(PathBuf::as_path)) == *fp;
+            let same_tables = s.served.get(&key) == served.get(&key);
+            (old.fingerprint == p.fingerprint && same_data && same_tables && !old.stale).then(|| (*old).clone())
+        });
+        match unchanged {
+            Some(old) => {
+                reused.insert(key, old);
+            }
+            None => to_load.push(p),
+        }
+    }
+    if prev.is_some() {
+        reload_consumers(spec, &mut to_load, &mut reused);
+        to_load.sort_by_key(|p| p.key());
+    }
+    (to_load, reused)
+}
+
+/// Moves every product that consumes one in `to_load` (through an input port's contract id) from `reused` to
+/// `to_load`, until nothing more changes.
+fn reload_consumers<'a>(
+    spec: &'a MeshSpec,
+    to_load: &mut Vec<&'a ProductSpec>,
+    reused: &mut HashMap<String, Arc<Product>>,
+) {
+    let provider_of: HashMap<&str, String> = spec
+        .products
+        .iter()
+        .flat_map(|p| {
+            p.contracts
+                .iter()
+                .filter_map(|c| c.id.as_deref())
+                .map(move |id| (id, p.key()))
+        })
+        .collect();
+    loop {
+        let changed: HashSet<String> = to_load.iter().map(|p| p.key()).collect();
+        let consumers: Vec<&ProductSpec> = spec
+            .products
+            .iter()
+            .filter(|p| !changed.contains(&p.key()))
+            .filter(|p| {
+                p.descriptor.iter().flat_map(|d| d.input_ports.iter()).any(|port| {
+                    port.contract_id
+                        .as_deref()
+                        .and_then(|id| provider_of.get(id))
+                        .is_some_and(|k| changed.contains(k))
+                })
+            })
+            .map(|p| p.as_ref())
+            .collect();
+        if consumers.is_empty() {
+            return;
+        }
+        for c in consumers {
+            reused.remove(&c.key());
+            to_load.push(c);
+        }
+    }
+}
+
+/// What derived products need to find their inputs: who provides each contract id (with the tables it serves), the
+/// serving database and the catalog that published it.
+fn derived_inputs<'a>(
+    spec: &MeshSpec,
+    served: &Served,
+    serving: Option<&'a ServingDb>,
+    prev: Option<&'a Snapshot>,
+) -> crate::checks::pipeline::Inputs<'a> {
+    crate::checks::pipeline::Inputs {
+        providers: spec
+            .products
+            .iter()
+            .flat_map(|p| {
+                let assigned = served.get(&p.key()).cloned().unwrap_or_default();
+                p.contracts.iter().enumerate().filter_map(move |(ci, c)| {
+                    let tables = assigned
+                        .iter()
+                        .filter(|(sci, _)| *sci == ci)
+                        .map(|(_, oi)| c.tables[*oi].name.clone())
+                        .collect();
+                    c.id.clone().map(|id| (id, (p.key(), p.domain.clone(), tables)))
+                })
+            })
+            .collect(),
+        serving,
+        previous: prev.map(|s| &s.catalog),
+    }
+}
+
+/// What every reloaded product of one build shares.
+struct BuildContext<'a> {
+    root: &'a Path,
+    generation: u64,
+    served: &'a Served,
+    collisions: &'a HashMap<String, Vec<Diagnostic>>,
+    prev_products: &'a HashMap<String, &'a Arc<Product>>,
+}
+
+/// The reloaded products of one build, and what publishing them changes in the serving database.
+#[derive(Default)]
+struct Built {
+    products: HashMap<String, Arc<Product>>,
+    updates: Vec<Publish>,
+    removals: Vec<(String, String)>,
+    /// Data files each product read, with their fingerprint.
+    data: HashMap<String, (Vec<PathBuf>, u64)>,
+}
+
+impl Built {
+    /// Adds one loaded product. Last good, always: a broken product that served before keeps serving its old
+    /// tables, marked stale.
+    fn add(&mut self, cx: &BuildContext<'_>, p: &ProductSpec, outcome: Outcome) {
+        let key = p.key();
+        let old = cx.prev_products.get(&key);
+        let mut diagnostics = p.diagnostics.clone();
+        diagnostics.extend(cx.collisions.get(&key).cloned().unwrap_or_default());
+        diagnostics.extend(outcome.diagnostics.iter().cloned());
+        let broken = diagnostics.iter().any(Diagnostic::is_error);
+        let files_fp = crate::folder::scan::fingerprint(outcome.data_files.iter().map(PathBuf::as_path));
+        self.data.insert(key.clone(), (outcome.data_files.clone(), files_fp));
+        if let Some(old) = old.filter(|o| broken && o.status != Status::Failed && !o.tables.is_empty()) {
+            let mut kept = Product::clone(old);
+            kept.stale = true;
+            kept.diagnostics = diagnostics;
+            kept.fingerprint = p.fingerprint;
+            self.products.insert(key, Arc::new(kept));
+            return;
+        }
+        let served_here = cx.served.get(&key).cloned().unwrap_or_default();
+        let tables = served_tables(p, &outcome, &served_here);
+        self.publish_tables(&outcome, &tables, old.map(|o| &o.tables[..]));
+        let status = Product::derive_status(&diagnostics, &outcome.checks);
+        let product = Product {
+            domain: p.domain.clone(),
+            name: p.name.clone(),
+            dir: p.dir.clone(),
+            descriptor: p.descriptor.clone(),
+            contracts: p.contracts.clone(),
+            tables,
+            checks: outcome.checks,
+            diagnostics,
+            status,
+            stale: false,
+            loaded_generation: cx.generation,
+            load_ms: (outcome.load_ms * 10.0).round() / 10.0,
+            fingerprint: p.fingerprint,
+            derived: derived_tables(p, cx.root),
+        };
+        self.products.insert(key, Arc::new(product));
+    }
+
+    /// Publishes a product's new tables and removes those of its old version it no longer serves.
+    fn publish_tables(&mut self, outcome: &Outcome, tables: &[Table], old: Option<&[Table]>) {
+        for t in tables {
+            let load = outcome
+                .tables
+                .iter()
+                .find(|l| l.contract == t.contract && l.object == t.object)
+                .expect("served tables were loaded");
+            self.updates.push(Publish {
+                from: load.qualified(),
+                schema: t.schema.clone(),
+                table: t.name.clone(),
+            });
+        }
+        for t in old.unwrap_or_default() {
+            if !tables
+                .iter()
+                .any(|n| table_key(&n.schema, &n.name) == table_key(&t.schema, &t.name))
+            {
+                self.removals.push((t.schema.clone(), t.name.clone()));
+            }
+        }
+    }
+
+    /// Removes the tables of products no longer in the folder; returns their keys.
+    fn remove_vanished(&mut self, spec: &MeshSpec, prev_products: &HashMap<String, &Arc<Product>>) -> Vec<String> {
+        let current: HashSet<String> = spec.products.iter().map(|p| p.key()).collect();
+        let mut removed = Vec::new();
+        for (key, old) in prev_products {
+            if !current.contains(key) {
+                removed.push(key.clone());
+                for t in &old.tables {
+                    self.removals.push((t.schema.clone(), t.name.clone()));
+                }
+            }
+        }
+        removed
+    }
+
+    /// Publishes to the serving database; a table that cannot be served fails its product with a diagnostic.
+    fn publish(&mut self, db: &ServingDb, staging: Option<&crate::load::ingest::Staging>) -> anyhow::Result<()> {
+        // A table moving from one product to another must not be dropped after it was re-created.
+        let created: HashSet<(String, String)> = self.updates.iter().map(|u| table_key(&u.schema, &u.table)).collect();
+        self.removals.retain(|(s, t)| !created.contains(&table_key(s, t)));
+        let failures = match staging {
+            Some(staging) => db.publish(staging, &self.updates, &self.removals)?,
+            None if !self.removals.is_empty() => db.remove(&self.removals).map(|()| Vec::new())?,
+            None => Vec::new(),
+        };
+        for (publish, error) in failures {
+            self.fail_unpublished(&publish, &error);
+        }
+        Ok(())
+    }
+
+    /// Marks the product serving `publish`'s table failed, without that table.
+    fn fail_unpublished(&mut self, publish: &Publish, error: &str) {
+        let serves = |p: &Product| {
+            p.tables
+                .iter()
+                .any(|t| t.schema == publish.schema && t.name == publish.table)
+        };
+        let Some(key) = self.products.iter().find(|(_, p)| serves(p)).map(|(k, _)| k.clone()) else {
+            return;
+        };
+        let mut p = Product::clone(&self.products[&key]);
+        p.diagnostics.push(Diagnostic::error(
+            "publish",
+            format!(
+                "table `{}.{}` could not be served: {error}",
+                publish.schema, publish.table
+            ),
+        ));
+        p.tables
+            .retain(|t| !(t.schema == publish.schema && t.name == publish.table));
+        p.status = Status::Failed;
+        self.products.insert(key, Arc::new(p));
+    }
+
+    /// Every product of the folder in its order, reloaded or reused, and the keys of those reloaded.
+    fn in_folder_order(
+        &mut self,
+        spec: &MeshSpec,
+        reused: &mut HashMap<String, Arc<Product>>,
+        prev: Option<&Snapshot>,
+    ) -> (Vec<Arc<Product>>, Vec<String>) {
+        let mut products = Vec::with_capacity(spec.products.len());
+        let mut reloaded = Vec::new();
+        for p in &spec.products {
+            let key = p.key();
+            if let Some(b) = self.products.remove(&key) {
+                reloaded.push(key);
+                products.push(b);
+            } else if let Some(r) = reused.remove(&key) {
+                if let Some(d) = prev.and_then(|s| s.data.get(&key)) {
+                    self.data.insert(key, d.clone());
+                }
+                products.push(r);
+            }
+        }
+        (products, reloaded)
+    }
+}
+
+/// The derived tables of a product: each built by a `<table>.sql` transform.
+fn derived_tables(p: &ProductSpec, root: &Path) -> Vec<crate::model::catalog::DerivedTable> {
+    p.transforms
+        .iter()
+        .map(|t| crate::model::catalog::DerivedTable {
+            table: p.contracts[t.contract].tables[t.object].name.clone(),
+            file: t.file.strip_prefix(root).unwrap_or(&t.file).to_path_buf(),
+            sql: t.sql.clone(),
+        })
+        .collect()
 }
 
 /// Records the contracts of reloaded products in the state folder's history and finds each contract's previous

@@ -1,6 +1,6 @@
 //! The JSON API: the mesh, domains, products, problems, status, and the query endpoint.
 
-use super::views::{DomainView, MeshView, ProductDetail, ProductSummary, Viewer, problems as all_problems};
+use super::models;
 use super::{AppError, AppState, Caller};
 use axum::Json;
 use axum::body::Bytes;
@@ -17,11 +17,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> ApiResult {
 }
 
 pub async fn mesh(State(st): State<Arc<AppState>>, caller: Caller) -> ApiResult {
-    to_json(&MeshView::with_history(
-        &st.mesh.snapshot(),
-        &st.mesh.history(),
-        &caller.role,
-    ))
+    to_json(&models::mesh(&st, &caller))
 }
 
 pub async fn status(State(st): State<Arc<AppState>>) -> ApiResult {
@@ -43,9 +39,7 @@ pub async fn status(State(st): State<Arc<AppState>>) -> ApiResult {
 }
 
 pub async fn products(State(st): State<Arc<AppState>>) -> ApiResult {
-    let s = st.mesh.snapshot();
-    let list: Vec<ProductSummary> = s.catalog.products.iter().map(|p| ProductSummary::of(p, &s)).collect();
-    to_json(&list)
+    to_json(&models::products(&st))
 }
 
 pub async fn product(
@@ -53,34 +47,15 @@ pub async fn product(
     caller: Caller,
     Path((domain, name)): Path<(String, String)>,
 ) -> ApiResult {
-    let s = st.mesh.snapshot();
-    let p = s
-        .catalog
-        .product(&domain, &name)
-        .ok_or_else(|| AppError::not_found(format!("no product {domain}/{name}")))?;
-    let viewer = Viewer {
-        role: &caller.role,
-        salt: st.mesh.salt(),
-    };
-    to_json(
-        &ProductDetail::of(p, &s, &viewer)
-            .with_discovery(p, &s, &st.usage)
-            .with_changelog(p, &s, st.mesh.opts.state_dir.as_deref()),
-    )
+    to_json(&models::product(&st, &caller, &domain, &name)?)
 }
 
 pub async fn domain(State(st): State<Arc<AppState>>, Path(domain): Path<String>) -> ApiResult {
-    let s = st.mesh.snapshot();
-    let d = s
-        .catalog
-        .domain(&domain)
-        .ok_or_else(|| AppError::not_found(format!("no domain {domain}")))?;
-    to_json(&DomainView::of(d, &s))
+    to_json(&models::domain(&st, &domain)?)
 }
 
 pub async fn problems(State(st): State<Arc<AppState>>, caller: Caller) -> ApiResult {
-    let s = st.mesh.snapshot();
-    to_json(&all_problems(&s, &caller.role))
+    to_json(&models::all_problems(&st, &caller))
 }
 
 #[derive(Deserialize)]
@@ -228,10 +203,7 @@ pub async fn table_download(
     let format = crate::serve::downloads::ExportFormat::parse(ext)
         .ok_or_else(|| AppError::not_found("downloads are .csv or .json"))?;
     let s = st.mesh.snapshot();
-    let p = s
-        .catalog
-        .product(&domain, &name)
-        .ok_or_else(|| AppError::not_found(format!("no product {domain}/{name}")))?;
+    let p = models::find_product(&s, &domain, &name)?;
     let t = p
         .tables
         .iter()

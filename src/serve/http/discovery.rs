@@ -182,10 +182,7 @@ pub async fn impact(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, AppError> {
     let s = st.mesh.snapshot();
-    let p = s
-        .catalog
-        .product(&domain, &name)
-        .ok_or_else(|| AppError::not_found(format!("no product {domain}/{name}")))?;
+    let p = super::models::find_product(&s, &domain, &name)?;
     let l = &s.lineage;
     let start = l
         .index_of(&p.key())

@@ -9,6 +9,7 @@ pub mod escape;
 mod events;
 mod governance;
 mod host;
+mod models;
 mod pages;
 mod room;
 mod source;

@@ -1,6 +1,7 @@
 //! The HTML pages (askama templates from `web/templates`), each with a JSON twin under `/api`.
 
-use super::views::{DomainView, MeshView, Problem, ProductDetail, Viewer, problems as all_problems};
+use super::models;
+use super::views::{DomainView, MeshView, Problem, ProductDetail};
 use super::views::{error_count, source_notes};
 use super::{AppError, AppState, Caller};
 use askama::Template;
@@ -86,10 +87,9 @@ struct HomePage {
 }
 
 pub async fn home(State(st): State<Arc<AppState>>, caller: Caller) -> Result<Response, AppError> {
-    let s = st.mesh.snapshot();
     render(&HomePage {
         chrome: Chrome::new(&st, &caller, "home", "/api/mesh".into()).at("/"),
-        mesh: MeshView::with_history(&s, &st.mesh.history(), &caller.role),
+        mesh: models::mesh(&st, &caller),
     })
 }
 
@@ -105,11 +105,7 @@ pub async fn domain(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Response, AppError> {
-    let s = st.mesh.snapshot();
-    let d = s
-        .catalog
-        .domain(&name)
-        .ok_or_else(|| AppError::not_found(format!("There is no domain `{name}`.")).page())?;
+    let domain = models::domain(&st, &name).map_err(AppError::page)?;
     render(&DomainPage {
         chrome: Chrome::new(
             &st,
@@ -118,7 +114,7 @@ pub async fn domain(
             format!("/api/domains/{}", super::views::seg(&name)),
         )
         .at(&super::views::domain_url(&name)),
-        domain: DomainView::of(d, &s),
+        domain,
     })
 }
 
@@ -134,18 +130,7 @@ pub async fn product(
     caller: Caller,
     Path((domain, name)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let s = st.mesh.snapshot();
-    let p = s
-        .catalog
-        .product(&domain, &name)
-        .ok_or_else(|| AppError::not_found(format!("There is no product `{domain}/{name}`.")).page())?;
-    let viewer = Viewer {
-        role: &caller.role,
-        salt: st.mesh.salt(),
-    };
-    let detail = ProductDetail::of(p, &s, &viewer)
-        .with_discovery(p, &s, &st.usage)
-        .with_changelog(p, &s, st.mesh.opts.state_dir.as_deref());
+    let detail = models::product(&st, &caller, &domain, &name).map_err(AppError::page)?;
     render(&ProductPage {
         chrome: Chrome::new(&st, &caller, "product", detail.summary.api_url.clone()).at(&detail.summary.url),
         p: detail,
@@ -160,10 +145,9 @@ struct ProblemsPage {
 }
 
 pub async fn problems(State(st): State<Arc<AppState>>, caller: Caller) -> Result<Response, AppError> {
-    let s = st.mesh.snapshot();
     render(&ProblemsPage {
         chrome: Chrome::new(&st, &caller, "problems", "/api/problems".into()).at("/problems"),
-        problems: all_problems(&s, &caller.role),
+        problems: models::all_problems(&st, &caller),
     })
 }
 

@@ -671,280 +671,26 @@ impl ProductDetail {
         let catalog = &s.catalog;
         let access = s.decide(viewer.role, p);
         let sight = crate::governance::disclosure::Sight::of(catalog, &s.governance, viewer.role, p);
-        let table_details = p
-            .tables
-            .iter()
-            .map(|t| {
-                let contract = &p.contracts[t.contract];
-                let object = &contract.tables[t.object];
-                let masks = s.governance.access.table_masks(viewer.role, p, t);
-                let columns = t
-                    .columns
-                    .iter()
-                    .zip(&masks)
-                    .map(|(lc, mask)| {
-                        let decl = object.columns.iter().find(|c| c.name == lc.name);
-                        let mut constraints = Vec::new();
-                        if let Some(c) = decl {
-                            let o = &c.options;
-                            if let Some(n) = o.min_length {
-                                constraints.push(format!("minLength {n}"));
-                            }
-                            if let Some(n) = o.max_length {
-                                constraints.push(format!("maxLength {n}"));
-                            }
-                            if let Some(p) = &o.pattern {
-                                constraints.push(format!("pattern {p}"));
-                            }
-                            if let Some(v) = &o.minimum {
-                                constraints.push(format!(
-                                    "minimum {}",
-                                    crate::base::yaml::scalar_text(v).unwrap_or_default()
-                                ));
-                            }
-                            if let Some(v) = &o.maximum {
-                                constraints.push(format!(
-                                    "maximum {}",
-                                    crate::base::yaml::scalar_text(v).unwrap_or_default()
-                                ));
-                            }
-                            if !c.enum_values.is_empty() {
-                                constraints.push(format!("one of {}", c.enum_values.join(", ")));
-                            }
-                        }
-                        ColumnView {
-                            name: lc.name.clone(),
-                            data_type: lc.data_type.clone(),
-                            logical_type: decl.and_then(|c| c.logical_type.clone()),
-                            physical_type: decl.and_then(|c| c.physical_type.clone()),
-                            description: decl.and_then(|c| c.description.clone()),
-                            required: decl.is_some_and(|c| c.required),
-                            unique: decl.is_some_and(|c| c.unique),
-                            primary_key: decl.is_some_and(|c| c.primary_key),
-                            classification: decl.and_then(|c| c.classification.clone()),
-                            declared: lc.declared,
-                            constraints,
-                            masked: *mask,
-                            pii: t.pii.iter().find(|f| f.column == lc.name).cloned(),
-                        }
-                    })
-                    .collect();
-                let sample = if access.granted {
-                    viewed_sample(&t.sample, t, &masks, viewer.salt)
-                } else {
-                    crate::model::catalog::Sample::default()
-                };
-                // Value statistics of a masked column would give away what the mask hides.
-                let profiles: Vec<crate::load::column_profiles::ColumnProfile> = if access.granted {
-                    t.profiles
-                        .iter()
-                        .map(|pr| {
-                            let masked = t
-                                .columns
-                                .iter()
-                                .position(|c| c.name == pr.name)
-                                .is_none_or(|i| masks[i].is_some());
-                            if masked {
-                                crate::load::column_profiles::ColumnProfile {
-                                    min: None,
-                                    max: None,
-                                    top: Vec::new(),
-                                    histogram: Vec::new(),
-                                    masked: true,
-                                    ..pr.clone()
-                                }
-                            } else {
-                                pr.clone()
-                            }
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                TableView {
-                    sql_name: t.sql_name(),
-                    name: t.name.clone(),
-                    description: object.description.clone(),
-                    // A row count is a fact about the data: only for roles that may read it.
-                    row_count: access.granted.then_some(t.row_count),
-                    rows_text: if access.granted {
-                        format!("{} rows", crate::base::format::thousands(t.row_count))
-                    } else {
-                        "row count not shown".into()
-                    },
-                    format: t.format.clone(),
-                    files: t.files.iter().map(|f| f.display().to_string()).collect(),
-                    contract_file: rel(&contract.doc.file, &catalog.root),
-                    columns,
-                    sample: sample.clone(),
-                    sample_cells: DisplaySample::of(&sample),
-                    profile: profiles.iter().map(|pr| ProfileView::of(pr, t.row_count)).collect(),
-                    example_query: format!("SELECT * FROM {} LIMIT 100", t.sql_name()),
-                    csv_url: format!("/api{}/tables/{}.csv", product_url(&p.domain, &p.name), seg(&t.name)),
-                    json_url: format!("/api{}/tables/{}.json", product_url(&p.domain, &p.name), seg(&t.name)),
-                    console_url: format!(
-                        "/sql?run=1&sql={}",
-                        seg(&format!("SELECT * FROM {} LIMIT 100", t.sql_name()))
-                    ),
-                }
-            })
-            .collect();
-        let tables_of_contract = |id: Option<&str>| -> Vec<String> {
-            let Some(id) = id else { return Vec::new() };
-            p.tables
-                .iter()
-                .filter(|t| p.contracts[t.contract].id.as_deref() == Some(id))
-                .map(Table::sql_name)
-                .collect()
-        };
-        let output_ports = match &p.descriptor {
-            Some(d) if !d.output_ports.is_empty() => d
-                .output_ports
-                .iter()
-                .map(|o| PortView {
-                    name: o.name.clone().unwrap_or_else(|| "output".into()),
-                    port_type: o.port_type.clone(),
-                    description: o.description.clone(),
-                    contract_id: o.contract_id.clone(),
-                    version: o.version.clone(),
-                    tables: tables_of_contract(o.contract_id.as_deref()),
-                    provider: None,
-                    provider_url: None,
-                })
-                .collect(),
-            // Without a descriptor each contract is an output port.
-            _ => p
-                .contracts
-                .iter()
-                .map(|c| PortView {
-                    name: c.title(),
-                    port_type: Some("tables".into()),
-                    description: c.description.purpose.clone(),
-                    contract_id: c.id.clone(),
-                    version: c.version.clone(),
-                    tables: p
-                        .tables
-                        .iter()
-                        .filter(|t| std::ptr::eq(&p.contracts[t.contract], c))
-                        .map(Table::sql_name)
-                        .collect(),
-                    provider: None,
-                    provider_url: None,
-                })
-                .collect(),
-        };
-        let input_ports = p
-            .descriptor
-            .iter()
-            .flat_map(|d| d.input_ports.iter())
-            .map(|i| {
-                let provider = i
-                    .contract_id
-                    .as_deref()
-                    .and_then(|id| catalog.product_by_contract_id(id));
-                PortView {
-                    name: i.name.clone().unwrap_or_else(|| "input".into()),
-                    port_type: None,
-                    description: None,
-                    contract_id: i.contract_id.clone(),
-                    version: i.version.clone(),
-                    tables: Vec::new(),
-                    provider: provider.map(|p| p.key()),
-                    provider_url: provider.map(|p| product_url(&p.domain, &p.name)),
-                }
-            })
-            .collect();
-        let my_ids: Vec<&str> = p.contracts.iter().filter_map(|c| c.id.as_deref()).collect();
-        let consumers = catalog
-            .products
-            .iter()
-            .filter(|other| other.key() != p.key() && other.input_contract_ids().iter().any(|id| my_ids.contains(id)))
-            .map(|o| (o.key(), product_url(&o.domain, &o.name)))
-            .collect();
-        let team = p
-            .team()
-            .map(|t| {
-                t.members
-                    .iter()
-                    .map(|m| {
-                        let who = m.name.clone().or(m.username.clone()).unwrap_or_default();
-                        match &m.role {
-                            Some(r) => format!("{who} ({r})"),
-                            None => who,
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
         ProductDetail {
             summary: ProductSummary::of(p, s),
             description: p.description(),
-            team,
+            team: team_lines(p),
             support: p
                 .support()
                 .into_iter()
                 .map(|s| (s.channel.or(s.tool).unwrap_or_else(|| "support".into()), s.url))
                 .collect(),
-            table_details,
-            output_ports,
-            input_ports,
-            consumers,
-            contracts: p
-                .contracts
+            table_details: p
+                .tables
                 .iter()
-                .map(|c| ContractView {
-                    id: c.id.clone(),
-                    name: c.title(),
-                    version: c.version.clone(),
-                    status: c.status.clone(),
-                    api_version: c.api_version.clone(),
-                    file: rel(&c.doc.file, &catalog.root),
-                    sla: c
-                        .sla
-                        .iter()
-                        .map(|s| {
-                            let v = s
-                                .value
-                                .as_ref()
-                                .and_then(crate::base::yaml::scalar_text)
-                                .unwrap_or_default();
-                            let mut t = format!(
-                                "{} {v}{}",
-                                s.property,
-                                s.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default()
-                            );
-                            if let Some(e) = &s.element {
-                                t.push_str(&format!(" on {e}"));
-                            }
-                            t
-                        })
-                        .collect(),
-                })
+                .map(|t| TableView::of(p, t, s, viewer, access.granted))
                 .collect(),
+            output_ports: output_ports(p),
+            input_ports: input_ports(p, catalog),
+            consumers: consumers(p, catalog),
+            contracts: p.contracts.iter().map(|c| ContractView::of(c, &catalog.root)).collect(),
             scorecard: crate::discovery::scorecard::score(p),
-            check_results: p
-                .checks
-                .iter()
-                .map(|c| {
-                    // Measures, reasons and failed rows only as far as the role may see what the check reads.
-                    let mut result = crate::governance::disclosure::check(c, &sight);
-                    if let Some(t) = p.tables.iter().find(|t| c.table.as_deref() == Some(t.name.as_str()))
-                        && result.samples.is_some()
-                    {
-                        let masks = s.governance.access.table_masks(viewer.role, p, t);
-                        result.samples = result.samples.map(|s| viewed_sample(&s, t, &masks, viewer.salt));
-                    }
-                    CheckRow {
-                        source_url: c.origin.as_ref().and_then(|o| source_url(Some(&o.file), o.line)),
-                        failed_rows: result
-                            .samples
-                            .as_ref()
-                            .filter(|s| !s.rows.is_empty())
-                            .map(DisplaySample::of),
-                        result,
-                    }
-                })
-                .collect(),
+            check_results: p.checks.iter().map(|c| CheckRow::of(c, p, s, viewer, &sight)).collect(),
             diagnostics: p
                 .diagnostics
                 .iter()
@@ -1010,4 +756,301 @@ impl ProductDetail {
 
 fn rel(path: &std::path::Path, root: &std::path::Path) -> String {
     path.strip_prefix(root).unwrap_or(path).display().to_string()
+}
+
+impl TableView {
+    /// One served table as the role may see it: columns with their masks, sample, profiles and row count only when
+    /// it may read the product (`granted`), links to downloads and the console.
+    fn of(p: &Product, t: &Table, s: &Snapshot, viewer: &Viewer, granted: bool) -> TableView {
+        let contract = &p.contracts[t.contract];
+        let object = &contract.tables[t.object];
+        let masks = s.governance.access.table_masks(viewer.role, p, t);
+        let columns = t
+            .columns
+            .iter()
+            .zip(&masks)
+            .map(|(lc, mask)| ColumnView::of(lc, object.columns.iter().find(|c| c.name == lc.name), *mask, t))
+            .collect();
+        let sample = if granted {
+            viewed_sample(&t.sample, t, &masks, viewer.salt)
+        } else {
+            crate::model::catalog::Sample::default()
+        };
+        let profiles = if granted {
+            visible_profiles(t, &masks)
+        } else {
+            Vec::new()
+        };
+        let product_api = format!("/api{}", product_url(&p.domain, &p.name));
+        TableView {
+            sql_name: t.sql_name(),
+            name: t.name.clone(),
+            description: object.description.clone(),
+            // A row count is a fact about the data: only for roles that may read it.
+            row_count: granted.then_some(t.row_count),
+            rows_text: if granted {
+                format!("{} rows", crate::base::format::thousands(t.row_count))
+            } else {
+                "row count not shown".into()
+            },
+            format: t.format.clone(),
+            files: t.files.iter().map(|f| f.display().to_string()).collect(),
+            contract_file: rel(&contract.doc.file, &s.catalog.root),
+            columns,
+            sample: sample.clone(),
+            sample_cells: DisplaySample::of(&sample),
+            profile: profiles.iter().map(|pr| ProfileView::of(pr, t.row_count)).collect(),
+            example_query: format!("SELECT * FROM {} LIMIT 100", t.sql_name()),
+            csv_url: format!("{product_api}/tables/{}.csv", seg(&t.name)),
+            json_url: format!("{product_api}/tables/{}.json", seg(&t.name)),
+            console_url: format!(
+                "/sql?run=1&sql={}",
+                seg(&format!("SELECT * FROM {} LIMIT 100", t.sql_name()))
+            ),
+        }
+    }
+}
+
+impl ColumnView {
+    /// A served column, with what its contract declares about it (`decl`) and the mask the role sees it through.
+    fn of(
+        lc: &crate::model::catalog::LoadedColumn,
+        decl: Option<&crate::model::manifest::odcs::Column>,
+        mask: Option<crate::governance::masking::MaskMethod>,
+        t: &Table,
+    ) -> ColumnView {
+        ColumnView {
+            name: lc.name.clone(),
+            data_type: lc.data_type.clone(),
+            logical_type: decl.and_then(|c| c.logical_type.clone()),
+            physical_type: decl.and_then(|c| c.physical_type.clone()),
+            description: decl.and_then(|c| c.description.clone()),
+            required: decl.is_some_and(|c| c.required),
+            unique: decl.is_some_and(|c| c.unique),
+            primary_key: decl.is_some_and(|c| c.primary_key),
+            classification: decl.and_then(|c| c.classification.clone()),
+            declared: lc.declared,
+            constraints: decl.map(declared_constraints).unwrap_or_default(),
+            masked: mask,
+            pii: t.pii.iter().find(|f| f.column == lc.name).cloned(),
+        }
+    }
+}
+
+/// A column's declared constraints as short phrases (`minLength 3`, `one of a, b`).
+fn declared_constraints(c: &crate::model::manifest::odcs::Column) -> Vec<String> {
+    let text = |v: &serde_yaml::Value| crate::base::yaml::scalar_text(v).unwrap_or_default();
+    let o = &c.options;
+    let mut constraints = Vec::new();
+    if let Some(n) = o.min_length {
+        constraints.push(format!("minLength {n}"));
+    }
+    if let Some(n) = o.max_length {
+        constraints.push(format!("maxLength {n}"));
+    }
+    if let Some(p) = &o.pattern {
+        constraints.push(format!("pattern {p}"));
+    }
+    if let Some(v) = &o.minimum {
+        constraints.push(format!("minimum {}", text(v)));
+    }
+    if let Some(v) = &o.maximum {
+        constraints.push(format!("maximum {}", text(v)));
+    }
+    if !c.enum_values.is_empty() {
+        constraints.push(format!("one of {}", c.enum_values.join(", ")));
+    }
+    constraints
+}
+
+/// The column profiles of a table the role may read. Value statistics of a masked column would give away what the
+/// mask hides: those keep only their counts.
+fn visible_profiles(
+    t: &Table,
+    masks: &[Option<crate::governance::masking::MaskMethod>],
+) -> Vec<crate::load::column_profiles::ColumnProfile> {
+    t.profiles
+        .iter()
+        .map(|pr| {
+            let masked = t
+                .columns
+                .iter()
+                .position(|c| c.name == pr.name)
+                .is_none_or(|i| masks[i].is_some());
+            if masked {
+                crate::load::column_profiles::ColumnProfile {
+                    min: None,
+                    max: None,
+                    top: Vec::new(),
+                    histogram: Vec::new(),
+                    masked: true,
+                    ..pr.clone()
+                }
+            } else {
+                pr.clone()
+            }
+        })
+        .collect()
+}
+
+/// The product's output ports: its descriptor's, or one per contract when it has no descriptor.
+fn output_ports(p: &Product) -> Vec<PortView> {
+    let tables_of_contract = |id: Option<&str>| -> Vec<String> {
+        let Some(id) = id else { return Vec::new() };
+        p.tables
+            .iter()
+            .filter(|t| p.contracts[t.contract].id.as_deref() == Some(id))
+            .map(Table::sql_name)
+            .collect()
+    };
+    match &p.descriptor {
+        Some(d) if !d.output_ports.is_empty() => d
+            .output_ports
+            .iter()
+            .map(|o| PortView {
+                name: o.name.clone().unwrap_or_else(|| "output".into()),
+                port_type: o.port_type.clone(),
+                description: o.description.clone(),
+                contract_id: o.contract_id.clone(),
+                version: o.version.clone(),
+                tables: tables_of_contract(o.contract_id.as_deref()),
+                provider: None,
+                provider_url: None,
+            })
+            .collect(),
+        _ => p
+            .contracts
+            .iter()
+            .map(|c| PortView {
+                name: c.title(),
+                port_type: Some("tables".into()),
+                description: c.description.purpose.clone(),
+                contract_id: c.id.clone(),
+                version: c.version.clone(),
+                tables: p
+                    .tables
+                    .iter()
+                    .filter(|t| std::ptr::eq(&p.contracts[t.contract], c))
+                    .map(Table::sql_name)
+                    .collect(),
+                provider: None,
+                provider_url: None,
+            })
+            .collect(),
+    }
+}
+
+/// The product's input ports, each with the product that provides its contract (if the mesh has one).
+fn input_ports(p: &Product, catalog: &Catalog) -> Vec<PortView> {
+    p.descriptor
+        .iter()
+        .flat_map(|d| d.input_ports.iter())
+        .map(|i| {
+            let provider = i
+                .contract_id
+                .as_deref()
+                .and_then(|id| catalog.product_by_contract_id(id));
+            PortView {
+                name: i.name.clone().unwrap_or_else(|| "input".into()),
+                port_type: None,
+                description: None,
+                contract_id: i.contract_id.clone(),
+                version: i.version.clone(),
+                tables: Vec::new(),
+                provider: provider.map(|p| p.key()),
+                provider_url: provider.map(|p| product_url(&p.domain, &p.name)),
+            }
+        })
+        .collect()
+}
+
+/// The other products whose input ports name one of this product's contracts: (key, page).
+fn consumers(p: &Product, catalog: &Catalog) -> Vec<(String, String)> {
+    let my_ids: Vec<&str> = p.contracts.iter().filter_map(|c| c.id.as_deref()).collect();
+    catalog
+        .products
+        .iter()
+        .filter(|other| other.key() != p.key() && other.input_contract_ids().iter().any(|id| my_ids.contains(id)))
+        .map(|o| (o.key(), product_url(&o.domain, &o.name)))
+        .collect()
+}
+
+/// The owning team's members as `name (role)`.
+fn team_lines(p: &Product) -> Vec<String> {
+    p.team()
+        .map(|t| {
+            t.members
+                .iter()
+                .map(|m| {
+                    let who = m.name.clone().or(m.username.clone()).unwrap_or_default();
+                    match &m.role {
+                        Some(r) => format!("{who} ({r})"),
+                        None => who,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl ContractView {
+    /// A contract's identity and service levels, its file relative to the mesh root.
+    fn of(c: &crate::model::manifest::odcs::Contract, root: &std::path::Path) -> ContractView {
+        ContractView {
+            id: c.id.clone(),
+            name: c.title(),
+            version: c.version.clone(),
+            status: c.status.clone(),
+            api_version: c.api_version.clone(),
+            file: rel(&c.doc.file, root),
+            sla: c.sla.iter().map(sla_line).collect(),
+        }
+    }
+}
+
+/// One service level as text: `latency 4 h on updated_at`.
+fn sla_line(s: &crate::model::manifest::odcs::SlaProperty) -> String {
+    let v = s
+        .value
+        .as_ref()
+        .and_then(crate::base::yaml::scalar_text)
+        .unwrap_or_default();
+    let mut t = format!(
+        "{} {v}{}",
+        s.property,
+        s.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default()
+    );
+    if let Some(e) = &s.element {
+        t.push_str(&format!(" on {e}"));
+    }
+    t
+}
+
+impl CheckRow {
+    /// A check result with measures, reasons and failed rows only as far as the role may see what the check reads
+    /// (`sight`); failed rows it may see are masked for it.
+    fn of(
+        c: &CheckResult,
+        p: &Product,
+        s: &Snapshot,
+        viewer: &Viewer,
+        sight: &crate::governance::disclosure::Sight,
+    ) -> CheckRow {
+        let mut result = crate::governance::disclosure::check(c, sight);
+        if let Some(t) = p.tables.iter().find(|t| c.table.as_deref() == Some(t.name.as_str()))
+            && result.samples.is_some()
+        {
+            let masks = s.governance.access.table_masks(viewer.role, p, t);
+            result.samples = result.samples.map(|s| viewed_sample(&s, t, &masks, viewer.salt));
+        }
+        CheckRow {
+            source_url: c.origin.as_ref().and_then(|o| source_url(Some(&o.file), o.line)),
+            failed_rows: result
+                .samples
+                .as_ref()
+                .filter(|s| !s.rows.is_empty())
+                .map(DisplaySample::of),
+            result,
+        }
+    }
 }
