@@ -4,7 +4,7 @@
 
 use crate::base::yaml::scalar_text;
 use crate::checks::sla::{Kind, kind_of, unit_seconds};
-use crate::model::manifest::odcs::{Column, Contract, Table};
+use crate::model::manifest::odcs::{Column, Contract, SlaProperty, Table};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -283,7 +283,19 @@ fn bound(
     );
 }
 
+/// Every change to one column kept under the same name, kind by kind.
 fn diff_column(table: &str, o: &Column, n: &Column, out: &mut Out) {
+    diff_types(table, o, n, out);
+    diff_flags_and_key(table, o, n, out);
+    diff_enum(table, o, n, out);
+    diff_constraints(table, o, n, out);
+    diff_pattern(table, o, n, out);
+    diff_classification(table, o, n, out);
+    diff_column_docs_and_rules(table, o, n, out);
+}
+
+/// Logical and physical type changes: widenings are safe, anything else breaks readers.
+fn diff_types(table: &str, o: &Column, n: &Column, out: &mut Out) {
     let col = n.name.as_str();
     match (&o.logical_type, &n.logical_type) {
         (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b) => {
@@ -318,6 +330,11 @@ fn diff_column(table: &str, o: &Column, n: &Column, out: &mut Out) {
             );
         }
     }
+}
+
+/// `required`, `unique` and the column's place in the primary key.
+fn diff_flags_and_key(table: &str, o: &Column, n: &Column, out: &mut Out) {
+    let col = n.name.as_str();
     flag(
         out,
         table,
@@ -354,6 +371,11 @@ fn diff_column(table: &str, o: &Column, n: &Column, out: &mut Out) {
             Some(n.primary_key.to_string()),
         );
     }
+}
+
+/// Enum values removed (breaking), added to an existing enum (safe), or an enum newly imposed (breaking).
+fn diff_enum(table: &str, o: &Column, n: &Column, out: &mut Out) {
+    let col = n.name.as_str();
     for v in o.enum_values.iter().filter(|v| !n.enum_values.contains(v)) {
         out.push(
             "enum-value-removed",
@@ -388,6 +410,11 @@ fn diff_column(table: &str, o: &Column, n: &Column, out: &mut Out) {
             Some(n.enum_values.join(", ")),
         );
     }
+}
+
+/// Length and value bounds that moved.
+fn diff_constraints(table: &str, o: &Column, n: &Column, out: &mut Out) {
+    let col = n.name.as_str();
     let (oo, no) = (&o.options, &n.options);
     let f = |v: Option<i64>| v.map(|x| x as f64);
     bound(
@@ -430,7 +457,12 @@ fn diff_column(table: &str, o: &Column, n: &Column, out: &mut Out) {
         false,
         ("maximum-lowered", "maximum-raised"),
     );
-    match (&oo.pattern, &no.pattern) {
+}
+
+/// A `pattern` added or changed (breaking) or removed (safe).
+fn diff_pattern(table: &str, o: &Column, n: &Column, out: &mut Out) {
+    let col = n.name.as_str();
+    match (&o.options.pattern, &n.options.pattern) {
         (None, Some(p)) => out.push(
             "pattern-added",
             Impact::Breaking,
@@ -460,37 +492,48 @@ fn diff_column(table: &str, o: &Column, n: &Column, out: &mut Out) {
         ),
         _ => {}
     }
+}
+
+/// A classification raised (consumers may lose access) or lowered.
+fn diff_classification(table: &str, o: &Column, n: &Column, out: &mut Out) {
+    let col = n.name.as_str();
     if o.classification.as_deref().map(str::to_ascii_lowercase)
-        != n.classification.as_deref().map(str::to_ascii_lowercase)
+        == n.classification.as_deref().map(str::to_ascii_lowercase)
     {
-        let stricter = sensitivity(n.classification.as_deref()) > sensitivity(o.classification.as_deref());
-        out.push(
-            if stricter {
-                "classification-raised"
-            } else {
-                "classification-lowered"
-            },
-            if stricter {
-                Impact::Breaking
-            } else {
-                Impact::NonBreaking
-            },
-            Some(table),
-            Some(col),
-            format!(
-                "classification of `{table}.{col}`: {} → {}{}",
-                o.classification.as_deref().unwrap_or("none"),
-                n.classification.as_deref().unwrap_or("none"),
-                if stricter {
-                    " (some consumers may lose access or see it masked)"
-                } else {
-                    ""
-                }
-            ),
-            o.classification.clone(),
-            n.classification.clone(),
-        );
+        return;
     }
+    let stricter = sensitivity(n.classification.as_deref()) > sensitivity(o.classification.as_deref());
+    out.push(
+        if stricter {
+            "classification-raised"
+        } else {
+            "classification-lowered"
+        },
+        if stricter {
+            Impact::Breaking
+        } else {
+            Impact::NonBreaking
+        },
+        Some(table),
+        Some(col),
+        format!(
+            "classification of `{table}.{col}`: {} → {}{}",
+            o.classification.as_deref().unwrap_or("none"),
+            n.classification.as_deref().unwrap_or("none"),
+            if stricter {
+                " (some consumers may lose access or see it masked)"
+            } else {
+                ""
+            }
+        ),
+        o.classification.clone(),
+        n.classification.clone(),
+    );
+}
+
+/// The column's description and how many quality rules it has.
+fn diff_column_docs_and_rules(table: &str, o: &Column, n: &Column, out: &mut Out) {
+    let col = n.name.as_str();
     if o.description != n.description {
         out.push(
             "column-description-changed",
@@ -525,7 +568,7 @@ fn diff_column(table: &str, o: &Column, n: &Column, out: &mut Out) {
 }
 
 /// An SLA value in seconds (freshness/latency and retention), when its unit is known.
-fn sla_seconds(s: &crate::model::manifest::odcs::SlaProperty) -> Option<(Kind, f64)> {
+fn sla_seconds(s: &SlaProperty) -> Option<(Kind, f64)> {
     let kind = kind_of(&s.property)?;
     let value = num(&s.value)?;
     let unit = s.unit.as_deref().unwrap_or("d");
@@ -535,6 +578,17 @@ fn sla_seconds(s: &crate::model::manifest::odcs::SlaProperty) -> Option<(Kind, f
 /// Every change from `old` to `new`, breaking first.
 pub fn diff(old: &Contract, new: &Contract) -> Vec<Change> {
     let mut out = Out(Vec::new());
+    diff_identity(old, new, &mut out);
+    diff_tables(old, new, &mut out);
+    diff_slas(old, new, &mut out);
+    diff_servers(old, new, &mut out);
+    let mut changes = out.0;
+    changes.sort_by_key(|c| c.impact);
+    changes
+}
+
+/// The contract's id (breaking: consumers name it), version, status and description.
+fn diff_identity(old: &Contract, new: &Contract, out: &mut Out) {
     if old.id != new.id {
         out.push(
             "id-changed",
@@ -596,6 +650,10 @@ pub fn diff(old: &Contract, new: &Contract) -> Vec<Change> {
             new.description.purpose.clone(),
         );
     }
+}
+
+/// Tables removed, changed (by name) and added.
+fn diff_tables(old: &Contract, new: &Contract, out: &mut Out) {
     for t in &old.tables {
         match new.tables.iter().find(|n| n.name == t.name) {
             None => out.push(
@@ -607,41 +665,7 @@ pub fn diff(old: &Contract, new: &Contract) -> Vec<Change> {
                 Some(t.name.clone()),
                 None,
             ),
-            Some(n) => {
-                if t.physical_name != n.physical_name {
-                    out.push(
-                        "physical-name-changed",
-                        Impact::Breaking,
-                        Some(&t.name),
-                        None,
-                        format!("physical name of `{}` changed", t.name),
-                        t.physical_name.clone(),
-                        n.physical_name.clone(),
-                    );
-                }
-                diff_columns(t, n, &mut out);
-                if t.quality.len() != n.quality.len() {
-                    let added = n.quality.len() > t.quality.len();
-                    out.push(
-                        if added {
-                            "quality-rule-added"
-                        } else {
-                            "quality-rule-removed"
-                        },
-                        Impact::NonBreaking,
-                        Some(&t.name),
-                        None,
-                        format!(
-                            "{} table quality rule(s) {} on `{}`",
-                            n.quality.len().abs_diff(t.quality.len()),
-                            if added { "added" } else { "removed" },
-                            t.name
-                        ),
-                        Some(t.quality.len().to_string()),
-                        Some(n.quality.len().to_string()),
-                    );
-                }
-            }
+            Some(n) => diff_table(t, n, out),
         }
     }
     for n in new
@@ -659,6 +683,47 @@ pub fn diff(old: &Contract, new: &Contract) -> Vec<Change> {
             Some(n.name.clone()),
         );
     }
+}
+
+/// One table kept under the same name: its physical name, its columns and how many quality rules it has.
+fn diff_table(t: &Table, n: &Table, out: &mut Out) {
+    if t.physical_name != n.physical_name {
+        out.push(
+            "physical-name-changed",
+            Impact::Breaking,
+            Some(&t.name),
+            None,
+            format!("physical name of `{}` changed", t.name),
+            t.physical_name.clone(),
+            n.physical_name.clone(),
+        );
+    }
+    diff_columns(t, n, out);
+    if t.quality.len() != n.quality.len() {
+        let added = n.quality.len() > t.quality.len();
+        out.push(
+            if added {
+                "quality-rule-added"
+            } else {
+                "quality-rule-removed"
+            },
+            Impact::NonBreaking,
+            Some(&t.name),
+            None,
+            format!(
+                "{} table quality rule(s) {} on `{}`",
+                n.quality.len().abs_diff(t.quality.len()),
+                if added { "added" } else { "removed" },
+                t.name
+            ),
+            Some(t.quality.len().to_string()),
+            Some(n.quality.len().to_string()),
+        );
+    }
+}
+
+/// SLAs removed, changed and added.
+fn diff_slas(old: &Contract, new: &Contract, out: &mut Out) {
     for s in &old.sla {
         let same = new.sla.iter().find(|n| {
             n.property.eq_ignore_ascii_case(&s.property) && n.element == s.element
@@ -674,46 +739,7 @@ pub fn diff(old: &Contract, new: &Contract) -> Vec<Change> {
                 text(&s.value),
                 None,
             ),
-            Some(n) => {
-                let (Some((kind, a)), Some((_, b))) = (sla_seconds(s), sla_seconds(n)) else {
-                    if text(&s.value) != text(&n.value) || s.unit != n.unit {
-                        out.push(
-                            "sla-changed",
-                            Impact::Info,
-                            None,
-                            None,
-                            format!("SLA `{}` changed", s.property),
-                            text(&s.value),
-                            text(&n.value),
-                        );
-                    }
-                    continue;
-                };
-                // Freshness is weaker when the allowed age grows; retention when data is kept shorter.
-                let weaker = match kind {
-                    Kind::Freshness => b > a,
-                    Kind::Retention => b < a,
-                };
-                if a != b {
-                    out.push(
-                        if weaker { "sla-weakened" } else { "sla-tightened" },
-                        if weaker { Impact::Breaking } else { Impact::NonBreaking },
-                        None,
-                        None,
-                        format!(
-                            "SLA `{}` {}: {} {} → {} {}",
-                            s.property,
-                            if weaker { "weakened" } else { "tightened" },
-                            text(&s.value).unwrap_or_default(),
-                            s.unit.as_deref().unwrap_or(""),
-                            text(&n.value).unwrap_or_default(),
-                            n.unit.as_deref().unwrap_or("")
-                        ),
-                        text(&s.value),
-                        text(&n.value),
-                    );
-                }
-            }
+            Some(n) => diff_sla(s, n, out),
         }
     }
     for n in new
@@ -731,6 +757,52 @@ pub fn diff(old: &Contract, new: &Contract) -> Vec<Change> {
             text(&n.value),
         );
     }
+}
+
+/// One SLA in both versions: weakened or tightened when both values are durations, otherwise just changed.
+fn diff_sla(s: &SlaProperty, n: &SlaProperty, out: &mut Out) {
+    let (Some((kind, a)), Some((_, b))) = (sla_seconds(s), sla_seconds(n)) else {
+        if text(&s.value) != text(&n.value) || s.unit != n.unit {
+            out.push(
+                "sla-changed",
+                Impact::Info,
+                None,
+                None,
+                format!("SLA `{}` changed", s.property),
+                text(&s.value),
+                text(&n.value),
+            );
+        }
+        return;
+    };
+    // Freshness is weaker when the allowed age grows; retention when data is kept shorter.
+    let weaker = match kind {
+        Kind::Freshness => b > a,
+        Kind::Retention => b < a,
+    };
+    if a != b {
+        out.push(
+            if weaker { "sla-weakened" } else { "sla-tightened" },
+            if weaker { Impact::Breaking } else { Impact::NonBreaking },
+            None,
+            None,
+            format!(
+                "SLA `{}` {}: {} {} → {} {}",
+                s.property,
+                if weaker { "weakened" } else { "tightened" },
+                text(&s.value).unwrap_or_default(),
+                s.unit.as_deref().unwrap_or(""),
+                text(&n.value).unwrap_or_default(),
+                n.unit.as_deref().unwrap_or("")
+            ),
+            text(&s.value),
+            text(&n.value),
+        );
+    }
+}
+
+/// Where the data is served from.
+fn diff_servers(old: &Contract, new: &Contract, out: &mut Out) {
     let server = |c: &Contract| {
         c.servers
             .iter()
@@ -754,9 +826,6 @@ pub fn diff(old: &Contract, new: &Contract) -> Vec<Change> {
             Some(server(new).join(", ")),
         );
     }
-    let mut changes = out.0;
-    changes.sort_by_key(|c| c.impact);
-    changes
 }
 
 /// The major part of a semantic version (`2.1.0` → 2).

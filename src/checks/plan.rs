@@ -215,81 +215,124 @@ pub fn plan_table(contract: &Contract, object: usize, load: Option<&TableLoad>, 
     b.out
 }
 
+/// Every check of one column, family by family; the order is the order of the report.
 fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
+    let present = plan_presence(b, col, load);
+    if present {
+        plan_type(b, col, load);
+    }
+    let fam = family(&loaded_type(load, &col.name));
+    plan_nullability_and_keys(b, col);
+    plan_lengths(b, col);
+    plan_bounds(b, col);
+    plan_exclusive_bounds(b, col);
+    plan_multiple_of(b, col, fam);
+    plan_pattern(b, col);
+    plan_format(b, col, fam);
+    plan_enum(b, col);
+    for (i, rule) in col.quality.iter().enumerate() {
+        plan_rule(b, rule, Some(col), i, load);
+    }
+}
+
+/// The DuckDB type the column was loaded as ("" when the data lacks it).
+fn loaded_type(load: &TableLoad, column: &str) -> String {
+    load.columns
+        .iter()
+        .find(|lc| lc.name == column)
+        .map(|lc| lc.data_type.clone())
+        .unwrap_or_default()
+}
+
+/// A column's values as text, for length, pattern, format and enum checks.
+fn as_text(quoted: &str) -> String {
+    format!("CAST({quoted} AS VARCHAR)")
+}
+
+/// Where a `logicalTypeOptions` entry of a column sits in the contract.
+fn option_field(col: &Column, key: &str) -> String {
+    format!("{}.logicalTypeOptions.{key}", col.path)
+}
+
+/// `field_is_present`; returns whether the data has the column.
+fn plan_presence(b: &mut Builder, col: &Column, load: &TableLoad) -> bool {
+    let c = col.name.as_str();
+    let present = !load.missing.iter().any(|m| m == c);
+    let p = b.push(
+        Category::Schema,
+        "field_is_present",
+        Some(c),
+        format!("{c} is present"),
+        &col.path,
+        Measure::Known {
+            value: if present { 0.0 } else { 1.0 },
+        },
+        zero(),
+        Some("conformity"),
+    );
+    p.result.reads = Reads::Schema;
+    if !present {
+        p.result.explain_publicly(format!("Required column '{c}' is missing"));
+    }
+    present
+}
+
+/// `field_type`: the values that did not convert to the declared type while loading.
+fn plan_type(b: &mut Builder, col: &Column, load: &TableLoad) {
+    let c = col.name.as_str();
+    let declared = declared_type(col);
+    if declared.sql.is_none() && col.logical_type.is_none() {
+        return;
+    }
+    let failures = load.cast_failures.iter().find(|f| f.column == c);
+    let shown = col
+        .logical_type
+        .clone()
+        .or(col.physical_type.clone())
+        .unwrap_or_default();
+    let p = b.push(
+        Category::Schema,
+        "field_type",
+        Some(c),
+        format!("{c} has type {shown}"),
+        &col.path,
+        Measure::Known {
+            value: failures.map(|f| f.count as f64).unwrap_or(0.0),
+        },
+        zero(),
+        Some("conformity"),
+    );
+    if let Some(f) = failures {
+        let cells: Vec<String> = f
+            .samples
+            .iter()
+            .map(|s| format!("row {}: {}", s.row, crate::checks::run::mask_if(col, &s.value)))
+            .collect();
+        // The cells quoted are the column's values: shown only to roles that see the column unmasked.
+        p.result.explain(
+            format!(
+                "{} {} not convert to {} (loaded as NULL): {}",
+                f.count,
+                if f.count == 1 { "value does" } else { "values do" },
+                f.to_type,
+                cells.join(", ")
+            ),
+            Some(format!("some values do not convert to {} (loaded as NULL)", f.to_type)),
+        );
+    } else if let Some(note) = declared.note.clone().or_else(|| {
+        load.type_notes
+            .iter()
+            .find(|n| n.starts_with(&format!("`{c}`")))
+            .cloned()
+    }) {
+        p.result.explain_publicly(note);
+    }
+}
+
+/// `required`, `unique` and a single-column primary key (which implies both).
+fn plan_nullability_and_keys(b: &mut Builder, col: &Column) {
     let c = col.name.as_str();
     let q = quote_ident(c);
-    let present = !load.missing.iter().any(|m| m == c);
-    {
-        let p = b.push(
-            Category::Schema,
-            "field_is_present",
-            Some(c),
-            format!("{c} is present"),
-            &col.path,
-            Measure::Known {
-                value: if present { 0.0 } else { 1.0 },
-            },
-            zero(),
-            Some("conformity"),
-        );
-        p.result.reads = Reads::Schema;
-        if !present {
-            p.result.explain_publicly(format!("Required column '{c}' is missing"));
-        }
-    }
-    let declared = declared_type(col);
-    let loaded_type = load
-        .columns
-        .iter()
-        .find(|lc| lc.name == c)
-        .map(|lc| lc.data_type.clone())
-        .unwrap_or_default();
-    if present && (declared.sql.is_some() || col.logical_type.is_some()) {
-        let failures = load.cast_failures.iter().find(|f| f.column == c);
-        let shown = col
-            .logical_type
-            .clone()
-            .or(col.physical_type.clone())
-            .unwrap_or_default();
-        let p = b.push(
-            Category::Schema,
-            "field_type",
-            Some(c),
-            format!("{c} has type {shown}"),
-            &col.path,
-            Measure::Known {
-                value: failures.map(|f| f.count as f64).unwrap_or(0.0),
-            },
-            zero(),
-            Some("conformity"),
-        );
-        if let Some(f) = failures {
-            let cells: Vec<String> = f
-                .samples
-                .iter()
-                .map(|s| format!("row {}: {}", s.row, crate::checks::run::mask_if(col, &s.value)))
-                .collect();
-            // The cells quoted are the column's values: shown only to roles that see the column unmasked.
-            p.result.explain(
-                format!(
-                    "{} {} not convert to {} (loaded as NULL): {}",
-                    f.count,
-                    if f.count == 1 { "value does" } else { "values do" },
-                    f.to_type,
-                    cells.join(", ")
-                ),
-                Some(format!("some values do not convert to {} (loaded as NULL)", f.to_type)),
-            );
-        } else if let Some(note) = declared.note.clone().or_else(|| {
-            load.type_notes
-                .iter()
-                .find(|n| n.starts_with(&format!("`{c}`")))
-                .cloned()
-        }) {
-            p.result.explain_publicly(note);
-        }
-    }
-    let fam = family(&loaded_type);
     if col.required {
         b.push(
             Category::Schema,
@@ -347,16 +390,21 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Some("uniqueness"),
         );
     }
+}
+
+/// `minLength` and `maxLength`.
+fn plan_lengths(b: &mut Builder, col: &Column) {
+    let c = col.name.as_str();
+    let q = quote_ident(c);
+    let text = as_text(&q);
     let o = &col.options;
-    let opt = |k: &str| format!("{}.logicalTypeOptions.{k}", col.path);
-    let text = format!("CAST({q} AS VARCHAR)");
     if let Some(n) = o.min_length {
         b.push(
             Category::Schema,
             "field_min_length",
             Some(c),
             format!("{c} has a min length of {n}"),
-            &opt("minLength"),
+            &option_field(col, "minLength"),
             Measure::Count {
                 predicate: format!("{q} IS NOT NULL AND length({text}) < {n}"),
             },
@@ -370,7 +418,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             "field_max_length",
             Some(c),
             format!("{c} has a max length of {n}"),
-            &opt("maxLength"),
+            &option_field(col, "maxLength"),
             Measure::Count {
                 predicate: format!("{q} IS NOT NULL AND length({text}) > {n}"),
             },
@@ -378,6 +426,13 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Some("conformity"),
         );
     }
+}
+
+/// `minimum` and `maximum`.
+fn plan_bounds(b: &mut Builder, col: &Column) {
+    let c = col.name.as_str();
+    let q = quote_ident(c);
+    let o = &col.options;
     // v3.0 wrote `exclusiveMinimum: true` to make `minimum` exclusive; v3.1+ gives the bound itself.
     let excl_min_flag = matches!(o.exclusive_minimum, Some(Value::Bool(true)));
     let excl_max_flag = matches!(o.exclusive_maximum, Some(Value::Bool(true)));
@@ -408,7 +463,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
                 "field `{c}` has {what} {}",
                 value_text(bound.as_ref().expect("checked"))
             ),
-            &opt(key),
+            &option_field(col, key),
             Measure::Count {
                 predicate: format!("{q} IS NOT NULL AND NOT ({q} {op} {lit})"),
             },
@@ -416,7 +471,14 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Some("conformity"),
         );
     }
-    // v3.1+ exclusive bounds: as datacontract-cli, an inclusive bound plus "is not equal to the bound".
+}
+
+/// v3.1+ `exclusiveMinimum` and `exclusiveMaximum` given as bounds.
+fn plan_exclusive_bounds(b: &mut Builder, col: &Column) {
+    let c = col.name.as_str();
+    let q = quote_ident(c);
+    let o = &col.options;
+    // As datacontract-cli, an inclusive bound plus "is not equal to the bound".
     for (bound, op, what, key) in [
         (&o.exclusive_minimum, ">=", "a minimum of", "exclusiveMinimum"),
         (&o.exclusive_maximum, "<=", "a maximum of", "exclusiveMaximum"),
@@ -435,7 +497,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             kind,
             Some(c),
             format!("{c} has {what} {}", value_text(v)),
-            &opt(key),
+            &option_field(col, key),
             Measure::Count {
                 predicate: format!("{q} IS NOT NULL AND NOT ({q} {op} {lit})"),
             },
@@ -447,7 +509,7 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             "field_not_equal",
             Some(c),
             format!("{c} is not equal to {}", value_text(v)),
-            &opt(key),
+            &option_field(col, key),
             Measure::Count {
                 predicate: format!("{q} IS NOT NULL AND {q} = {lit}"),
             },
@@ -455,86 +517,121 @@ fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
             Some("conformity"),
         );
     }
-    if let Some(m) = o.multiple_of.filter(|m| *m > 0.0) {
-        let pred = if fam == Family::Integer && m.fract() == 0.0 {
-            format!("{q} IS NOT NULL AND {q} % {} <> 0", m as i64)
-        } else {
-            format!("{q} IS NOT NULL AND abs(CAST({q} AS DOUBLE) / {m} - round(CAST({q} AS DOUBLE) / {m})) > 1e-9")
-        };
-        b.push(
-            Category::Schema,
-            "field_multiple_of",
-            Some(c),
-            format!("{c} is a multiple of {}", crate::base::format::number(m)),
-            &opt("multipleOf"),
-            Measure::Count { predicate: pred },
-            zero(),
-            Some("conformity"),
-        );
-    }
-    if let Some(pat) = &o.pattern {
-        b.push(
-            Category::Schema,
-            "field_regex",
-            Some(c),
-            format!("{c} matches regex pattern {pat}"),
-            &opt("pattern"),
-            Measure::Count {
-                predicate: format!("{q} IS NOT NULL AND NOT regexp_matches({text}, {})", quote_literal(pat)),
-            },
-            zero(),
-            Some("conformity"),
-        );
-    }
-    if let Some(fmt) = o.format.as_deref().filter(|_| matches!(fam, Family::Text)) {
-        let regex = match fmt.to_ascii_lowercase().as_str() {
-            "email" => Some(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
-            "uuid" => Some(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
-            "uri" | "url" => Some(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]*$"),
-            "ipv4" => {
-                Some(r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$")
-            }
-            "hostname" => {
-                Some(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$")
-            }
-            _ => None,
-        };
-        if let Some(re) = regex {
-            b.push(
-                Category::Schema,
-                "field_format",
-                Some(c),
-                format!("{c} has format {fmt}"),
-                &opt("format"),
-                Measure::Count {
-                    predicate: format!(
-                        "{q} IS NOT NULL AND NOT regexp_full_match({text}, {})",
-                        quote_literal(re)
-                    ),
-                },
-                zero(),
-                Some("conformity"),
-            );
+}
+
+/// `multipleOf`: exact on integers, within a rounding tolerance otherwise.
+fn plan_multiple_of(b: &mut Builder, col: &Column, fam: Family) {
+    let Some(m) = col.options.multiple_of.filter(|m| *m > 0.0) else {
+        return;
+    };
+    let c = col.name.as_str();
+    let q = quote_ident(c);
+    let pred = if fam == Family::Integer && m.fract() == 0.0 {
+        format!("{q} IS NOT NULL AND {q} % {} <> 0", m as i64)
+    } else {
+        format!("{q} IS NOT NULL AND abs(CAST({q} AS DOUBLE) / {m} - round(CAST({q} AS DOUBLE) / {m})) > 1e-9")
+    };
+    b.push(
+        Category::Schema,
+        "field_multiple_of",
+        Some(c),
+        format!("{c} is a multiple of {}", crate::base::format::number(m)),
+        &option_field(col, "multipleOf"),
+        Measure::Count { predicate: pred },
+        zero(),
+        Some("conformity"),
+    );
+}
+
+/// `pattern`: a regular expression the values contain a match of.
+fn plan_pattern(b: &mut Builder, col: &Column) {
+    let Some(pat) = &col.options.pattern else {
+        return;
+    };
+    let c = col.name.as_str();
+    let q = quote_ident(c);
+    b.push(
+        Category::Schema,
+        "field_regex",
+        Some(c),
+        format!("{c} matches regex pattern {pat}"),
+        &option_field(col, "pattern"),
+        Measure::Count {
+            predicate: format!(
+                "{q} IS NOT NULL AND NOT regexp_matches({}, {})",
+                as_text(&q),
+                quote_literal(pat)
+            ),
+        },
+        zero(),
+        Some("conformity"),
+    );
+}
+
+/// The regular expression a known `format` stands for.
+fn format_regex(format: &str) -> Option<&'static str> {
+    match format.to_ascii_lowercase().as_str() {
+        "email" => Some(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+        "uuid" => Some(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
+        "uri" | "url" => Some(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]*$"),
+        "ipv4" => {
+            Some(r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$")
         }
+        "hostname" => {
+            Some(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$")
+        }
+        _ => None,
     }
-    if !col.enum_values.is_empty() {
-        let list: Vec<String> = col.enum_values.iter().map(|v| quote_literal(v)).collect();
-        b.push(
-            Category::Schema,
-            "field_enum",
-            Some(c),
-            format!("{c} only contains enum values {}", col.enum_values.join(", ")),
-            &format!("{}.enum", col.path),
-            Measure::Count {
-                predicate: format!("{q} IS NOT NULL AND {text} NOT IN ({})", list.join(", ")),
-            },
-            zero(),
-            Some("conformity"),
-        );
+}
+
+/// `format` (email, uuid, uri, ipv4, hostname) on a text column.
+fn plan_format(b: &mut Builder, col: &Column, fam: Family) {
+    let Some(fmt) = col.options.format.as_deref().filter(|_| matches!(fam, Family::Text)) else {
+        return;
+    };
+    let Some(re) = format_regex(fmt) else {
+        return;
+    };
+    let c = col.name.as_str();
+    let q = quote_ident(c);
+    b.push(
+        Category::Schema,
+        "field_format",
+        Some(c),
+        format!("{c} has format {fmt}"),
+        &option_field(col, "format"),
+        Measure::Count {
+            predicate: format!(
+                "{q} IS NOT NULL AND NOT regexp_full_match({}, {})",
+                as_text(&q),
+                quote_literal(re)
+            ),
+        },
+        zero(),
+        Some("conformity"),
+    );
+}
+
+/// `enum`: the only values allowed.
+fn plan_enum(b: &mut Builder, col: &Column) {
+    if col.enum_values.is_empty() {
+        return;
     }
-    for (i, rule) in col.quality.iter().enumerate() {
-        plan_rule(b, rule, Some(col), i, load);
-    }
+    let c = col.name.as_str();
+    let q = quote_ident(c);
+    let list: Vec<String> = col.enum_values.iter().map(|v| quote_literal(v)).collect();
+    b.push(
+        Category::Schema,
+        "field_enum",
+        Some(c),
+        format!("{c} only contains enum values {}", col.enum_values.join(", ")),
+        &format!("{}.enum", col.path),
+        Measure::Count {
+            predicate: format!("{q} IS NOT NULL AND {} NOT IN ({})", as_text(&q), list.join(", ")),
+        },
+        zero(),
+        Some("conformity"),
+    );
 }
 
 /// `Some(reason)` when a library rule cannot be tested as written (datacontract-cli reports these as warnings).
@@ -582,109 +679,168 @@ fn unrunnable(rule: &QualityRule, metric: &Metric, on_column: bool) -> Option<St
     None
 }
 
+/// Plans one quality rule of the table (`col` None) or of a column; a rule with nothing to go on plans nothing.
 fn plan_rule(b: &mut Builder, rule: &QualityRule, col: Option<&Column>, index: usize, load: &TableLoad) {
     let c = col.map(|c| c.name.as_str());
-    let table_name = b.table.name.clone();
-    let level = if c.is_some() { "field" } else { "model" };
     let described = rule.name.clone().or_else(|| rule.description.clone());
     let planned = match rule.kind {
-        RuleKind::Text => {
-            let p = b.push(
-                Category::Quality,
-                &format!("{level}_quality_text"),
-                c,
-                described.unwrap_or_else(|| "text rule".into()),
-                &rule.path,
-                Measure::Preset {
-                    status: CheckStatus::Skipped,
-                    reason: "text rules describe an expectation for people; there is nothing to execute".into(),
-                },
-                None,
-                rule.dimension.as_deref(),
-            );
-            p.result.key = rule_key(&table_name, c, &p.result.kind, index);
-            p
-        }
-        RuleKind::Custom => {
-            let engine = rule.engine.clone().unwrap_or_else(|| "an unnamed engine".into());
-            let p = b.push(
-                Category::Quality,
-                &format!("{level}_quality_custom"),
-                c,
-                described.unwrap_or_else(|| format!("custom rule for {engine}")),
-                &rule.path,
-                Measure::Preset {
-                    status: CheckStatus::Skipped,
-                    reason: format!("custom rules for {engine} run in that engine; meshbox does not execute them"),
-                },
-                None,
-                rule.dimension.as_deref(),
-            );
-            p.result.key = rule_key(&table_name, c, &p.result.kind, index);
-            p
-        }
-        RuleKind::Sql => {
-            let Some(query) = rule.query.as_deref() else {
-                return;
-            };
-            let substituted = substitute_placeholders(query, &b.table.name, c);
-            let measure = match crate::base::vars::resolve_env(&substituted) {
-                Ok(q) => Measure::Sql { query: q },
-                Err(e) => Measure::Preset {
-                    status: CheckStatus::Fail,
-                    reason: e,
-                },
-            };
-            let measure = match (&measure, rule.threshold) {
-                (Measure::Sql { .. }, None) => Measure::Preset {
-                    status: CheckStatus::Warn,
-                    reason: "The rule has no valid comparator.".into(),
-                },
-                _ => measure,
-            };
-            let p = b.push(
-                Category::Quality,
-                &format!("{level}_quality_sql"),
-                c,
-                described.unwrap_or_else(|| "Quality Check".into()),
-                &rule.path,
-                measure,
-                rule.threshold,
-                rule.dimension.as_deref(),
-            );
-            p.result.key = rule_key(&table_name, c, &p.result.kind, index);
-            p
-        }
-        RuleKind::Library => {
-            let Some(metric) = rule.metric.clone() else {
-                return;
-            };
-            if let Some(reason) = unrunnable(rule, &metric, c.is_some()) {
-                let p = b.push(
-                    Category::Quality,
-                    &format!("{level}_quality_library"),
-                    c,
-                    described.unwrap_or_else(|| format!("Quality rule on {} cannot be tested", b.table.name)),
-                    &rule.path,
-                    Measure::Preset {
-                        status: CheckStatus::Warn,
-                        reason,
-                    },
-                    rule.threshold,
-                    rule.dimension.as_deref(),
-                );
-                p.result.key = rule_key(&table_name, c, &p.result.kind, index);
-                p
-            } else {
-                plan_metric(b, rule, &metric, col, described, load)
-            }
-        }
+        RuleKind::Text => plan_text_rule(b, rule, c, index, described),
+        RuleKind::Custom => plan_custom_rule(b, rule, c, index, described),
+        RuleKind::Sql => match plan_sql_rule(b, rule, c, index, described) {
+            Some(p) => p,
+            None => return,
+        },
+        RuleKind::Library => match plan_library_rule(b, rule, col, index, described, load) {
+            Some(p) => p,
+            None => return,
+        },
     };
     planned.result.quality_id = rule.id.clone();
     planned.result.severity = rule.severity.clone();
     planned.result.dimension = rule.dimension.clone().or(planned.result.dimension.take());
     planned.warn_only = is_warning_severity(rule.severity.as_deref());
     planned.percent = rule.percent;
+}
+
+/// A rule check keyed by its position among the rules: `field_quality_{what}` or `model_quality_{what}`.
+#[allow(clippy::too_many_arguments)]
+fn push_positional<'b>(
+    b: &'b mut Builder,
+    rule: &QualityRule,
+    c: Option<&str>,
+    index: usize,
+    what: &str,
+    name: String,
+    measure: Measure,
+    threshold: Option<Threshold>,
+) -> &'b mut Planned {
+    let table_name = b.table.name.clone();
+    let level = if c.is_some() { "field" } else { "model" };
+    let p = b.push(
+        Category::Quality,
+        &format!("{level}_quality_{what}"),
+        c,
+        name,
+        &rule.path,
+        measure,
+        threshold,
+        rule.dimension.as_deref(),
+    );
+    p.result.key = rule_key(&table_name, c, &p.result.kind, index);
+    p
+}
+
+/// A text rule: an expectation for people, skipped.
+fn plan_text_rule<'b>(
+    b: &'b mut Builder,
+    rule: &QualityRule,
+    c: Option<&str>,
+    index: usize,
+    described: Option<String>,
+) -> &'b mut Planned {
+    push_positional(
+        b,
+        rule,
+        c,
+        index,
+        "text",
+        described.unwrap_or_else(|| "text rule".into()),
+        Measure::Preset {
+            status: CheckStatus::Skipped,
+            reason: "text rules describe an expectation for people; there is nothing to execute".into(),
+        },
+        None,
+    )
+}
+
+/// A custom rule: meant for another engine, skipped.
+fn plan_custom_rule<'b>(
+    b: &'b mut Builder,
+    rule: &QualityRule,
+    c: Option<&str>,
+    index: usize,
+    described: Option<String>,
+) -> &'b mut Planned {
+    let engine = rule.engine.clone().unwrap_or_else(|| "an unnamed engine".into());
+    push_positional(
+        b,
+        rule,
+        c,
+        index,
+        "custom",
+        described.unwrap_or_else(|| format!("custom rule for {engine}")),
+        Measure::Preset {
+            status: CheckStatus::Skipped,
+            reason: format!("custom rules for {engine} run in that engine; meshbox does not execute them"),
+        },
+        None,
+    )
+}
+
+/// An SQL rule with its placeholders and environment variables substituted; None without a query.
+fn plan_sql_rule<'b>(
+    b: &'b mut Builder,
+    rule: &QualityRule,
+    c: Option<&str>,
+    index: usize,
+    described: Option<String>,
+) -> Option<&'b mut Planned> {
+    let query = rule.query.as_deref()?;
+    let substituted = substitute_placeholders(query, &b.table.name, c);
+    let measure = match crate::base::vars::resolve_env(&substituted) {
+        Ok(q) => Measure::Sql { query: q },
+        Err(e) => Measure::Preset {
+            status: CheckStatus::Fail,
+            reason: e,
+        },
+    };
+    let measure = match (&measure, rule.threshold) {
+        (Measure::Sql { .. }, None) => Measure::Preset {
+            status: CheckStatus::Warn,
+            reason: "The rule has no valid comparator.".into(),
+        },
+        _ => measure,
+    };
+    Some(push_positional(
+        b,
+        rule,
+        c,
+        index,
+        "sql",
+        described.unwrap_or_else(|| "Quality Check".into()),
+        measure,
+        rule.threshold,
+    ))
+}
+
+/// A library rule (a named metric), or a warning when it cannot be tested as written; None without a metric.
+fn plan_library_rule<'b>(
+    b: &'b mut Builder,
+    rule: &QualityRule,
+    col: Option<&Column>,
+    index: usize,
+    described: Option<String>,
+    load: &TableLoad,
+) -> Option<&'b mut Planned> {
+    let c = col.map(|c| c.name.as_str());
+    let metric = rule.metric.clone()?;
+    let Some(reason) = unrunnable(rule, &metric, c.is_some()) else {
+        return Some(plan_metric(b, rule, &metric, col, described, load));
+    };
+    let name = described.unwrap_or_else(|| format!("Quality rule on {} cannot be tested", b.table.name));
+    Some(push_positional(
+        b,
+        rule,
+        c,
+        index,
+        "library",
+        name,
+        Measure::Preset {
+            status: CheckStatus::Warn,
+            reason,
+        },
+        rule.threshold,
+    ))
 }
 
 /// datacontract-cli's key for a rule that is keyed by position: `orders__amount__quality_sql_1`, `orders__quality_sql_0`.
@@ -696,6 +852,7 @@ fn rule_key(table: &str, column: Option<&str>, kind: &str, index: usize) -> Stri
     }
 }
 
+/// A library rule that can be tested: what its metric measures, keyed by kind rather than position.
 fn plan_metric<'b>(
     b: &'b mut Builder,
     rule: &QualityRule,
@@ -705,90 +862,7 @@ fn plan_metric<'b>(
     load: &TableLoad,
 ) -> &'b mut Planned {
     let c = col.map(|c| c.name.as_str());
-    let q = c.map(quote_ident).unwrap_or_default();
-    let thr = rule.threshold.map(|t| t.to_string()).unwrap_or_default();
-    let text = format!("CAST({q} AS VARCHAR)");
-    let (kind, name, measure) = match metric {
-        Metric::RowCount => (
-            "row_count",
-            format!("{} has row count {thr}", b.table.name),
-            Measure::RowCount,
-        ),
-        Metric::NullValues => (
-            "field_null_values",
-            format!("{} has null values {thr}", c.unwrap_or_default()),
-            Measure::Count {
-                predicate: format!("{q} IS NULL"),
-            },
-        ),
-        Metric::MissingValues => {
-            let values: Vec<String> = rule.missing_values.iter().filter_map(yaml_literal).collect();
-            let pred = if values.is_empty() {
-                format!("{q} IS NULL")
-            } else {
-                format!("{q} IS NULL OR {text} IN ({})", values.join(", "))
-            };
-            (
-                "field_missing_values",
-                format!("{} has missing values {thr}", c.unwrap_or_default()),
-                Measure::Count { predicate: pred },
-            )
-        }
-        Metric::InvalidValues => {
-            let loaded = load
-                .columns
-                .iter()
-                .find(|lc| Some(lc.name.as_str()) == c)
-                .map(|lc| lc.data_type.as_str())
-                .unwrap_or("");
-            let numeric = matches!(family(loaded), Family::Integer | Family::Number)
-                && rule
-                    .valid_values
-                    .iter()
-                    .all(|v| matches!(v, Value::Number(_) | Value::Null));
-            let mut valid = Vec::new();
-            let listed: Vec<String> = rule
-                .valid_values
-                .iter()
-                .filter_map(|v| if numeric { bound_literal(v) } else { yaml_literal(v) })
-                .collect();
-            if !listed.is_empty() {
-                let lhs = if numeric { q.clone() } else { text.clone() };
-                valid.push(format!("{lhs} IN ({})", listed.join(", ")));
-            }
-            if let Some(p) = &rule.pattern {
-                valid.push(format!("regexp_matches({text}, {})", quote_literal(p)));
-            }
-            (
-                "field_invalid_values",
-                format!("{} has invalid values {thr}", c.unwrap_or_default()),
-                Measure::Count {
-                    predicate: format!("{q} IS NOT NULL AND NOT ({})", valid.join(" AND ")),
-                },
-            )
-        }
-        Metric::DuplicateValues => match c {
-            Some(c) => (
-                "field_duplicate_values",
-                format!("{c} has duplicate values {thr}"),
-                Measure::Duplicates {
-                    columns: vec![c.to_string()],
-                },
-            ),
-            None => (
-                "model_duplicate_values",
-                format!(
-                    "table `{}` has duplicate values {thr} for ({})",
-                    b.table.name,
-                    rule.properties.join(", ")
-                ),
-                Measure::Duplicates {
-                    columns: rule.properties.clone(),
-                },
-            ),
-        },
-        Metric::Other(_) => unreachable!("rejected by unrunnable()"),
-    };
+    let (kind, name, measure) = metric_check(&b.table.name, rule, metric, c, load);
     let reads = match &measure {
         Measure::RowCount => Reads::Columns(Vec::new()),
         Measure::Duplicates { columns } => Reads::Columns(columns.clone()),
@@ -806,6 +880,103 @@ fn plan_metric<'b>(
     );
     p.result.reads = reads;
     p
+}
+
+/// A metric's check kind, default name and measure.
+fn metric_check(
+    table: &str,
+    rule: &QualityRule,
+    metric: &Metric,
+    c: Option<&str>,
+    load: &TableLoad,
+) -> (&'static str, String, Measure) {
+    let q = c.map(quote_ident).unwrap_or_default();
+    let thr = rule.threshold.map(|t| t.to_string()).unwrap_or_default();
+    match metric {
+        Metric::RowCount => ("row_count", format!("{table} has row count {thr}"), Measure::RowCount),
+        Metric::NullValues => (
+            "field_null_values",
+            format!("{} has null values {thr}", c.unwrap_or_default()),
+            Measure::Count {
+                predicate: format!("{q} IS NULL"),
+            },
+        ),
+        Metric::MissingValues => (
+            "field_missing_values",
+            format!("{} has missing values {thr}", c.unwrap_or_default()),
+            Measure::Count {
+                predicate: missing_values_predicate(rule, &q),
+            },
+        ),
+        Metric::InvalidValues => (
+            "field_invalid_values",
+            format!("{} has invalid values {thr}", c.unwrap_or_default()),
+            Measure::Count {
+                predicate: invalid_values_predicate(rule, c, &q, load),
+            },
+        ),
+        Metric::DuplicateValues => match c {
+            Some(c) => (
+                "field_duplicate_values",
+                format!("{c} has duplicate values {thr}"),
+                Measure::Duplicates {
+                    columns: vec![c.to_string()],
+                },
+            ),
+            None => (
+                "model_duplicate_values",
+                format!(
+                    "table `{table}` has duplicate values {thr} for ({})",
+                    rule.properties.join(", ")
+                ),
+                Measure::Duplicates {
+                    columns: rule.properties.clone(),
+                },
+            ),
+        },
+        Metric::Other(_) => unreachable!("rejected by unrunnable()"),
+    }
+}
+
+/// Rows that are NULL or one of the rule's `missingValues`.
+fn missing_values_predicate(rule: &QualityRule, q: &str) -> String {
+    let values: Vec<String> = rule.missing_values.iter().filter_map(yaml_literal).collect();
+    if values.is_empty() {
+        format!("{q} IS NULL")
+    } else {
+        format!("{q} IS NULL OR {} IN ({})", as_text(q), values.join(", "))
+    }
+}
+
+/// Non-NULL rows outside the rule's `validValues` or not matching its `pattern`; numbers compare as numbers on a
+/// numeric column.
+fn invalid_values_predicate(rule: &QualityRule, c: Option<&str>, q: &str, load: &TableLoad) -> String {
+    let text = as_text(q);
+    let loaded = load
+        .columns
+        .iter()
+        .find(|lc| Some(lc.name.as_str()) == c)
+        .map(|lc| lc.data_type.as_str())
+        .unwrap_or("");
+    let numeric = matches!(family(loaded), Family::Integer | Family::Number)
+        && rule
+            .valid_values
+            .iter()
+            .all(|v| matches!(v, Value::Number(_) | Value::Null));
+    let mut valid = Vec::new();
+    let listed: Vec<String> = rule
+        .valid_values
+        .iter()
+        .filter_map(|v| if numeric { bound_literal(v) } else { yaml_literal(v) })
+        .collect();
+    if !listed.is_empty() {
+        let lhs = if numeric { q.to_string() } else { text.clone() };
+        valid.push(format!("{lhs} IN ({})", listed.join(", ")));
+    }
+    if let Some(p) = &rule.pattern {
+        valid.push(format!("regexp_matches({text}, {})", quote_literal(p)));
+    }
+    format!("{q} IS NOT NULL AND NOT ({})", valid.join(" AND "))
 }
 
 /// Replaces `{model}`/`${table}`/`'{object}'`… and `{field}`/`${column}`/`"{property}"` placeholders in an SQL rule.

@@ -5,6 +5,7 @@
 use crate::base::diagnostics::{Diagnostic, Severity};
 use crate::base::yaml::{Document, Problem, kind_of, path_of};
 use crate::folder::scan::{ManifestKind, manifest_kind_by_name};
+use crate::model::manifest::odcs::Metric;
 use serde_yaml::{Mapping, Value};
 use std::path::{Path, PathBuf};
 
@@ -42,6 +43,7 @@ impl V {
 }
 
 /// A field an object may have, from the version that introduced it.
+#[derive(Clone, Copy)]
 struct F(&'static str, V);
 
 const ALL: V = V::V300;
@@ -53,17 +55,16 @@ struct Lint<'a> {
     out: Vec<Diagnostic>,
 }
 
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+/// For "did you mean" hints: the candidate closest to `word` ignoring case, if it is at most `max_edits` edits away
+/// (ties go to the alphabetically first).
+fn nearest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>, max_edits: usize) -> Option<&'c str> {
+    let word = word.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::levenshtein(&word, &c.to_ascii_lowercase()), c))
+        .min()
+        .filter(|(edits, _)| *edits <= max_edits)
+        .map(|(_, c)| c)
 }
 
 impl Lint<'_> {
@@ -115,14 +116,10 @@ impl Lint<'_> {
                 }
                 None if closed => {
                     let p = path_of(path, k);
-                    let near = fields
-                        .iter()
-                        .filter(|f| f.1 <= self.v)
-                        .map(|f| (levenshtein(&k.to_ascii_lowercase(), &f.0.to_ascii_lowercase()), f.0))
-                        .min();
-                    let hint = match near {
-                        Some((d, name)) if d <= 2 => format!("did you mean `{name}`?"),
-                        _ => format!("{what} does not define `{k}`; keep your own data under `customProperties`"),
+                    let known = fields.iter().filter(|f| f.1 <= self.v).map(|f| f.0);
+                    let hint = match nearest(k, known, 2) {
+                        Some(name) => format!("did you mean `{name}`?"),
+                        None => format!("{what} does not define `{k}`; keep your own data under `customProperties`"),
                     };
                     self.error(
                         "unknown-field",
@@ -185,6 +182,13 @@ impl Lint<'_> {
         }
     }
 
+    /// `expect` for each field of a table of field → expected kind.
+    fn expect_all(&mut self, map: &Mapping, path: &str, kinds: &[(&str, Want)]) {
+        for &(key, want) in kinds {
+            self.expect(map, path, key, want);
+        }
+    }
+
     fn one_of(&mut self, map: &Mapping, path: &str, key: &str, options: &[&str], severity: Severity) {
         let Some(Value::String(s)) = map.get(key) else {
             self.expect(map, path, key, Want::Str);
@@ -192,13 +196,9 @@ impl Lint<'_> {
         };
         if !options.contains(&s.as_str()) {
             let p = path_of(path, key);
-            let near = options
-                .iter()
-                .map(|o| (levenshtein(&s.to_ascii_lowercase(), &o.to_ascii_lowercase()), *o))
-                .min();
-            let hint = match near {
-                Some((d, o)) if d <= 3 => format!("did you mean `{o}`?"),
-                _ => format!("use one of: {}", options.join(", ")),
+            let hint = match nearest(s, options.iter().copied(), 3) {
+                Some(o) => format!("did you mean `{o}`?"),
+                None => format!("use one of: {}", options.join(", ")),
             };
             self.push(
                 severity,
@@ -368,6 +368,28 @@ const METRICS: &[&str] = &[
     "duplicateValues",
     "rowCount",
 ];
+const QUALITY_FIELDS: &[F] = &[
+    F("name", ALL),
+    F("description", ALL),
+    F("type", ALL),
+    F("dimension", ALL),
+    F("method", ALL),
+    F("severity", ALL),
+    F("businessImpact", ALL),
+    F("unit", ALL),
+    F("schedule", ALL),
+    F("scheduler", ALL),
+    F("tags", ALL),
+    F("authoritativeDefinitions", ALL),
+    F("customProperties", ALL),
+    F("rule", ALL),
+    F("query", ALL),
+    F("engine", ALL),
+    F("implementation", ALL),
+    F("id", V::V310),
+    F("metric", V::V310),
+    F("arguments", V::V310),
+];
 const OPERATORS: &[&str] = &[
     "mustBe",
     "mustNotBe",
@@ -379,34 +401,150 @@ const OPERATORS: &[&str] = &[
     "mustNotBeBetween",
 ];
 
+/// Top-level fields of an ODCS contract (v3.0.0 also allowed `type`; see `contract_fields`).
+const CONTRACT_FIELDS: &[F] = &[
+    F("version", ALL),
+    F("kind", ALL),
+    F("apiVersion", ALL),
+    F("id", ALL),
+    F("name", ALL),
+    F("tenant", ALL),
+    F("tags", ALL),
+    F("status", ALL),
+    F("servers", ALL),
+    F("dataProduct", ALL),
+    F("description", ALL),
+    F("domain", ALL),
+    F("schema", ALL),
+    F("support", ALL),
+    F("price", ALL),
+    F("team", ALL),
+    F("roles", ALL),
+    F("slaDefaultElement", ALL),
+    F("slaProperties", ALL),
+    F("authoritativeDefinitions", V::V301),
+    F("customProperties", ALL),
+    F("contractCreatedTs", ALL),
+    F("context", V::V320),
+];
+
+/// The kind each top-level field of a contract expects.
+const CONTRACT_KINDS: &[(&str, Want)] = &[
+    ("version", Want::Str),
+    ("id", Want::Str),
+    ("name", Want::Str),
+    ("tenant", Want::Str),
+    ("status", Want::Str),
+    ("domain", Want::Str),
+    ("dataProduct", Want::Str),
+    ("contractCreatedTs", Want::Str),
+    ("tags", Want::StrList),
+];
+
+/// Top-level fields of a contract deprecated since ODCS v3.1.0, with what to write instead.
+const CONTRACT_DEPRECATIONS: &[(&str, &str)] = &[
+    (
+        "dataProduct",
+        "name the contract in the product's ODPS output port instead",
+    ),
+    ("slaDefaultElement", "set `element` on each SLA property"),
+];
+
+const DESCRIPTION_FIELDS: &[F] = &[
+    F("purpose", ALL),
+    F("usage", ALL),
+    F("limitations", ALL),
+    F("authoritativeDefinitions", V::V301),
+    F("customProperties", V::V301),
+];
+
+const SLA_PROPERTY_FIELDS: &[F] = &[
+    F("property", ALL),
+    F("value", ALL),
+    F("valueExt", ALL),
+    F("unit", ALL),
+    F("element", ALL),
+    F("driver", ALL),
+    F("description", V::V310),
+    F("scheduler", V::V310),
+    F("schedule", V::V310),
+    F("id", V::V310),
+    F("customProperties", V::V320),
+    F("authoritativeDefinitions", V::V320),
+];
+
+const ROLE_FIELDS: &[F] = &[
+    F("role", ALL),
+    F("description", ALL),
+    F("access", ALL),
+    F("firstLevelApprovers", ALL),
+    F("secondLevelApprovers", ALL),
+    F("customProperties", V::V301),
+    F("id", V::V310),
+];
+
+const SUPPORT_FIELDS: &[F] = &[
+    F("channel", ALL),
+    F("url", ALL),
+    F("description", ALL),
+    F("tool", ALL),
+    F("scope", ALL),
+    F("invitationUrl", ALL),
+    F("customProperties", V::V310),
+    F("id", V::V310),
+];
+
+const PRICE_FIELDS: &[F] = &[
+    F("priceAmount", ALL),
+    F("priceCurrency", ALL),
+    F("priceUnit", ALL),
+    F("id", V::V310),
+];
+
 impl Lint<'_> {
     fn contract(&mut self, root: &Mapping) {
-        let top = [
-            F("version", ALL),
-            F("kind", ALL),
-            F("apiVersion", ALL),
-            F("id", ALL),
-            F("name", ALL),
-            F("tenant", ALL),
-            F("tags", ALL),
-            F("status", ALL),
-            F("servers", ALL),
-            F("dataProduct", ALL),
-            F("description", ALL),
-            F("domain", ALL),
-            F("schema", ALL),
-            F("support", ALL),
-            F("price", ALL),
-            F("team", ALL),
-            F("roles", ALL),
-            F("slaDefaultElement", ALL),
-            F("slaProperties", ALL),
-            F("authoritativeDefinitions", V::V301),
-            F("customProperties", ALL),
-            F("contractCreatedTs", ALL),
-            F("context", V::V320),
-        ];
-        let mut fields: Vec<F> = top.into_iter().collect();
+        self.contract_fields(root);
+        self.one_of(root, "", "kind", &["DataContract"], Severity::Error);
+        self.expect_all(root, "", CONTRACT_KINDS);
+        for &(key, instead) in CONTRACT_DEPRECATIONS {
+            if root.contains_key(key) && self.v >= V::V310 {
+                self.warn(
+                    "deprecated",
+                    key,
+                    format!("`{key}` is deprecated since ODCS v3.1.0"),
+                    Some(instead.to_string()),
+                );
+            }
+        }
+        self.contract_description(root);
+        for (p, s) in self.items(root, "", "servers") {
+            self.server(s, &p);
+        }
+        for (p, t) in self.items(root, "", "schema") {
+            self.schema_object(t, &p);
+        }
+        for (p, s) in self.items(root, "", "slaProperties") {
+            self.sla_property(s, &p);
+        }
+        for (p, r) in self.items(root, "", "roles") {
+            self.fields(r, &p, ROLE_FIELDS, self.v >= V::V310, "a role");
+            self.require(r, &p, "role", "a role", "e.g. `role: analyst`");
+        }
+        for (p, s) in self.items(root, "", "support") {
+            self.support_channel(s, &p);
+        }
+        if let Some(Value::Mapping(price)) = root.get("price") {
+            self.fields(price, "price", PRICE_FIELDS, self.v >= V::V310, "a price");
+            self.expect(price, "price", "priceAmount", Want::Num);
+        }
+        self.team(root);
+        self.custom_properties(root, "");
+        self.authoritative_definitions(root, "");
+    }
+
+    /// The top-level fields of a contract: known ones, and the ones every contract needs.
+    fn contract_fields(&mut self, root: &Mapping) {
+        let mut fields = CONTRACT_FIELDS.to_vec();
         if self.v == V::V300 {
             fields.push(F("type", V::V300));
         }
@@ -429,46 +567,12 @@ impl Lint<'_> {
                 "add `status: active` (or draft, proposed, deprecated, retired)",
             );
         }
-        self.one_of(root, "", "kind", &["DataContract"], Severity::Error);
-        for key in [
-            "version",
-            "id",
-            "name",
-            "tenant",
-            "status",
-            "domain",
-            "dataProduct",
-            "contractCreatedTs",
-        ] {
-            self.expect(root, "", key, Want::Str);
-        }
-        self.expect(root, "", "tags", Want::StrList);
-        if root.contains_key("dataProduct") && self.v >= V::V310 {
-            self.warn(
-                "deprecated",
-                "dataProduct",
-                "`dataProduct` is deprecated since ODCS v3.1.0".into(),
-                Some("name the contract in the product's ODPS output port instead".into()),
-            );
-        }
-        if root.contains_key("slaDefaultElement") && self.v >= V::V310 {
-            self.warn(
-                "deprecated",
-                "slaDefaultElement",
-                "`slaDefaultElement` is deprecated since ODCS v3.1.0".into(),
-                Some("set `element` on each SLA property".into()),
-            );
-        }
+    }
+
+    fn contract_description(&mut self, root: &Mapping) {
         match root.get("description") {
             Some(Value::Mapping(d)) => {
-                let f = [
-                    F("purpose", ALL),
-                    F("usage", ALL),
-                    F("limitations", ALL),
-                    F("authoritativeDefinitions", V::V301),
-                    F("customProperties", V::V301),
-                ];
-                self.fields(d, "description", &f, false, "a description");
+                self.fields(d, "description", DESCRIPTION_FIELDS, false, "a description");
                 for k in ["purpose", "usage", "limitations"] {
                     self.expect(d, "description", k, Want::Str);
                 }
@@ -484,83 +588,22 @@ impl Lint<'_> {
                 Some("write `description:` and below it `  purpose: ...`".into()),
             ),
         }
-        for (p, s) in self.items(root, "", "servers") {
-            self.server(s, &p);
+    }
+
+    fn sla_property(&mut self, s: &Mapping, p: &str) {
+        self.fields(s, p, SLA_PROPERTY_FIELDS, self.v >= V::V310, "an SLA property");
+        self.require(s, p, "property", "an SLA property", "e.g. `property: latency`");
+        self.require(s, p, "value", "an SLA property", "e.g. `value: 1` with `unit: d`");
+        self.expect(s, p, "unit", Want::Str);
+        self.expect(s, p, "element", Want::Str);
+    }
+
+    fn support_channel(&mut self, s: &Mapping, p: &str) {
+        self.fields(s, p, SUPPORT_FIELDS, self.v >= V::V310, "a support channel");
+        self.require(s, p, "channel", "a support channel", "e.g. `channel: \"#data-help\"`");
+        if self.v < V::V310 {
+            self.require(s, p, "url", "a support channel in ODCS v3.0", "add the channel's `url`");
         }
-        for (p, t) in self.items(root, "", "schema") {
-            self.schema_object(t, &p);
-        }
-        for (p, s) in self.items(root, "", "slaProperties") {
-            let mut f = vec![
-                F("property", ALL),
-                F("value", ALL),
-                F("valueExt", ALL),
-                F("unit", ALL),
-                F("element", ALL),
-                F("driver", ALL),
-            ];
-            f.extend([
-                F("description", V::V310),
-                F("scheduler", V::V310),
-                F("schedule", V::V310),
-                F("id", V::V310),
-            ]);
-            f.extend([F("customProperties", V::V320), F("authoritativeDefinitions", V::V320)]);
-            self.fields(s, &p, &f, self.v >= V::V310, "an SLA property");
-            self.require(s, &p, "property", "an SLA property", "e.g. `property: latency`");
-            self.require(s, &p, "value", "an SLA property", "e.g. `value: 1` with `unit: d`");
-            self.expect(s, &p, "unit", Want::Str);
-            self.expect(s, &p, "element", Want::Str);
-        }
-        for (p, r) in self.items(root, "", "roles") {
-            let f = [
-                F("role", ALL),
-                F("description", ALL),
-                F("access", ALL),
-                F("firstLevelApprovers", ALL),
-                F("secondLevelApprovers", ALL),
-                F("customProperties", V::V301),
-                F("id", V::V310),
-            ];
-            self.fields(r, &p, &f, self.v >= V::V310, "a role");
-            self.require(r, &p, "role", "a role", "e.g. `role: analyst`");
-        }
-        for (p, s) in self.items(root, "", "support") {
-            let f = [
-                F("channel", ALL),
-                F("url", ALL),
-                F("description", ALL),
-                F("tool", ALL),
-                F("scope", ALL),
-                F("invitationUrl", ALL),
-                F("customProperties", V::V310),
-                F("id", V::V310),
-            ];
-            self.fields(s, &p, &f, self.v >= V::V310, "a support channel");
-            self.require(s, &p, "channel", "a support channel", "e.g. `channel: \"#data-help\"`");
-            if self.v < V::V310 {
-                self.require(
-                    s,
-                    &p,
-                    "url",
-                    "a support channel in ODCS v3.0",
-                    "add the channel's `url`",
-                );
-            }
-        }
-        if let Some(Value::Mapping(price)) = root.get("price") {
-            let f = [
-                F("priceAmount", ALL),
-                F("priceCurrency", ALL),
-                F("priceUnit", ALL),
-                F("id", V::V310),
-            ];
-            self.fields(price, "price", &f, self.v >= V::V310, "a price");
-            self.expect(price, "price", "priceAmount", Want::Num);
-        }
-        self.team(root);
-        self.custom_properties(root, "");
-        self.authoritative_definitions(root, "");
     }
 
     fn team(&mut self, root: &Mapping) {
@@ -785,44 +828,85 @@ impl Lint<'_> {
         self.custom_properties(t, p);
         self.authoritative_definitions(t, p);
     }
+}
 
+const PROPERTY_FIELDS: &[F] = &[
+    F("name", ALL),
+    F("physicalType", ALL),
+    F("description", ALL),
+    F("businessName", ALL),
+    F("authoritativeDefinitions", ALL),
+    F("tags", ALL),
+    F("customProperties", V::V301),
+    F("id", V::V310),
+    F("deprecated", V::V320),
+    F("synonyms", V::V320),
+    F("primaryKey", ALL),
+    F("primaryKeyPosition", ALL),
+    F("logicalType", ALL),
+    F("logicalTypeOptions", ALL),
+    F("physicalName", V::V302),
+    F("required", ALL),
+    F("unique", ALL),
+    F("partitioned", ALL),
+    F("partitionKeyPosition", ALL),
+    F("classification", ALL),
+    F("encryptedName", ALL),
+    F("transformSourceObjects", ALL),
+    F("transformLogic", ALL),
+    F("transformDescription", ALL),
+    F("examples", ALL),
+    F("criticalDataElement", ALL),
+    F("quality", ALL),
+    F("items", ALL),
+    F("properties", ALL),
+    F("relationships", V::V310),
+    F("semanticType", V::V320),
+    F("enum", V::V320),
+    F("map", V::V320),
+];
+
+/// The kind each field of a property expects.
+const PROPERTY_KINDS: &[(&str, Want)] = &[
+    ("name", Want::Str),
+    ("physicalType", Want::Str),
+    ("physicalName", Want::Str),
+    ("description", Want::Str),
+    ("businessName", Want::Str),
+    ("classification", Want::Str),
+    ("transformLogic", Want::Str),
+    ("transformDescription", Want::Str),
+    ("primaryKey", Want::Bool),
+    ("required", Want::Bool),
+    ("unique", Want::Bool),
+    ("partitioned", Want::Bool),
+    ("criticalDataElement", Want::Bool),
+    ("primaryKeyPosition", Want::Int),
+    ("partitionKeyPosition", Want::Int),
+    ("tags", Want::StrList),
+    ("examples", Want::List),
+];
+
+const ENUM_VALUE_FIELDS: &[F] = &[
+    F("value", ALL),
+    F("label", ALL),
+    F("id", ALL),
+    F("description", ALL),
+    F("customProperties", ALL),
+    F("authoritativeDefinitions", ALL),
+    F("tags", ALL),
+];
+
+const PROPERTY_RELATIONSHIP_FIELDS: &[F] = &[
+    F("type", ALL),
+    F("to", ALL),
+    F("customProperties", ALL),
+    F("id", V::V320),
+];
+
+impl Lint<'_> {
     fn property(&mut self, prop: &Mapping, p: &str, named: bool) {
-        let f = [
-            F("name", ALL),
-            F("physicalType", ALL),
-            F("description", ALL),
-            F("businessName", ALL),
-            F("authoritativeDefinitions", ALL),
-            F("tags", ALL),
-            F("customProperties", V::V301),
-            F("id", V::V310),
-            F("deprecated", V::V320),
-            F("synonyms", V::V320),
-            F("primaryKey", ALL),
-            F("primaryKeyPosition", ALL),
-            F("logicalType", ALL),
-            F("logicalTypeOptions", ALL),
-            F("physicalName", V::V302),
-            F("required", ALL),
-            F("unique", ALL),
-            F("partitioned", ALL),
-            F("partitionKeyPosition", ALL),
-            F("classification", ALL),
-            F("encryptedName", ALL),
-            F("transformSourceObjects", ALL),
-            F("transformLogic", ALL),
-            F("transformDescription", ALL),
-            F("examples", ALL),
-            F("criticalDataElement", ALL),
-            F("quality", ALL),
-            F("items", ALL),
-            F("properties", ALL),
-            F("relationships", V::V310),
-            F("semanticType", V::V320),
-            F("enum", V::V320),
-            F("map", V::V320),
-        ];
-        self.fields(prop, p, &f, true, "a property");
+        self.fields(prop, p, PROPERTY_FIELDS, true, "a property");
         if named {
             self.require(
                 prop,
@@ -832,26 +916,44 @@ impl Lint<'_> {
                 "e.g. `name: order_id` (the column name in the data)",
             );
         }
-        for k in [
-            "name",
-            "physicalType",
-            "physicalName",
-            "description",
-            "businessName",
-            "classification",
-            "transformLogic",
-            "transformDescription",
-        ] {
-            self.expect(prop, p, k, Want::Str);
+        self.expect_all(prop, p, PROPERTY_KINDS);
+        self.logical_type(prop, p);
+        for (ep, e) in self.items(prop, p, "enum") {
+            self.fields(e, &ep, ENUM_VALUE_FIELDS, true, "an enum value");
+            if !e.contains_key("value") {
+                self.error(
+                    "missing-field",
+                    &ep,
+                    "an enum value needs `value`".into(),
+                    Some("e.g. `- value: open`".into()),
+                );
+            }
         }
-        for k in ["primaryKey", "required", "unique", "partitioned", "criticalDataElement"] {
-            self.expect(prop, p, k, Want::Bool);
+        for (qp, q) in self.items(prop, p, "quality") {
+            self.quality(q, &qp, true);
         }
-        for k in ["primaryKeyPosition", "partitionKeyPosition"] {
-            self.expect(prop, p, k, Want::Int);
+        for (rp, r) in self.items(prop, p, "relationships") {
+            self.fields(
+                r,
+                &rp,
+                PROPERTY_RELATIONSHIP_FIELDS,
+                true,
+                "a property-level relationship",
+            );
+            self.require(r, &rp, "to", "a relationship", "e.g. `to: customers.id`");
         }
-        self.expect(prop, p, "tags", Want::StrList);
-        self.expect(prop, p, "examples", Want::List);
+        if let Some(Value::Mapping(items)) = prop.get("items") {
+            self.property(items, &path_of(p, "items"), false);
+        }
+        for (cp, child) in self.items(prop, p, "properties") {
+            self.property(child, &cp, true);
+        }
+        self.custom_properties(prop, p);
+        self.authoritative_definitions(prop, p);
+    }
+
+    /// `logicalType` of a property and what depends on it: `semanticType`, `logicalTypeOptions` and `map`.
+    fn logical_type(&mut self, prop: &Mapping, p: &str) {
         let mut logical = vec!["string", "date", "number", "integer", "object", "array", "boolean"];
         if self.v >= V::V310 {
             logical.extend(["timestamp", "time"]);
@@ -884,47 +986,6 @@ impl Lint<'_> {
                 None,
             );
         }
-        for (ep, e) in self.items(prop, p, "enum") {
-            let f = [
-                F("value", ALL),
-                F("label", ALL),
-                F("id", ALL),
-                F("description", ALL),
-                F("customProperties", ALL),
-                F("authoritativeDefinitions", ALL),
-                F("tags", ALL),
-            ];
-            self.fields(e, &ep, &f, true, "an enum value");
-            if !e.contains_key("value") {
-                self.error(
-                    "missing-field",
-                    &ep,
-                    "an enum value needs `value`".into(),
-                    Some("e.g. `- value: open`".into()),
-                );
-            }
-        }
-        for (qp, q) in self.items(prop, p, "quality") {
-            self.quality(q, &qp, true);
-        }
-        for (rp, r) in self.items(prop, p, "relationships") {
-            let f = [
-                F("type", ALL),
-                F("to", ALL),
-                F("customProperties", ALL),
-                F("id", V::V320),
-            ];
-            self.fields(r, &rp, &f, true, "a property-level relationship");
-            self.require(r, &rp, "to", "a relationship", "e.g. `to: customers.id`");
-        }
-        if let Some(Value::Mapping(items)) = prop.get("items") {
-            self.property(items, &path_of(p, "items"), false);
-        }
-        for (cp, child) in self.items(prop, p, "properties") {
-            self.property(child, &cp, true);
-        }
-        self.custom_properties(prop, p);
-        self.authoritative_definitions(prop, p);
     }
 
     fn one_of_opt(&mut self, map: &Mapping, path: &str, key: &str, options: &[&str]) {
@@ -1017,35 +1078,58 @@ impl Lint<'_> {
     }
 
     fn quality(&mut self, q: &Mapping, p: &str, on_property: bool) {
-        let mut f = vec![
-            F("name", ALL),
-            F("description", ALL),
-            F("type", ALL),
-            F("dimension", ALL),
-            F("method", ALL),
-            F("severity", ALL),
-            F("businessImpact", ALL),
-            F("unit", ALL),
-            F("schedule", ALL),
-            F("scheduler", ALL),
-            F("tags", ALL),
-            F("authoritativeDefinitions", ALL),
-            F("customProperties", ALL),
-            F("rule", ALL),
-            F("query", ALL),
-            F("engine", ALL),
-            F("implementation", ALL),
-            F("id", V::V310),
-            F("metric", V::V310),
-            F("arguments", V::V310),
-        ];
+        self.quality_fields(q, p);
+        self.one_of_opt(q, p, "type", &["text", "library", "sql", "custom"]);
+        let kind = q.get("type").and_then(Value::as_str).unwrap_or("library");
+        self.metric_and_dimension(q, p);
+        let ops = self.operators(q, p);
+        match kind {
+            "sql" => {
+                self.require(
+                    q,
+                    p,
+                    "query",
+                    "an sql rule",
+                    "e.g. `query: SELECT count(*) FROM {object} WHERE amount < 0`",
+                );
+                self.require_operator(p, &ops);
+            }
+            "custom" => {
+                self.require(q, p, "engine", "a custom rule", "e.g. `engine: soda`");
+                self.require(
+                    q,
+                    p,
+                    "implementation",
+                    "a custom rule",
+                    "the engine's own definition of the check",
+                );
+            }
+            "text" => {}
+            _ => self.library_rule(q, p, on_property, &ops),
+        }
+        if let Some(Value::String(u)) = q.get("unit")
+            && !matches!(u.to_ascii_lowercase().as_str(), "rows" | "percent" | "%" | "percentage")
+        {
+            self.warn(
+                "unknown-value",
+                &path_of(p, "unit"),
+                format!("unit `{u}` is neither `rows` nor `percent`"),
+                None,
+            );
+        }
+    }
+
+    fn quality_fields(&mut self, q: &Mapping, p: &str) {
+        let mut f: Vec<F> = QUALITY_FIELDS.to_vec();
         f.extend(OPERATORS.iter().map(|o| F(o, ALL)));
         if self.v < V::V310 {
             f.push(F("validValues", ALL));
         }
         self.fields(q, p, &f, self.v >= V::V310, "a quality rule");
-        self.one_of_opt(q, p, "type", &["text", "library", "sql", "custom"]);
-        let kind = q.get("type").and_then(Value::as_str).unwrap_or("library");
+    }
+
+    /// `metric` (or the deprecated `rule`) and `dimension` of a quality rule take known values.
+    fn metric_and_dimension(&mut self, q: &Mapping, p: &str) {
         if q.contains_key("rule") && self.v >= V::V310 {
             self.warn(
                 "deprecated",
@@ -1069,46 +1153,13 @@ impl Lint<'_> {
                 self.one_of(q, p, "dimension", DIMENSIONS, Severity::Error);
             }
         }
-        let ops: Vec<&str> = OPERATORS.iter().copied().filter(|o| q.contains_key(*o)).collect();
+    }
+
+    /// The operators of a quality rule, each value checked, and (from v3.1.0) at most one of them.
+    fn operators(&mut self, q: &Mapping, p: &str) -> Vec<&'static str> {
+        let ops: Vec<&'static str> = OPERATORS.iter().copied().filter(|o| q.contains_key(*o)).collect();
         for o in &ops {
-            let v = &q[*o];
-            let op_path = path_of(p, o);
-            if o.contains("Between") {
-                let ok = v
-                    .as_sequence()
-                    .is_some_and(|s| s.len() == 2 && s.iter().all(Value::is_number));
-                if !ok {
-                    self.error(
-                        "wrong-type",
-                        &op_path,
-                        format!("`{o}` expects a list of two numbers, found {}", kind_of(v)),
-                        Some(format!("write `{o}: [0, 100]`, smallest first")),
-                    );
-                }
-            } else if !v.is_number() && *o != "mustBe" && *o != "mustNotBe" {
-                let hint = v
-                    .as_str()
-                    .filter(|s| s.trim().parse::<f64>().is_ok())
-                    .map(|s| format!("write `{o}: {}` without quotes", s.trim()));
-                self.error(
-                    "wrong-type",
-                    &op_path,
-                    format!("`{o}` expects a number, found {}", kind_of(v)),
-                    hint,
-                );
-            } else if (*o == "mustBe" || *o == "mustNotBe")
-                && v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok())
-            {
-                self.warn(
-                    "wrong-type",
-                    &op_path,
-                    format!("`{o}` expects a number, found a string"),
-                    Some(format!(
-                        "write `{o}: {}` without quotes",
-                        v.as_str().unwrap_or("").trim()
-                    )),
-                );
-            }
+            self.operator_value(o, &q[*o], &path_of(p, o));
         }
         if ops.len() > 1 && self.v >= V::V310 {
             self.error(
@@ -1118,147 +1169,131 @@ impl Lint<'_> {
                 Some("split it into two rules".into()),
             );
         }
-        match kind {
-            "sql" => {
-                self.require(
-                    q,
-                    p,
-                    "query",
-                    "an sql rule",
-                    "e.g. `query: SELECT count(*) FROM {object} WHERE amount < 0`",
-                );
-                if ops.is_empty() {
-                    self.warn(
-                        "no-operator",
-                        p,
-                        "the rule has no operator, so it cannot be tested".into(),
-                        Some("add e.g. `mustBe: 0`".into()),
-                    );
-                }
-            }
-            "custom" => {
-                self.require(q, p, "engine", "a custom rule", "e.g. `engine: soda`");
-                self.require(
-                    q,
-                    p,
-                    "implementation",
-                    "a custom rule",
-                    "the engine's own definition of the check",
+        ops
+    }
+
+    /// Between-operators take two numbers, the others one; `mustBe`/`mustNotBe` also accept text.
+    fn operator_value(&mut self, o: &str, v: &Value, op_path: &str) {
+        if o.contains("Between") {
+            let ok = v
+                .as_sequence()
+                .is_some_and(|s| s.len() == 2 && s.iter().all(Value::is_number));
+            if !ok {
+                self.error(
+                    "wrong-type",
+                    op_path,
+                    format!("`{o}` expects a list of two numbers, found {}", kind_of(v)),
+                    Some(format!("write `{o}: [0, 100]`, smallest first")),
                 );
             }
-            "text" => {}
-            _ => {
-                let metric = q.get("metric").or_else(|| q.get("rule")).and_then(Value::as_str);
-                match metric {
-                    None if q.get("type").is_some() => {
-                        self.error(
-                            "missing-field",
-                            p,
-                            "a library rule needs `metric`".into(),
-                            Some("e.g. `metric: nullValues`".into()),
-                        );
-                    }
-                    None => {}
-                    Some(m) => {
-                        let m = crate::model::manifest::odcs::Metric::parse(m);
-                        let level_ok = match m {
-                            crate::model::manifest::odcs::Metric::RowCount => !on_property,
-                            crate::model::manifest::odcs::Metric::NullValues
-                            | crate::model::manifest::odcs::Metric::MissingValues
-                            | crate::model::manifest::odcs::Metric::InvalidValues => on_property,
-                            _ => true,
-                        };
-                        if !level_ok {
-                            self.warn(
-                                "wrong-level",
-                                p,
-                                format!(
-                                    "`{}` is measured on a {}, but this rule is on a {}",
-                                    m.name(),
-                                    if on_property { "table" } else { "column" },
-                                    if on_property { "column" } else { "table" }
-                                ),
-                                Some("move the rule to the right level, or it cannot be tested".into()),
-                            );
-                        }
-                        let args = q.get("arguments").and_then(Value::as_mapping);
-                        let arg = |k: &str| args.is_some_and(|a| a.contains_key(k)) || q.contains_key(k);
-                        if m == crate::model::manifest::odcs::Metric::InvalidValues
-                            && !arg("validValues")
-                            && !arg("pattern")
-                        {
-                            self.warn(
-                                "missing-field",
-                                p,
-                                "invalidValues needs `arguments.validValues` or `arguments.pattern`".into(),
-                                None,
-                            );
-                        }
-                        if m == crate::model::manifest::odcs::Metric::DuplicateValues
-                            && !on_property
-                            && !arg("properties")
-                        {
-                            self.warn(
-                                "missing-field",
-                                p,
-                                "duplicateValues on a table needs `arguments.properties`".into(),
-                                Some("e.g. `arguments: {properties: [tenant_id, order_id]}`".into()),
-                            );
-                        }
-                        if ops.is_empty() {
-                            self.warn(
-                                "no-operator",
-                                p,
-                                "the rule has no operator, so it cannot be tested".into(),
-                                Some("add e.g. `mustBe: 0`".into()),
-                            );
-                        }
-                    }
-                }
+        } else if !v.is_number() && o != "mustBe" && o != "mustNotBe" {
+            let hint = v
+                .as_str()
+                .filter(|s| s.trim().parse::<f64>().is_ok())
+                .map(|s| format!("write `{o}: {}` without quotes", s.trim()));
+            self.error(
+                "wrong-type",
+                op_path,
+                format!("`{o}` expects a number, found {}", kind_of(v)),
+                hint,
+            );
+        } else if (o == "mustBe" || o == "mustNotBe") && v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok()) {
+            self.warn(
+                "wrong-type",
+                op_path,
+                format!("`{o}` expects a number, found a string"),
+                Some(format!(
+                    "write `{o}: {}` without quotes",
+                    v.as_str().unwrap_or("").trim()
+                )),
+            );
+        }
+    }
+
+    fn require_operator(&mut self, p: &str, ops: &[&str]) {
+        if ops.is_empty() {
+            self.warn(
+                "no-operator",
+                p,
+                "the rule has no operator, so it cannot be tested".into(),
+                Some("add e.g. `mustBe: 0`".into()),
+            );
+        }
+    }
+
+    /// A library rule needs a metric measured at the rule's level, the metric's arguments and an operator.
+    fn library_rule(&mut self, q: &Mapping, p: &str, on_property: bool, ops: &[&str]) {
+        let metric = q.get("metric").or_else(|| q.get("rule")).and_then(Value::as_str);
+        match metric {
+            None if q.get("type").is_some() => {
+                self.error(
+                    "missing-field",
+                    p,
+                    "a library rule needs `metric`".into(),
+                    Some("e.g. `metric: nullValues`".into()),
+                );
+            }
+            None => {}
+            Some(m) => {
+                let m = Metric::parse(m);
+                self.metric_level(&m, p, on_property);
+                self.metric_arguments(q, &m, p, on_property);
+                self.require_operator(p, ops);
             }
         }
-        if let Some(Value::String(u)) = q.get("unit")
-            && !matches!(u.to_ascii_lowercase().as_str(), "rows" | "percent" | "%" | "percentage")
-        {
+    }
+
+    /// rowCount is measured on a table; nullValues, missingValues and invalidValues on a column.
+    fn metric_level(&mut self, m: &Metric, p: &str, on_property: bool) {
+        let level_ok = match m {
+            Metric::RowCount => !on_property,
+            Metric::NullValues | Metric::MissingValues | Metric::InvalidValues => on_property,
+            _ => true,
+        };
+        if !level_ok {
             self.warn(
-                "unknown-value",
-                &path_of(p, "unit"),
-                format!("unit `{u}` is neither `rows` nor `percent`"),
+                "wrong-level",
+                p,
+                format!(
+                    "`{}` is measured on a {}, but this rule is on a {}",
+                    m.name(),
+                    if on_property { "table" } else { "column" },
+                    if on_property { "column" } else { "table" }
+                ),
+                Some("move the rule to the right level, or it cannot be tested".into()),
+            );
+        }
+    }
+
+    fn metric_arguments(&mut self, q: &Mapping, m: &Metric, p: &str, on_property: bool) {
+        let args = q.get("arguments").and_then(Value::as_mapping);
+        let arg = |k: &str| args.is_some_and(|a| a.contains_key(k)) || q.contains_key(k);
+        if *m == Metric::InvalidValues && !arg("validValues") && !arg("pattern") {
+            self.warn(
+                "missing-field",
+                p,
+                "invalidValues needs `arguments.validValues` or `arguments.pattern`".into(),
                 None,
+            );
+        }
+        if *m == Metric::DuplicateValues && !on_property && !arg("properties") {
+            self.warn(
+                "missing-field",
+                p,
+                "duplicateValues on a table needs `arguments.properties`".into(),
+                Some("e.g. `arguments: {properties: [tenant_id, order_id]}`".into()),
             );
         }
     }
 
     fn descriptor(&mut self, root: &Mapping, v11: bool) {
-        let mut f = vec![
-            F("apiVersion", ALL),
-            F("kind", ALL),
-            F("id", ALL),
-            F("name", ALL),
-            F("version", ALL),
-            F("status", ALL),
-            F("domain", ALL),
-            F("tenant", ALL),
-            F("authoritativeDefinitions", ALL),
-            F("description", ALL),
-            F("customProperties", ALL),
-            F("tags", ALL),
-            F("inputPorts", ALL),
-            F("outputPorts", ALL),
-            F("managementPorts", ALL),
-            F("support", ALL),
-            F("team", ALL),
-            F("productCreatedTs", ALL),
-        ];
-        if v11 {
-            f.extend([
-                F("deprecated", ALL),
-                F("synonyms", ALL),
-                F("type", ALL),
-                F("context", ALL),
-            ]);
-        }
-        self.fields(root, "", &f, true, "an ODPS descriptor");
+        self.fields(
+            root,
+            "",
+            &DESCRIPTOR_FIELDS.for_version(v11),
+            true,
+            "an ODPS descriptor",
+        );
         for key in ["apiVersion", "kind", "id"] {
             self.require(
                 root,
@@ -1273,118 +1308,212 @@ impl Lint<'_> {
         }
         self.one_of(root, "", "kind", &["DataProduct"], Severity::Error);
         if let Some(Value::Mapping(d)) = root.get("description") {
-            let f = [
-                F("purpose", ALL),
-                F("limitations", ALL),
-                F("usage", ALL),
-                F("authoritativeDefinitions", ALL),
-                F("customProperties", ALL),
-            ];
+            let f: Vec<F> = ODPS_DESCRIPTION_FIELDS.iter().map(|k| F(k, ALL)).collect();
             self.fields(d, "description", &f, true, "a description");
         }
-        for (p, port) in self.items(root, "", "inputPorts") {
-            let mut f = vec![F("name", ALL), F("version", ALL), F("contractId", ALL)];
-            if v11 {
-                f.extend([
-                    F("id", ALL),
-                    F("deprecated", ALL),
-                    F("tags", ALL),
-                    F("customProperties", ALL),
-                    F("authoritativeDefinitions", ALL),
-                ]);
+        for list in ODPS_LISTS {
+            for (p, item) in self.items(root, "", list.key) {
+                self.fields(item, &p, &list.fields.for_version(v11), true, list.what);
+                let v10_only: &[Required] = if v11 { &[] } else { list.required_v10 };
+                for r in list.required.iter().chain(v10_only) {
+                    self.require(item, &p, r.key, r.what, r.hint);
+                }
             }
-            self.fields(port, &p, &f, true, "an input port");
-            self.require(port, &p, "name", "an input port", "e.g. `name: orders`");
-            if !v11 {
-                self.require(
-                    port,
-                    &p,
-                    "version",
-                    "an ODPS v1.0 input port",
-                    "the version of the consumed contract",
-                );
-                self.require(
-                    port,
-                    &p,
-                    "contractId",
-                    "an ODPS v1.0 input port",
-                    "the `id` of the consumed ODCS contract",
-                );
-            }
-        }
-        for (p, port) in self.items(root, "", "outputPorts") {
-            let mut f = vec![
-                F("name", ALL),
-                F("description", ALL),
-                F("type", ALL),
-                F("version", ALL),
-                F("contractId", ALL),
-                F("sbom", ALL),
-                F("inputContracts", ALL),
-            ];
-            if v11 {
-                f.extend([
-                    F("id", ALL),
-                    F("deprecated", ALL),
-                    F("synonyms", ALL),
-                    F("tags", ALL),
-                    F("customProperties", ALL),
-                    F("authoritativeDefinitions", ALL),
-                    F("context", ALL),
-                ]);
-            }
-            self.fields(port, &p, &f, true, "an output port");
-            self.require(port, &p, "name", "an output port", "e.g. `name: orders`");
-            if !v11 {
-                self.require(port, &p, "version", "an ODPS v1.0 output port", "e.g. `version: 1.0.0`");
-            }
-        }
-        for (p, port) in self.items(root, "", "managementPorts") {
-            let mut f = vec![
-                F("name", ALL),
-                F("content", ALL),
-                F("type", ALL),
-                F("url", ALL),
-                F("channel", ALL),
-                F("description", ALL),
-                F("tags", ALL),
-                F("customProperties", ALL),
-                F("authoritativeDefinitions", ALL),
-            ];
-            if v11 {
-                f.extend([F("id", ALL), F("deprecated", ALL)]);
-            }
-            self.fields(port, &p, &f, true, "a management port");
-            self.require(port, &p, "name", "a management port", "e.g. `name: docs`");
-            self.require(
-                port,
-                &p,
-                "content",
-                "a management port",
-                "e.g. `content: discoverability`",
-            );
-        }
-        for (p, s) in self.items(root, "", "support") {
-            let mut f = vec![
-                F("channel", ALL),
-                F("url", ALL),
-                F("description", ALL),
-                F("tool", ALL),
-                F("scope", ALL),
-                F("invitationUrl", ALL),
-                F("tags", ALL),
-                F("customProperties", ALL),
-                F("authoritativeDefinitions", ALL),
-            ];
-            if v11 {
-                f.push(F("id", ALL));
-            }
-            self.fields(s, &p, &f, true, "a support channel");
-            self.require(s, &p, "channel", "a support channel", "e.g. `channel: \"#data-help\"`");
-            self.require(s, &p, "url", "an ODPS support channel", "add the channel's `url`");
         }
     }
 }
+
+/// The fields an ODPS object may have: those of v1.0, and those v1.1 adds.
+struct OdpsFields {
+    v10: &'static [&'static str],
+    v11: &'static [&'static str],
+}
+
+impl OdpsFields {
+    fn for_version(&self, v11: bool) -> Vec<F> {
+        let added: &[&str] = if v11 { self.v11 } else { &[] };
+        self.v10.iter().chain(added).map(|k| F(k, ALL)).collect()
+    }
+}
+
+/// A field an object must have: its name, what the object is called in the message, and a hint.
+struct Required {
+    key: &'static str,
+    what: &'static str,
+    hint: &'static str,
+}
+
+/// A list of objects in an ODPS descriptor, with the fields its items may and must have.
+struct OdpsList {
+    key: &'static str,
+    what: &'static str,
+    fields: OdpsFields,
+    required: &'static [Required],
+    /// Required in v1.0 only.
+    required_v10: &'static [Required],
+}
+
+const DESCRIPTOR_FIELDS: OdpsFields = OdpsFields {
+    v10: &[
+        "apiVersion",
+        "kind",
+        "id",
+        "name",
+        "version",
+        "status",
+        "domain",
+        "tenant",
+        "authoritativeDefinitions",
+        "description",
+        "customProperties",
+        "tags",
+        "inputPorts",
+        "outputPorts",
+        "managementPorts",
+        "support",
+        "team",
+        "productCreatedTs",
+    ],
+    v11: &["deprecated", "synonyms", "type", "context"],
+};
+
+const ODPS_DESCRIPTION_FIELDS: &[&str] = &[
+    "purpose",
+    "limitations",
+    "usage",
+    "authoritativeDefinitions",
+    "customProperties",
+];
+
+const ODPS_LISTS: &[OdpsList] = &[
+    OdpsList {
+        key: "inputPorts",
+        what: "an input port",
+        fields: OdpsFields {
+            v10: &["name", "version", "contractId"],
+            v11: &[
+                "id",
+                "deprecated",
+                "tags",
+                "customProperties",
+                "authoritativeDefinitions",
+            ],
+        },
+        required: &[Required {
+            key: "name",
+            what: "an input port",
+            hint: "e.g. `name: orders`",
+        }],
+        required_v10: &[
+            Required {
+                key: "version",
+                what: "an ODPS v1.0 input port",
+                hint: "the version of the consumed contract",
+            },
+            Required {
+                key: "contractId",
+                what: "an ODPS v1.0 input port",
+                hint: "the `id` of the consumed ODCS contract",
+            },
+        ],
+    },
+    OdpsList {
+        key: "outputPorts",
+        what: "an output port",
+        fields: OdpsFields {
+            v10: &[
+                "name",
+                "description",
+                "type",
+                "version",
+                "contractId",
+                "sbom",
+                "inputContracts",
+            ],
+            v11: &[
+                "id",
+                "deprecated",
+                "synonyms",
+                "tags",
+                "customProperties",
+                "authoritativeDefinitions",
+                "context",
+            ],
+        },
+        required: &[Required {
+            key: "name",
+            what: "an output port",
+            hint: "e.g. `name: orders`",
+        }],
+        required_v10: &[Required {
+            key: "version",
+            what: "an ODPS v1.0 output port",
+            hint: "e.g. `version: 1.0.0`",
+        }],
+    },
+    OdpsList {
+        key: "managementPorts",
+        what: "a management port",
+        fields: OdpsFields {
+            v10: &[
+                "name",
+                "content",
+                "type",
+                "url",
+                "channel",
+                "description",
+                "tags",
+                "customProperties",
+                "authoritativeDefinitions",
+            ],
+            v11: &["id", "deprecated"],
+        },
+        required: &[
+            Required {
+                key: "name",
+                what: "a management port",
+                hint: "e.g. `name: docs`",
+            },
+            Required {
+                key: "content",
+                what: "a management port",
+                hint: "e.g. `content: discoverability`",
+            },
+        ],
+        required_v10: &[],
+    },
+    OdpsList {
+        key: "support",
+        what: "a support channel",
+        fields: OdpsFields {
+            v10: &[
+                "channel",
+                "url",
+                "description",
+                "tool",
+                "scope",
+                "invitationUrl",
+                "tags",
+                "customProperties",
+                "authoritativeDefinitions",
+            ],
+            v11: &["id"],
+        },
+        required: &[
+            Required {
+                key: "channel",
+                what: "a support channel",
+                hint: "e.g. `channel: \"#data-help\"`",
+            },
+            Required {
+                key: "url",
+                what: "an ODPS support channel",
+                hint: "add the channel's `url`",
+            },
+        ],
+        required_v10: &[],
+    },
+];
 
 /// Lints one manifest file. Files that are neither ODCS nor ODPS get a single diagnostic saying so.
 pub fn lint_file(path: &Path, display_root: &Path) -> Vec<Diagnostic> {
@@ -1525,6 +1654,72 @@ mod tests {
              \x20       logicalType: string\n        enum:\n          - value: x\nservers:\n  - server: local\n    type: local\n    path: t.csv\n    format: csv\n",
         );
         assert!(d.is_empty(), "{d:?}");
+    }
+
+    #[test]
+    fn the_nearest_name_is_suggested_only_when_close() {
+        assert_eq!(nearest("Descripton", ["name", "description"], 2), Some("description"));
+        assert_eq!(nearest("owner", ["name", "description"], 2), None);
+        assert_eq!(
+            nearest("bat", ["cat", "bar"], 1),
+            Some("bar"),
+            "ties go to the alphabetically first"
+        );
+    }
+
+    #[test]
+    fn a_misspelled_field_or_value_gets_a_suggestion_and_a_far_off_one_none() {
+        let d = lint(
+            "apiVersion: v3.1.0\nkind: DataContract\nid: x\nversion: 1.0.0\nstatus: active\nDescripton: x\nowner: me\n\
+             schema:\n  - name: t\n    properties:\n      - name: a\n        logicalType: integr\n\
+             \x20     - name: b\n        logicalType: geography\n",
+        );
+        let hints: Vec<(&str, Option<&str>)> = d.iter().map(|d| (d.code, d.hint.as_deref())).collect();
+        assert_eq!(
+            hints,
+            [
+                ("unknown-field", Some("did you mean `description`?")),
+                (
+                    "unknown-field",
+                    Some("an ODCS contract does not define `owner`; keep your own data under `customProperties`")
+                ),
+                ("unknown-value", Some("did you mean `integer`?")),
+                (
+                    "unknown-value",
+                    Some("use one of: string, date, number, integer, object, array, boolean, timestamp, time")
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn descriptor_rules_follow_the_odps_version() {
+        let body = "kind: DataProduct\nid: p\ninputPorts:\n  - name: orders\noutputPorts:\n  - name: daily\n    version: 1.0.0\n\
+                    \x20   synonyms: [x]\nmanagementPorts:\n  - name: docs\nsupport:\n  - channel: \"#help\"\n";
+        let messages = |api: &str| -> Vec<String> {
+            lint(&format!("apiVersion: {api}\n{body}"))
+                .into_iter()
+                .map(|d| d.message)
+                .collect()
+        };
+        assert_eq!(
+            messages("v1.0.0"),
+            [
+                "an ODPS v1.0 descriptor needs `status`",
+                "an ODPS v1.0 input port needs `version`",
+                "an ODPS v1.0 input port needs `contractId`",
+                "unknown field `synonyms` in an output port",
+                "a management port needs `content`",
+                "an ODPS support channel needs `url`",
+            ]
+        );
+        assert_eq!(
+            messages("v1.1.0"),
+            [
+                "a management port needs `content`",
+                "an ODPS support channel needs `url`"
+            ]
+        );
     }
 
     #[test]

@@ -286,109 +286,15 @@ impl Contract {
         };
         let root = root.clone();
         let api_version = r.string(&root, "apiVersion", "");
-        match api_version.as_deref() {
-            None => r.problem(
-                Severity::Error,
-                "missing-field",
-                "apiVersion",
-                "required field `apiVersion` is missing".into(),
-                Some("add `apiVersion: v3.1.0` (or the ODCS version the contract follows)".into()),
-            ),
-            Some(v) if KNOWN_API_VERSIONS.contains(&v) => {}
-            Some(v) if v.starts_with("v3.") => r.problem(
-                Severity::Warning,
-                "unknown-version",
-                "apiVersion",
-                format!(
-                    "ODCS {v} is newer than the versions meshbox knows ({}); reading it as v3.2.0",
-                    KNOWN_API_VERSIONS.join(", ")
-                ),
-                None,
-            ),
-            Some(v) => r.problem(
-                Severity::Error,
-                "unknown-version",
-                "apiVersion",
-                format!("`{v}` is not an ODCS v3 version"),
-                Some(format!("meshbox reads {}", KNOWN_API_VERSIONS.join(", "))),
-            ),
-        }
+        check_api_version(&mut r, api_version.as_deref());
         let kind = r.string(&root, "kind", "");
-        if let Some(k) = &kind
-            && k != "DataContract"
-        {
-            r.problem(
-                Severity::Error,
-                "wrong-kind",
-                "kind",
-                format!("`kind` is `{k}`, an ODCS contract has `kind: DataContract`"),
-                None,
-            );
-        }
+        check_kind(&mut r, kind.as_deref());
         let id = r.string(&root, "id", "").or_else(|| r.string(&root, "uuid", ""));
-        let mut tables = Vec::new();
-        for (p, v) in r.list(&root, "schema", "") {
-            if let Some(t) = read_table(&mut r, v, &p) {
-                tables.push(t);
-            }
-        }
-        let mut servers = Vec::new();
-        for (p, v) in r.list(&root, "servers", "") {
-            let Some(m) = r.as_mapping(v, &p) else {
-                continue;
-            };
-            servers.push(Server {
-                server: r.string(m, "server", &p),
-                kind: r.string(m, "type", &p),
-                format: r.string(m, "format", &p),
-                path: r.string(m, "path", &p).or_else(|| r.string(m, "location", &p)),
-                delimiter: r.string(m, "delimiter", &p),
-                environment: r.string(m, "environment", &p),
-                description: r.string(m, "description", &p),
-                database: r.string(m, "database", &p),
-                schema: r.string(m, "schema", &p),
-                path_in_doc: p,
-            });
-        }
-        let mut roles = Vec::new();
-        for (p, v) in r.list(&root, "roles", "") {
-            let Some(m) = r.as_mapping(v, &p) else {
-                continue;
-            };
-            if let Some(role) = r.string(m, "role", &p) {
-                roles.push(Role {
-                    role,
-                    access: r.string(m, "access", &p),
-                    description: r.string(m, "description", &p),
-                });
-            }
-        }
-        let mut sla = Vec::new();
-        for (p, v) in r.list(&root, "slaProperties", "") {
-            let Some(m) = r.as_mapping(v, &p) else {
-                continue;
-            };
-            let Some(property) = r.string(m, "property", &p) else {
-                r.problem(
-                    Severity::Warning,
-                    "missing-field",
-                    &p,
-                    "an SLA property needs `property`".into(),
-                    None,
-                );
-                continue;
-            };
-            sla.push(SlaProperty {
-                property,
-                value: m.get("value").cloned(),
-                value_ext: m.get("valueExt").cloned(),
-                unit: r.string(m, "unit", &p),
-                element: r.string(m, "element", &p),
-                driver: r.string(m, "driver", &p),
-                path: p,
-            });
-        }
-        let contract = Contract {
+        let tables = read_tables(&mut r, &root);
+        let servers = read_servers(&mut r, &root);
+        let roles = read_roles(&mut r, &root);
+        let sla = read_sla_properties(&mut r, &root);
+        Some(Contract {
             api_version,
             kind,
             id,
@@ -408,8 +314,7 @@ impl Contract {
             support: Support::read_all(&mut r, &root, ""),
             custom_properties: read_custom_properties(&mut r, &root, ""),
             doc,
-        };
-        Some(contract)
+        })
     }
 
     /// The contract's display name: `name`, else `id`, else the file stem.
@@ -419,6 +324,130 @@ impl Contract {
             .or_else(|| self.id.clone())
             .unwrap_or_else(|| super::manifest_stem(&self.doc.file))
     }
+}
+
+/// `apiVersion` is required and one of the known versions; a newer v3 is read as v3.2.0 with a warning.
+fn check_api_version(r: &mut Reader, api_version: Option<&str>) {
+    match api_version {
+        None => r.problem(
+            Severity::Error,
+            "missing-field",
+            "apiVersion",
+            "required field `apiVersion` is missing".into(),
+            Some("add `apiVersion: v3.1.0` (or the ODCS version the contract follows)".into()),
+        ),
+        Some(v) if KNOWN_API_VERSIONS.contains(&v) => {}
+        Some(v) if v.starts_with("v3.") => r.problem(
+            Severity::Warning,
+            "unknown-version",
+            "apiVersion",
+            format!(
+                "ODCS {v} is newer than the versions meshbox knows ({}); reading it as v3.2.0",
+                KNOWN_API_VERSIONS.join(", ")
+            ),
+            None,
+        ),
+        Some(v) => r.problem(
+            Severity::Error,
+            "unknown-version",
+            "apiVersion",
+            format!("`{v}` is not an ODCS v3 version"),
+            Some(format!("meshbox reads {}", KNOWN_API_VERSIONS.join(", "))),
+        ),
+    }
+}
+
+fn check_kind(r: &mut Reader, kind: Option<&str>) {
+    if let Some(k) = kind
+        && k != "DataContract"
+    {
+        r.problem(
+            Severity::Error,
+            "wrong-kind",
+            "kind",
+            format!("`kind` is `{k}`, an ODCS contract has `kind: DataContract`"),
+            None,
+        );
+    }
+}
+
+fn read_tables(r: &mut Reader, root: &Mapping) -> Vec<Table> {
+    let mut tables = Vec::new();
+    for (p, v) in r.list(root, "schema", "") {
+        if let Some(t) = read_table(r, v, &p) {
+            tables.push(t);
+        }
+    }
+    tables
+}
+
+fn read_servers(r: &mut Reader, root: &Mapping) -> Vec<Server> {
+    let mut servers = Vec::new();
+    for (p, v) in r.list(root, "servers", "") {
+        let Some(m) = r.as_mapping(v, &p) else {
+            continue;
+        };
+        servers.push(Server {
+            server: r.string(m, "server", &p),
+            kind: r.string(m, "type", &p),
+            format: r.string(m, "format", &p),
+            path: r.string(m, "path", &p).or_else(|| r.string(m, "location", &p)),
+            delimiter: r.string(m, "delimiter", &p),
+            environment: r.string(m, "environment", &p),
+            description: r.string(m, "description", &p),
+            database: r.string(m, "database", &p),
+            schema: r.string(m, "schema", &p),
+            path_in_doc: p,
+        });
+    }
+    servers
+}
+
+/// `roles[]`; an entry without `role` is skipped.
+fn read_roles(r: &mut Reader, root: &Mapping) -> Vec<Role> {
+    let mut roles = Vec::new();
+    for (p, v) in r.list(root, "roles", "") {
+        let Some(m) = r.as_mapping(v, &p) else {
+            continue;
+        };
+        if let Some(role) = r.string(m, "role", &p) {
+            roles.push(Role {
+                role,
+                access: r.string(m, "access", &p),
+                description: r.string(m, "description", &p),
+            });
+        }
+    }
+    roles
+}
+
+fn read_sla_properties(r: &mut Reader, root: &Mapping) -> Vec<SlaProperty> {
+    let mut sla = Vec::new();
+    for (p, v) in r.list(root, "slaProperties", "") {
+        let Some(m) = r.as_mapping(v, &p) else {
+            continue;
+        };
+        let Some(property) = r.string(m, "property", &p) else {
+            r.problem(
+                Severity::Warning,
+                "missing-field",
+                &p,
+                "an SLA property needs `property`".into(),
+                None,
+            );
+            continue;
+        };
+        sla.push(SlaProperty {
+            property,
+            value: m.get("value").cloned(),
+            value_ext: m.get("valueExt").cloned(),
+            unit: r.string(m, "unit", &p),
+            element: r.string(m, "element", &p),
+            driver: r.string(m, "driver", &p),
+            path: p,
+        });
+    }
+    sla
 }
 
 fn read_table(r: &mut Reader, v: &Value, path: &str) -> Option<Table> {
@@ -567,50 +596,8 @@ fn read_rules(r: &mut Reader, m: &Mapping, path: &str) -> Vec<QualityRule> {
 fn read_rule(r: &mut Reader, v: &Value, path: &str) -> Option<QualityRule> {
     let m = r.as_mapping(v, path)?;
     let metric_text = r.string(m, "metric", path).or_else(|| r.string(m, "rule", path));
-    let kind = match r.string(m, "type", path).as_deref() {
-        Some("library") => RuleKind::Library,
-        Some("sql") => RuleKind::Sql,
-        Some("custom") => RuleKind::Custom,
-        Some("text") => RuleKind::Text,
-        Some(other) => {
-            r.problem(
-                Severity::Error,
-                "unknown-value",
-                &path_of(path, "type"),
-                format!("unknown quality rule type `{other}`"),
-                Some("use one of library, sql, custom, text".into()),
-            );
-            return None;
-        }
-        // v3.2 makes library the default; a rule with a query and no type is SQL.
-        None if m.contains_key("query") && metric_text.is_none() => RuleKind::Sql,
-        None if metric_text.is_none() && m.contains_key("engine") => RuleKind::Custom,
-        None if metric_text.is_none() && !has_operator(m) => RuleKind::Text,
-        None => RuleKind::Library,
-    };
-    let args_path = path_of(path, "arguments");
-    let args = r.mapping(m, "arguments", path);
-    let list_arg = |r: &mut Reader, key: &str| -> Vec<Value> {
-        let from = args.and_then(|a| a.get(key)).or_else(|| m.get(key));
-        match from {
-            Some(Value::Sequence(items)) => items.clone(),
-            Some(Value::Null) | None => Vec::new(),
-            Some(other) => {
-                r.problem(
-                    Severity::Error,
-                    "wrong-type",
-                    &path_of(&args_path, key),
-                    format!("expects a list of values, found {}", crate::base::yaml::kind_of(other)),
-                    None,
-                );
-                Vec::new()
-            }
-        }
-    };
-    let valid_values = list_arg(r, "validValues");
-    let missing_values = list_arg(r, "missingValues");
-    let properties: Vec<String> = list_arg(r, "properties").iter().filter_map(scalar_text).collect();
-    let pattern = args.and_then(|a| r.string(a, "pattern", &args_path));
+    let kind = read_rule_kind(r, m, path, metric_text.is_some())?;
+    let arguments = RuleArguments::read(r, m, path);
     let metric = metric_text.as_deref().map(Metric::parse);
     if kind == RuleKind::Library && metric.is_none() {
         r.problem(
@@ -635,8 +622,93 @@ fn read_rule(r: &mut Reader, v: &Value, path: &str) -> Option<QualityRule> {
         );
     }
     let threshold = read_threshold(r, m, path);
-    let unit = r.string(m, "unit", path);
-    let percent = match unit.as_deref() {
+    let percent = read_percent(r, m, path);
+    Some(QualityRule {
+        id: r.string(m, "id", path),
+        name: r.string(m, "name", path),
+        description: r.string(m, "description", path),
+        kind,
+        metric,
+        query,
+        threshold,
+        percent,
+        severity: r.string(m, "severity", path),
+        dimension: r.string(m, "dimension", path),
+        valid_values: arguments.valid_values,
+        missing_values: arguments.missing_values,
+        pattern: arguments.pattern,
+        properties: arguments.properties,
+        engine: r.string(m, "engine", path),
+        path: path.to_string(),
+    })
+}
+
+/// The rule's `type`, or the one its other fields imply; `None` (reported) for an unknown type.
+fn read_rule_kind(r: &mut Reader, m: &Mapping, path: &str, has_metric: bool) -> Option<RuleKind> {
+    Some(match r.string(m, "type", path).as_deref() {
+        Some("library") => RuleKind::Library,
+        Some("sql") => RuleKind::Sql,
+        Some("custom") => RuleKind::Custom,
+        Some("text") => RuleKind::Text,
+        Some(other) => {
+            r.problem(
+                Severity::Error,
+                "unknown-value",
+                &path_of(path, "type"),
+                format!("unknown quality rule type `{other}`"),
+                Some("use one of library, sql, custom, text".into()),
+            );
+            return None;
+        }
+        // v3.2 makes library the default; a rule with a query and no type is SQL.
+        None if m.contains_key("query") && !has_metric => RuleKind::Sql,
+        None if !has_metric && m.contains_key("engine") => RuleKind::Custom,
+        None if !has_metric && !has_operator(m) => RuleKind::Text,
+        None => RuleKind::Library,
+    })
+}
+
+/// A rule's `arguments` (or, as in v3.0, the same keys on the rule itself).
+struct RuleArguments {
+    valid_values: Vec<Value>,
+    missing_values: Vec<Value>,
+    properties: Vec<String>,
+    pattern: Option<String>,
+}
+
+impl RuleArguments {
+    fn read(r: &mut Reader, m: &Mapping, path: &str) -> RuleArguments {
+        let args_path = path_of(path, "arguments");
+        let args = r.mapping(m, "arguments", path);
+        let list_arg = |r: &mut Reader, key: &str| -> Vec<Value> {
+            let from = args.and_then(|a| a.get(key)).or_else(|| m.get(key));
+            match from {
+                Some(Value::Sequence(items)) => items.clone(),
+                Some(Value::Null) | None => Vec::new(),
+                Some(other) => {
+                    r.problem(
+                        Severity::Error,
+                        "wrong-type",
+                        &path_of(&args_path, key),
+                        format!("expects a list of values, found {}", crate::base::yaml::kind_of(other)),
+                        None,
+                    );
+                    Vec::new()
+                }
+            }
+        };
+        RuleArguments {
+            valid_values: list_arg(r, "validValues"),
+            missing_values: list_arg(r, "missingValues"),
+            properties: list_arg(r, "properties").iter().filter_map(scalar_text).collect(),
+            pattern: args.and_then(|a| r.string(a, "pattern", &args_path)),
+        }
+    }
+}
+
+/// `unit: percent` (or `%`) compares shares; `rows`, nothing or anything else (reported) counts rows.
+fn read_percent(r: &mut Reader, m: &Mapping, path: &str) -> bool {
+    match r.string(m, "unit", path).as_deref() {
         None | Some("rows") => false,
         Some("percent" | "%") => true,
         Some(other) => {
@@ -649,25 +721,7 @@ fn read_rule(r: &mut Reader, v: &Value, path: &str) -> Option<QualityRule> {
             );
             false
         }
-    };
-    Some(QualityRule {
-        id: r.string(m, "id", path),
-        name: r.string(m, "name", path),
-        description: r.string(m, "description", path),
-        kind,
-        metric,
-        query,
-        threshold,
-        percent,
-        severity: r.string(m, "severity", path),
-        dimension: r.string(m, "dimension", path),
-        valid_values,
-        missing_values,
-        pattern,
-        properties,
-        engine: r.string(m, "engine", path),
-        path: path.to_string(),
-    })
+    }
 }
 
 fn has_operator(m: &Mapping) -> bool {
@@ -691,64 +745,8 @@ fn read_threshold(r: &mut Reader, m: &Mapping, path: &str) -> Option<Threshold> 
     let op = *present.first()?;
     let p = path_of(path, op);
     let v = m.get(op)?;
-    let num = |v: &Value| -> Option<f64> {
-        match v {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-    };
-    let pair = |r: &mut Reader| -> Option<(f64, f64)> {
-        match v {
-            Value::Sequence(items) if items.len() == 2 => match (num(&items[0]), num(&items[1])) {
-                (Some(a), Some(b)) => Some((a.min(b), a.max(b))),
-                _ => {
-                    r.problem(
-                        Severity::Error,
-                        "wrong-type",
-                        &p,
-                        format!("`{op}` expects two numbers"),
-                        None,
-                    );
-                    None
-                }
-            },
-            _ => {
-                r.problem(
-                    Severity::Error,
-                    "wrong-type",
-                    &p,
-                    format!(
-                        "`{op}` expects a list of two numbers, found {}",
-                        crate::base::yaml::kind_of(v)
-                    ),
-                    Some(format!("write `{op}: [0, 100]`")),
-                );
-                None
-            }
-        }
-    };
-    let single = |r: &mut Reader| -> Option<f64> {
-        let n = num(v);
-        if n.is_none() {
-            r.problem(
-                Severity::Error,
-                "wrong-type",
-                &p,
-                format!("`{op}` expects a number, found {}", crate::base::yaml::kind_of(v)),
-                None,
-            );
-        } else if matches!(v, Value::String(_)) {
-            r.problem(
-                Severity::Warning,
-                "wrong-type",
-                &p,
-                format!("`{op}` expects a number, found a string"),
-                Some("write the number without quotes".into()),
-            );
-        }
-        n
-    };
+    let single = |r: &mut Reader| read_operand(r, op, &p, v);
+    let pair = |r: &mut Reader| read_operand_pair(r, op, &p, v);
     Some(match op {
         "mustBe" => Threshold::MustBe(single(r)?),
         "mustNotBe" => Threshold::MustNotBe(single(r)?),
@@ -765,6 +763,70 @@ fn read_threshold(r: &mut Reader, m: &Mapping, path: &str) -> Option<Threshold> 
             Threshold::MustNotBeBetween(a, b)
         }
     })
+}
+
+/// A number, or a text holding one.
+fn operand_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The number of operator `op` at `p`; a quoted number is read with a warning.
+fn read_operand(r: &mut Reader, op: &str, p: &str, v: &Value) -> Option<f64> {
+    let n = operand_number(v);
+    if n.is_none() {
+        r.problem(
+            Severity::Error,
+            "wrong-type",
+            p,
+            format!("`{op}` expects a number, found {}", crate::base::yaml::kind_of(v)),
+            None,
+        );
+    } else if matches!(v, Value::String(_)) {
+        r.problem(
+            Severity::Warning,
+            "wrong-type",
+            p,
+            format!("`{op}` expects a number, found a string"),
+            Some("write the number without quotes".into()),
+        );
+    }
+    n
+}
+
+/// The two numbers of a between-operator, smallest first.
+fn read_operand_pair(r: &mut Reader, op: &str, p: &str, v: &Value) -> Option<(f64, f64)> {
+    match v {
+        Value::Sequence(items) if items.len() == 2 => match (operand_number(&items[0]), operand_number(&items[1])) {
+            (Some(a), Some(b)) => Some((a.min(b), a.max(b))),
+            _ => {
+                r.problem(
+                    Severity::Error,
+                    "wrong-type",
+                    p,
+                    format!("`{op}` expects two numbers"),
+                    None,
+                );
+                None
+            }
+        },
+        _ => {
+            r.problem(
+                Severity::Error,
+                "wrong-type",
+                p,
+                format!(
+                    "`{op}` expects a list of two numbers, found {}",
+                    crate::base::yaml::kind_of(v)
+                ),
+                Some(format!("write `{op}: [0, 100]`")),
+            );
+            None
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use super::{Description, Support, Team, read_custom_properties};
 use crate::base::diagnostics::Severity;
 use crate::base::yaml::{Document, Problem, Reader};
 use serde::Serialize;
-use serde_yaml::Value;
+use serde_yaml::{Mapping, Value};
 
 pub const KNOWN_API_VERSIONS: &[&str] = &["v1.0.0", "v1.1.0"];
 
@@ -68,70 +68,12 @@ impl Descriptor {
         };
         let root = root.clone();
         let api_version = r.string(&root, "apiVersion", "");
-        match api_version.as_deref() {
-            None => r.problem(
-                Severity::Warning,
-                "missing-field",
-                "apiVersion",
-                "`apiVersion` is missing".into(),
-                Some("add `apiVersion: v1.0.0`".into()),
-            ),
-            Some(v) if KNOWN_API_VERSIONS.contains(&v) => {}
-            Some(v) => r.problem(
-                Severity::Warning,
-                "unknown-version",
-                "apiVersion",
-                format!(
-                    "ODPS `{v}` is not a version meshbox knows ({}); reading it anyway",
-                    KNOWN_API_VERSIONS.join(", ")
-                ),
-                None,
-            ),
-        }
-        if let Some(k) = r.string(&root, "kind", "")
-            && k != "DataProduct"
-        {
-            r.problem(
-                Severity::Error,
-                "wrong-kind",
-                "kind",
-                format!("`kind` is `{k}`, an ODPS descriptor has `kind: DataProduct`"),
-                None,
-            );
-        }
-        let mut input_ports = Vec::new();
-        for (p, v) in r.list(&root, "inputPorts", "") {
-            let Some(m) = r.as_mapping(v, &p) else {
-                continue;
-            };
-            input_ports.push(InputPort {
-                name: r.string(m, "name", &p),
-                version: r.string(m, "version", &p),
-                contract_id: r.string(m, "contractId", &p),
-                path: p,
-            });
-        }
-        let mut output_ports = Vec::new();
-        for (p, v) in r.list(&root, "outputPorts", "") {
-            let Some(m) = r.as_mapping(v, &p) else {
-                continue;
-            };
-            output_ports.push(OutputPort {
-                name: r.string(m, "name", &p),
-                description: r.string(m, "description", &p),
-                port_type: r.string(m, "type", &p),
-                version: r.string(m, "version", &p),
-                contract_id: r.string(m, "contractId", &p),
-                path: p,
-            });
-        }
+        check_api_version(&mut r, api_version.as_deref());
+        check_kind(&mut r, &root);
+        let input_ports = read_input_ports(&mut r, &root);
+        let output_ports = read_output_ports(&mut r, &root);
         let custom_properties = read_custom_properties(&mut r, &root, "");
-        let product_type = r.string(&root, "type", "").or_else(|| {
-            custom_properties
-                .iter()
-                .find(|(k, _)| matches!(k.as_str(), "type" | "productType" | "dataProductType"))
-                .and_then(|(_, v)| crate::base::yaml::scalar_text(v))
-        });
+        let product_type = read_product_type(&mut r, &root, &custom_properties);
         Some(Descriptor {
             api_version,
             id: r.string(&root, "id", ""),
@@ -151,6 +93,88 @@ impl Descriptor {
             doc,
         })
     }
+}
+
+/// A missing or unknown `apiVersion` is a warning: the descriptor is read anyway.
+fn check_api_version(r: &mut Reader, api_version: Option<&str>) {
+    match api_version {
+        None => r.problem(
+            Severity::Warning,
+            "missing-field",
+            "apiVersion",
+            "`apiVersion` is missing".into(),
+            Some("add `apiVersion: v1.0.0`".into()),
+        ),
+        Some(v) if KNOWN_API_VERSIONS.contains(&v) => {}
+        Some(v) => r.problem(
+            Severity::Warning,
+            "unknown-version",
+            "apiVersion",
+            format!(
+                "ODPS `{v}` is not a version meshbox knows ({}); reading it anyway",
+                KNOWN_API_VERSIONS.join(", ")
+            ),
+            None,
+        ),
+    }
+}
+
+fn check_kind(r: &mut Reader, root: &Mapping) {
+    if let Some(k) = r.string(root, "kind", "")
+        && k != "DataProduct"
+    {
+        r.problem(
+            Severity::Error,
+            "wrong-kind",
+            "kind",
+            format!("`kind` is `{k}`, an ODPS descriptor has `kind: DataProduct`"),
+            None,
+        );
+    }
+}
+
+fn read_input_ports(r: &mut Reader, root: &Mapping) -> Vec<InputPort> {
+    let mut ports = Vec::new();
+    for (p, v) in r.list(root, "inputPorts", "") {
+        let Some(m) = r.as_mapping(v, &p) else {
+            continue;
+        };
+        ports.push(InputPort {
+            name: r.string(m, "name", &p),
+            version: r.string(m, "version", &p),
+            contract_id: r.string(m, "contractId", &p),
+            path: p,
+        });
+    }
+    ports
+}
+
+fn read_output_ports(r: &mut Reader, root: &Mapping) -> Vec<OutputPort> {
+    let mut ports = Vec::new();
+    for (p, v) in r.list(root, "outputPorts", "") {
+        let Some(m) = r.as_mapping(v, &p) else {
+            continue;
+        };
+        ports.push(OutputPort {
+            name: r.string(m, "name", &p),
+            description: r.string(m, "description", &p),
+            port_type: r.string(m, "type", &p),
+            version: r.string(m, "version", &p),
+            contract_id: r.string(m, "contractId", &p),
+            path: p,
+        });
+    }
+    ports
+}
+
+/// ODPS 1.1 `type`, else (1.0) a `type`-like custom property.
+fn read_product_type(r: &mut Reader, root: &Mapping, custom_properties: &[(String, Value)]) -> Option<String> {
+    r.string(root, "type", "").or_else(|| {
+        custom_properties
+            .iter()
+            .find(|(k, _)| matches!(k.as_str(), "type" | "productType" | "dataProductType"))
+            .and_then(|(_, v)| crate::base::yaml::scalar_text(v))
+    })
 }
 
 #[cfg(test)]
