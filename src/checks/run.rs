@@ -44,118 +44,142 @@ pub struct Target<'a> {
 /// Runs every planned check of one table and returns the verdicts, in plan order.
 pub fn run_table(target: &Target, planned: Vec<Planned>) -> Vec<CheckResult> {
     let counts = measure_counts(target, &planned);
-    let mut dup_cache: HashMap<Vec<String>, Result<(u64, u64), String>> = HashMap::new();
+    let mut dup_cache = DuplicateCache::new();
     let mut out = Vec::with_capacity(planned.len());
     for (i, p) in planned.into_iter().enumerate() {
         let mut r = p.result.clone();
         r.row_count = Some(target.row_count);
-        let measured: Result<Option<f64>, String> = match &p.measure {
-            Measure::Preset { status, reason } => {
-                // Decided from the contract alone: nothing measured, nothing from the data in the reason.
-                r.status = *status;
-                r.reads = Reads::Schema;
-                r.explain_publicly(reason.clone());
-                out.push(r);
-                continue;
-            }
-            Measure::Known { value } => Ok(Some(*value)),
-            Measure::RowCount => {
-                r.sql = Some(format!("SELECT count(*) FROM {}", quote_ident(&target.table.name)));
-                Ok(Some(target.row_count as f64))
-            }
-            Measure::Count { predicate } => {
-                r.sql = Some(format!(
-                    "SELECT count(*) FROM {} WHERE {predicate}",
-                    quote_ident(&target.table.name)
-                ));
-                counts[i].clone().map(|v| v.map(|n| n as f64))
-            }
-            Measure::Duplicates { columns } => {
-                r.sql = Some(duplicates_sql(&quote_ident(&target.table.name), columns));
-                let res = dup_cache
-                    .entry(columns.clone())
-                    .or_insert_with(|| measure_duplicates(target, columns))
-                    .clone();
-                res.map(|(groups, rows)| {
-                    r.count = Some(rows);
-                    Some(groups as f64)
-                })
-            }
-            Measure::Sql { query } => {
-                r.sql = Some(query.clone());
-                run_sql_rule(target, query, &mut r.reads)
-            }
-        };
-        match measured {
-            Err(e) => {
-                // DuckDB's message may quote a cell (a failed conversion, `error(column)`): kept for roles that
-                // may see what the check reads, reduced to its error class for everyone else.
-                r.status = CheckStatus::Error;
-                let public = public_error(&e);
-                r.explain(e, Some(public));
-            }
-            Ok(None) => {
-                r.status = if p.warn_only {
-                    CheckStatus::Warn
-                } else {
-                    CheckStatus::Fail
-                };
-                r.explain(
-                    format!("the query returned no value, expected {}", r.threshold_text()),
-                    None,
-                );
-            }
-            Ok(Some(count)) => {
-                let value = if p.percent {
-                    r.count = Some(count as u64);
-                    r.unit = Some("percent".into());
-                    if target.row_count == 0 {
-                        0.0
-                    } else {
-                        round6(count / target.row_count as f64 * 100.0)
-                    }
-                } else {
-                    count
-                };
-                r.measured = Some(value);
-                let holds = r.threshold.map(|t: Threshold| t.holds(value)).unwrap_or(true);
-                if holds {
-                    r.status = CheckStatus::Pass;
-                } else {
-                    r.status = if p.warn_only {
-                        CheckStatus::Warn
-                    } else {
-                        CheckStatus::Fail
-                    };
-                    if r.reason.is_none() {
-                        let public = format!(
-                            "misses the expected {}; the measured value is not shown to this role",
-                            r.threshold_text()
-                        );
-                        r.public_reason = Some(public);
-                        r.reason = Some(if p.percent {
-                            format!(
-                                "measured {} % ({} of {} rows), expected {}",
-                                crate::base::format::number(value),
-                                count as u64,
-                                target.row_count,
-                                r.threshold_text()
-                            )
-                        } else {
-                            format!(
-                                "measured {}, expected {}",
-                                crate::base::format::number(value),
-                                r.threshold_text()
-                            )
-                        });
-                    }
-                    r.samples = failed_rows(target, &p.measure);
-                }
-            }
+        if let Some(measured) = measure_check(target, &p.measure, &counts[i], &mut dup_cache, &mut r) {
+            judge(target, &p, measured, &mut r);
         }
         out.push(r);
     }
     out
+}
+
+/// Duplicate measures by key set, so checks over the same keys share one GROUP BY.
+type DuplicateCache = HashMap<Vec<String>, Result<(u64, u64), String>>;
+
+/// The measured value of one check, recording on `r` the SQL that stands for it. None when the verdict is decided
+/// from the contract alone (`r` then holds it).
+fn measure_check(
+    target: &Target,
+    measure: &Measure,
+    count: &Result<Option<u64>, String>,
+    dup_cache: &mut DuplicateCache,
+    r: &mut CheckResult,
+) -> Option<Result<Option<f64>, String>> {
+    Some(match measure {
+        Measure::Preset { status, reason } => {
+            // Decided from the contract alone: nothing measured, nothing from the data in the reason.
+            r.status = *status;
+            r.reads = Reads::Schema;
+            r.explain_publicly(reason.clone());
+            return None;
+        }
+        Measure::Known { value } => Ok(Some(*value)),
+        Measure::RowCount => {
+            r.sql = Some(format!("SELECT count(*) FROM {}", quote_ident(&target.table.name)));
+            Ok(Some(target.row_count as f64))
+        }
+        Measure::Count { predicate } => {
+            r.sql = Some(format!(
+                "SELECT count(*) FROM {} WHERE {predicate}",
+                quote_ident(&target.table.name)
+            ));
+            count.clone().map(|v| v.map(|n| n as f64))
+        }
+        Measure::Duplicates { columns } => {
+            r.sql = Some(duplicates_sql(&quote_ident(&target.table.name), columns));
+            let res = dup_cache
+                .entry(columns.clone())
+                .or_insert_with(|| measure_duplicates(target, columns))
+                .clone();
+            res.map(|(groups, rows)| {
+                r.count = Some(rows);
+                Some(groups as f64)
+            })
+        }
+        Measure::Sql { query } => {
+            r.sql = Some(query.clone());
+            run_sql_rule(target, query, &mut r.reads)
+        }
+    })
+}
+
+/// The verdict on a measured value: an error, a missing value, or the value against the threshold.
+fn judge(target: &Target, p: &Planned, measured: Result<Option<f64>, String>, r: &mut CheckResult) {
+    match measured {
+        Err(e) => {
+            // DuckDB's message may quote a cell (a failed conversion, `error(column)`): kept for roles that
+            // may see what the check reads, reduced to its error class for everyone else.
+            r.status = CheckStatus::Error;
+            let public = public_error(&e);
+            r.explain(e, Some(public));
+        }
+        Ok(None) => {
+            r.status = if p.warn_only {
+                CheckStatus::Warn
+            } else {
+                CheckStatus::Fail
+            };
+            r.explain(
+                format!("the query returned no value, expected {}", r.threshold_text()),
+                None,
+            );
+        }
+        Ok(Some(count)) => judge_value(target, p, count, r),
+    }
+}
+
+/// Passes or fails a measured count (as a share of the rows for percent checks); a miss gets its reason and
+/// failed-row samples.
+fn judge_value(target: &Target, p: &Planned, count: f64, r: &mut CheckResult) {
+    let value = if p.percent {
+        r.count = Some(count as u64);
+        r.unit = Some("percent".into());
+        if target.row_count == 0 {
+            0.0
+        } else {
+            round6(count / target.row_count as f64 * 100.0)
+        }
+    } else {
+        count
+    };
+    r.measured = Some(value);
+    let holds = r.threshold.map(|t: Threshold| t.holds(value)).unwrap_or(true);
+    if holds {
+        r.status = CheckStatus::Pass;
+        return;
+    }
+    r.status = if p.warn_only {
+        CheckStatus::Warn
+    } else {
+        CheckStatus::Fail
+    };
+    if r.reason.is_none() {
+        let public = format!(
+            "misses the expected {}; the measured value is not shown to this role",
+            r.threshold_text()
+        );
+        r.public_reason = Some(public);
+        r.reason = Some(if p.percent {
+            format!(
+                "measured {} % ({} of {} rows), expected {}",
+                crate::base::format::number(value),
+                count as u64,
+                target.row_count,
+                r.threshold_text()
+            )
+        } else {
+            format!(
+                "measured {}, expected {}",
+                crate::base::format::number(value),
+                r.threshold_text()
+            )
+        });
+    }
+    r.samples = failed_rows(target, &p.measure);
 }
 
 fn round6(x: f64) -> f64 {

@@ -119,6 +119,16 @@ pub fn run(
     out
 }
 
+impl Kind {
+    /// The check kind, the label in check names and the aggregate that picks the value whose age is measured.
+    fn names(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Kind::Freshness => ("servicelevel_freshness", "Freshness", "max"),
+            Kind::Retention => ("servicelevel_retention", "Retention", "min"),
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_one(
     conn: &Connection,
@@ -130,65 +140,9 @@ fn run_one(
     now_micros: i64,
     root: &Path,
 ) -> CheckResult {
-    let (table, column) = match element.split_once('.') {
-        Some((t, c)) => (t.to_string(), c.to_string()),
-        None => (
-            contract.tables.first().map(|t| t.name.clone()).unwrap_or_default(),
-            element.to_string(),
-        ),
-    };
-    let (kind_name, label, agg) = match kind {
-        Kind::Freshness => ("servicelevel_freshness", "Freshness", "max"),
-        Kind::Retention => ("servicelevel_retention", "Retention", "min"),
-    };
-    let (line, _) = contract.doc.position(&sla.path).unwrap_or((0, 0));
-    let mut r = CheckResult {
-        key: format!("{table}__{column}__{kind_name}"),
-        category: Category::Servicelevel,
-        kind: kind_name.into(),
-        name: format!(
-            "{label} of {table}.{column} < {}{}",
-            sla.value
-                .as_ref()
-                .and_then(crate::base::yaml::scalar_text)
-                .unwrap_or_default(),
-            sla.unit.as_deref().unwrap_or("d")
-        ),
-        table: Some(table.clone()),
-        column: Some(column.clone()),
-        quality_id: None,
-        dimension: Some(
-            if kind == Kind::Freshness {
-                "timeliness"
-            } else {
-                "conformity"
-            }
-            .into(),
-        ),
-        severity: None,
-        status: CheckStatus::Error,
-        measured: None,
-        unit: Some("seconds".into()),
-        count: None,
-        row_count: None,
-        threshold: None,
-        reason: None,
-        sql: None,
-        origin: Some(Origin {
-            file: contract
-                .doc
-                .file
-                .strip_prefix(root)
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|_| contract.doc.file.clone()),
-            line: (line > 0).then_some(line),
-            field: sla.path.clone(),
-        }),
-        samples: None,
-        // The age of the newest (oldest) value is that value, seen from now.
-        reads: Reads::column(&column),
-        public_reason: None,
-    };
+    let (table, column) = split_element(contract, element);
+    let (_, label, agg) = kind.names();
+    let mut r = unmeasured_result(contract, sla, kind, &table, &column, root);
     let limit = match limit_seconds(sla, kind) {
         Ok(l) => l,
         Err(e) => {
@@ -219,7 +173,92 @@ fn run_one(
         c = quote_ident(&column)
     );
     r.sql = Some(sql.clone());
-    match conn.query_row(&sql, [], |row| row.get::<_, Option<i64>>(0)) {
+    judge_age(conn, &sql, &column, label, limit, now_micros, &mut r);
+    r
+}
+
+/// `table.column`, or a bare column of the contract's first table.
+fn split_element(contract: &Contract, element: &str) -> (String, String) {
+    match element.split_once('.') {
+        Some((t, c)) => (t.to_string(), c.to_string()),
+        None => (
+            contract.tables.first().map(|t| t.name.clone()).unwrap_or_default(),
+            element.to_string(),
+        ),
+    }
+}
+
+/// The result as it stands before anything is measured: named, located in the contract, status `Error`.
+fn unmeasured_result(
+    contract: &Contract,
+    sla: &SlaProperty,
+    kind: Kind,
+    table: &str,
+    column: &str,
+    root: &Path,
+) -> CheckResult {
+    let (kind_name, label, _) = kind.names();
+    let (line, _) = contract.doc.position(&sla.path).unwrap_or((0, 0));
+    CheckResult {
+        key: format!("{table}__{column}__{kind_name}"),
+        category: Category::Servicelevel,
+        kind: kind_name.into(),
+        name: format!(
+            "{label} of {table}.{column} < {}{}",
+            sla.value
+                .as_ref()
+                .and_then(crate::base::yaml::scalar_text)
+                .unwrap_or_default(),
+            sla.unit.as_deref().unwrap_or("d")
+        ),
+        table: Some(table.to_string()),
+        column: Some(column.to_string()),
+        quality_id: None,
+        dimension: Some(
+            if kind == Kind::Freshness {
+                "timeliness"
+            } else {
+                "conformity"
+            }
+            .into(),
+        ),
+        severity: None,
+        status: CheckStatus::Error,
+        measured: None,
+        unit: Some("seconds".into()),
+        count: None,
+        row_count: None,
+        threshold: None,
+        reason: None,
+        sql: None,
+        origin: Some(Origin {
+            file: contract
+                .doc
+                .file
+                .strip_prefix(root)
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|_| contract.doc.file.clone()),
+            line: (line > 0).then_some(line),
+            field: sla.path.clone(),
+        }),
+        samples: None,
+        // The age of the newest (oldest) value is that value, seen from now.
+        reads: Reads::column(column),
+        public_reason: None,
+    }
+}
+
+/// Runs `sql` for the newest (oldest) timestamp and passes the result if its age from now is under `limit`.
+fn judge_age(
+    conn: &Connection,
+    sql: &str,
+    column: &str,
+    label: &str,
+    limit: f64,
+    now_micros: i64,
+    r: &mut CheckResult,
+) {
+    match conn.query_row(sql, [], |row| row.get::<_, Option<i64>>(0)) {
         Err(e) => {
             let e = clean_error(e);
             let public = crate::base::errors::public_error(&e);
@@ -250,7 +289,6 @@ fn run_one(
             }
         }
     }
-    r
 }
 
 #[cfg(test)]

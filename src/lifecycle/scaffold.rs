@@ -265,62 +265,84 @@ pub fn contract_from(
     cols: &[ColumnGuess],
 ) -> String {
     let key = key_candidate(rows, cols);
-    let mut notes = Vec::new();
     let properties: Vec<Value> = cols
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            let mut pairs = vec![
-                ("name", s(&c.name)),
-                ("logicalType", s(logical_type(&c.duckdb_type))),
-                ("physicalType", s(&c.duckdb_type)),
-            ];
-            if key == Some(i) {
-                pairs.push(("primaryKey", Value::Bool(true)));
-            }
-            if rows > 0 && c.nulls == 0 {
-                pairs.push(("required", Value::Bool(true)));
-            }
-            if key != Some(i)
-                && rows > 1
-                && c.nulls == 0
-                && c.distinct == rows
-                && logical_type(&c.duckdb_type) == "string"
-            {
-                pairs.push(("unique", Value::Bool(true)));
-            }
-            if let Some(f) = &c.pii {
-                pairs.push(("classification", s("restricted")));
-                pairs.push(("tags", Value::Sequence(vec![s("pii")])));
-                notes.push(format!(
-                    "{}: looks like {} ({:.0} % of {} sampled values) — classified restricted",
-                    c.name,
-                    f.detector,
-                    f.share * 100.0,
-                    f.sampled
-                ));
-            }
-            if !c.enum_values.is_empty() {
-                pairs.push((
-                    "quality",
-                    Value::Sequence(vec![map(vec![
-                        ("metric", s("invalidValues")),
-                        (
-                            "arguments",
-                            map(vec![(
-                                "validValues",
-                                Value::Sequence(c.enum_values.iter().map(|v| s(v)).collect()),
-                            )]),
-                        ),
-                        ("mustBe", Value::Number(0.into())),
-                        ("description", s("values seen when the contract was scaffolded")),
-                    ])]),
-                ));
-            }
-            map(pairs)
-        })
+        .map(|(i, c)| property(c, key == Some(i), rows))
         .collect();
-    let doc = map(vec![
+    let notes = cols.iter().filter_map(|c| {
+        c.pii.as_ref().map(|f| {
+            format!(
+                "{}: looks like {} ({:.0} % of {} sampled values) — classified restricted",
+                c.name,
+                f.detector,
+                f.share * 100.0,
+                f.sampled
+            )
+        })
+    });
+    let doc = contract_doc(domain, product, table, file_name, format, properties);
+    let mut header = format!(
+        "# ODCS contract inferred by meshbox from {file_name} ({rows} rows). Review it: types, keys and\n# enums are what the data showed, not what it promises.\n"
+    );
+    for n in notes {
+        header.push_str(&format!("# PII: {n}\n"));
+    }
+    header + &yaml(&doc)
+}
+
+/// One inferred column as an ODCS property: its types, the key, required and unique as the data showed them,
+/// PII classified restricted, and a code list as a quality rule.
+fn property(c: &ColumnGuess, is_key: bool, rows: u64) -> Value {
+    let mut pairs = vec![
+        ("name", s(&c.name)),
+        ("logicalType", s(logical_type(&c.duckdb_type))),
+        ("physicalType", s(&c.duckdb_type)),
+    ];
+    if is_key {
+        pairs.push(("primaryKey", Value::Bool(true)));
+    }
+    if rows > 0 && c.nulls == 0 {
+        pairs.push(("required", Value::Bool(true)));
+    }
+    if !is_key && rows > 1 && c.nulls == 0 && c.distinct == rows && logical_type(&c.duckdb_type) == "string" {
+        pairs.push(("unique", Value::Bool(true)));
+    }
+    if c.pii.is_some() {
+        pairs.push(("classification", s("restricted")));
+        pairs.push(("tags", Value::Sequence(vec![s("pii")])));
+    }
+    if !c.enum_values.is_empty() {
+        pairs.push((
+            "quality",
+            Value::Sequence(vec![map(vec![
+                ("metric", s("invalidValues")),
+                (
+                    "arguments",
+                    map(vec![(
+                        "validValues",
+                        Value::Sequence(c.enum_values.iter().map(|v| s(v)).collect()),
+                    )]),
+                ),
+                ("mustBe", Value::Number(0.into())),
+                ("description", s("values seen when the contract was scaffolded")),
+            ])]),
+        ));
+    }
+    map(pairs)
+}
+
+/// The contract document around the inferred properties: identity, a placeholder purpose, the team, one table
+/// that must not be empty, and the local server the file is read from.
+fn contract_doc(
+    domain: &str,
+    product: &str,
+    table: &str,
+    file_name: &str,
+    format: &str,
+    properties: Vec<Value>,
+) -> Value {
+    map(vec![
         ("apiVersion", s("v3.1.0")),
         ("kind", s("DataContract")),
         ("id", s(&format!("urn:meshbox:{domain}:{product}:{table}"))),
@@ -360,14 +382,7 @@ pub fn contract_from(
                 ("path", s(&format!("data/{file_name}"))),
             ])]),
         ),
-    ]);
-    let mut header = format!(
-        "# ODCS contract inferred by meshbox from {file_name} ({rows} rows). Review it: types, keys and\n# enums are what the data showed, not what it promises.\n"
-    );
-    for n in notes {
-        header.push_str(&format!("# PII: {n}\n"));
-    }
-    header + &yaml(&doc)
+    ])
 }
 
 /// `meshbox new DOMAIN/PRODUCT --from FILE`: the files to create in `mesh`.

@@ -35,33 +35,35 @@ pub fn profile_table(
     if cols.is_empty() {
         return Ok(Vec::new());
     }
-    let orderable = |t: &str| family(t) != Family::Other;
-    let mut exprs = vec!["count(*)".to_string()];
-    for (name, ty) in &cols {
-        let q = quote_ident(name);
-        exprs.push(format!("count(*) FILTER (WHERE {q} IS NULL)"));
-        exprs.push(format!("approx_count_distinct({q})"));
-        if orderable(ty) {
-            exprs.push(format!("CAST(min({q}) AS VARCHAR)"));
-            exprs.push(format!("CAST(max({q}) AS VARCHAR)"));
-        } else {
-            exprs.push("NULL::VARCHAR".into());
-            exprs.push("NULL::VARCHAR".into());
-        }
-        match numeric_expr(&q, ty) {
-            Some(x) => {
-                exprs.push(format!("min({x})"));
-                exprs.push(format!("max({x})"));
-            }
-            None => {
-                exprs.push("NULL::DOUBLE".into());
-                exprs.push("NULL::DOUBLE".into());
-            }
-        }
+    let (rows, mut out, ranges) = measure_aggregates(conn, relation, &cols, classified)?;
+    if rows == 0 {
+        return Ok(out);
     }
-    let sql = format!("SELECT {} FROM {relation}", exprs.join(", "));
-    let mut ranges: Vec<Option<(f64, f64)>> = Vec::with_capacity(cols.len());
-    let (rows, mut out) = conn
+    let parts = value_queries(relation, &out, &ranges);
+    if parts.is_empty() {
+        return Ok(out);
+    }
+    fill_values(conn, &parts.join(" UNION ALL "), &mut out)?;
+    for p in out.iter_mut() {
+        p.top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    }
+    Ok(out)
+}
+
+/// A numeric column's finite (lowest, highest) value, which sets its histogram's bins.
+type Range = Option<(f64, f64)>;
+
+/// First pass: the row count, one profile per column (without top values or histogram) and each column's
+/// numeric range.
+fn measure_aggregates(
+    conn: &Connection,
+    relation: &str,
+    cols: &[&(String, String)],
+    classified: &dyn Fn(&str) -> bool,
+) -> Result<(i64, Vec<ColumnProfile>, Vec<Range>), String> {
+    let sql = format!("SELECT {} FROM {relation}", aggregate_exprs(cols).join(", "));
+    let mut ranges: Vec<Range> = Vec::with_capacity(cols.len());
+    let (rows, out) = conn
         .query_row(&sql, [], |r| {
             let rows: i64 = r.get(0)?;
             let mut out = Vec::with_capacity(cols.len());
@@ -93,10 +95,42 @@ pub fn profile_table(
             Ok((rows, out))
         })
         .map_err(clean_error)?;
-    if rows == 0 {
-        return Ok(out);
+    Ok((rows, out, ranges))
+}
+
+/// The first pass's select list: the row count, then six values per column (NULLs, distinct values, min and max
+/// as text, min and max as numbers).
+fn aggregate_exprs(cols: &[&(String, String)]) -> Vec<String> {
+    let orderable = |t: &str| family(t) != Family::Other;
+    let mut exprs = vec!["count(*)".to_string()];
+    for (name, ty) in cols {
+        let q = quote_ident(name);
+        exprs.push(format!("count(*) FILTER (WHERE {q} IS NULL)"));
+        exprs.push(format!("approx_count_distinct({q})"));
+        if orderable(ty) {
+            exprs.push(format!("CAST(min({q}) AS VARCHAR)"));
+            exprs.push(format!("CAST(max({q}) AS VARCHAR)"));
+        } else {
+            exprs.push("NULL::VARCHAR".into());
+            exprs.push("NULL::VARCHAR".into());
+        }
+        match numeric_expr(&q, ty) {
+            Some(x) => {
+                exprs.push(format!("min({x})"));
+                exprs.push(format!("max({x})"));
+            }
+            None => {
+                exprs.push("NULL::DOUBLE".into());
+                exprs.push("NULL::DOUBLE".into());
+            }
+        }
     }
-    // Second pass: (column, value, bin, count) rows for every column that shows values.
+    exprs
+}
+
+/// Second pass, one sub-query per column that shows values: (column, value, bin, count) rows, binned for
+/// numbers and times, the five most frequent values for text and booleans.
+fn value_queries(relation: &str, out: &[ColumnProfile], ranges: &[Range]) -> Vec<String> {
     let mut parts = Vec::new();
     for (i, p) in out.iter().enumerate().filter(|(_, p)| !p.masked) {
         let q = quote_ident(&p.name);
@@ -117,11 +151,12 @@ pub fn profile_table(
             _ => {}
         }
     }
-    if parts.is_empty() {
-        return Ok(out);
-    }
-    let sql = parts.join(" UNION ALL ");
-    let mut stmt = conn.prepare(&sql).map_err(clean_error)?;
+    parts
+}
+
+/// Runs the second pass and files each row under its column: a value into `top`, a bin count into `histogram`.
+fn fill_values(conn: &Connection, sql: &str, out: &mut [ColumnProfile]) -> Result<(), String> {
+    let mut stmt = conn.prepare(sql).map_err(clean_error)?;
     let rows = stmt
         .query_map([], |r| {
             Ok((
@@ -146,10 +181,7 @@ pub fn profile_table(
             _ => {}
         }
     }
-    for p in out.iter_mut() {
-        p.top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// A small bar chart of the bins as inline SVG (numbers only: nothing from the data is written into it).

@@ -306,56 +306,11 @@ fn check_sql(
     inputs: &[Input],
 ) -> Result<Reach, Vec<Diagnostic>> {
     let mut problems = Vec::new();
-    let at = |d: Diagnostic, offset: Option<usize>| match offset {
-        Some(o) => {
-            let (l, c) = line_col(&tr.sql, o);
-            d.at(l, c)
-        }
-        None => d,
-    };
     let reach = Reach::of(conn, &tr.sql);
-    if let Ok(reach) = &reach {
-        let undeclared: Vec<&crate::load::reach::TableRef> = reach
-            .tables
-            .iter()
-            .filter(|t| !inputs.iter().any(|x| t.names(&x.domain, &x.table)))
-            .collect();
-        if let Some(first) = undeclared.first() {
-            let mut names: Vec<String> = Vec::new();
-            for t in &undeclared {
-                let name = format!("`{}`", t.display());
-                if !names.contains(&name) {
-                    names.push(name);
-                }
-            }
-            let descriptor = spec
-                .descriptor
-                .as_ref()
-                .map(|d| {
-                    d.doc
-                        .file
-                        .strip_prefix(cx.root)
-                        .unwrap_or(&d.doc.file)
-                        .display()
-                        .to_string()
-                })
-                .unwrap_or_else(|| "the product's *.odps.yaml".into());
-            let d = diag(
-                "derived-undeclared",
-                format!(
-                    "the transform reads {} without an input port; a transform sees only its product's inputs",
-                    names.join(", ")
-                ),
-                &tr.file,
-                cx.root,
-            )
-            .hint(format!(
-                "declared inputs: {}; to read another product, add an input port naming its contract to {descriptor} \
-                 (inputPorts: - name: …, contractId: <the provider's contract id>) and read its tables as <domain>.<table>",
-                input_names(inputs)
-            ));
-            problems.push(at(d, first.offset));
-        }
+    if let Ok(reach) = &reach
+        && let Some(d) = undeclared_tables(cx, spec, tr, reach, inputs)
+    {
+        problems.push(d);
     }
     if let Err(e) = crate::base::sql_guard::inspect(conn, &tr.sql) {
         problems.push(
@@ -370,28 +325,95 @@ fn check_sql(
         return Err(problems);
     }
     let reach = reach.map_err(|e| vec![diag("derived-sql", e, &tr.file, cx.root)])?;
-    for f in reach
+    problems.extend(refused_functions(cx, tr, &reach, inputs));
+    if problems.is_empty() { Ok(reach) } else { Err(problems) }
+}
+
+/// Places a diagnostic at a byte offset of the transform's SQL, when it has one.
+fn at_offset(d: Diagnostic, sql: &str, offset: Option<usize>) -> Diagnostic {
+    match offset {
+        Some(o) => {
+            let (l, c) = line_col(sql, o);
+            d.at(l, c)
+        }
+        None => d,
+    }
+}
+
+/// One diagnostic naming every table the SQL reads without an input port, placed at the first.
+fn undeclared_tables(
+    cx: &Context,
+    spec: &ProductSpec,
+    tr: &Transform,
+    reach: &Reach,
+    inputs: &[Input],
+) -> Option<Diagnostic> {
+    let undeclared: Vec<&crate::load::reach::TableRef> = reach
+        .tables
+        .iter()
+        .filter(|t| !inputs.iter().any(|x| t.names(&x.domain, &x.table)))
+        .collect();
+    let first = undeclared.first()?;
+    let mut names: Vec<String> = Vec::new();
+    for t in &undeclared {
+        let name = format!("`{}`", t.display());
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    let descriptor = spec
+        .descriptor
+        .as_ref()
+        .map(|d| {
+            d.doc
+                .file
+                .strip_prefix(cx.root)
+                .unwrap_or(&d.doc.file)
+                .display()
+                .to_string()
+        })
+        .unwrap_or_else(|| "the product's *.odps.yaml".into());
+    let d = diag(
+        "derived-undeclared",
+        format!(
+            "the transform reads {} without an input port; a transform sees only its product's inputs",
+            names.join(", ")
+        ),
+        &tr.file,
+        cx.root,
+    )
+    .hint(format!(
+        "declared inputs: {}; to read another product, add an input port naming its contract to {descriptor} \
+         (inputPorts: - name: …, contractId: <the provider's contract id>) and read its tables as <domain>.<table>",
+        input_names(inputs)
+    ));
+    Some(at_offset(d, &tr.sql, first.offset))
+}
+
+/// One diagnostic per table function the SQL calls that is not a generator.
+fn refused_functions(cx: &Context, tr: &Transform, reach: &Reach, inputs: &[Input]) -> Vec<Diagnostic> {
+    reach
         .table_functions
         .iter()
         .filter(|f| !TRANSFORM_FUNCTIONS.contains(&f.name.as_str()))
-    {
-        let d = diag(
-            "derived-sql",
-            format!(
-                "the transform may not call `{}()`: catalog, settings and file functions are refused",
-                f.name
-            ),
-            &tr.file,
-            cx.root,
-        )
-        .hint(format!(
-            "a transform reads its inputs ({}) and may generate rows with {}",
-            input_names(inputs),
-            TRANSFORM_FUNCTIONS.join(", ")
-        ));
-        problems.push(at(d, f.offset));
-    }
-    if problems.is_empty() { Ok(reach) } else { Err(problems) }
+        .map(|f| {
+            let d = diag(
+                "derived-sql",
+                format!(
+                    "the transform may not call `{}()`: catalog, settings and file functions are refused",
+                    f.name
+                ),
+                &tr.file,
+                cx.root,
+            )
+            .hint(format!(
+                "a transform reads its inputs ({}) and may generate rows with {}",
+                input_names(inputs),
+                TRANSFORM_FUNCTIONS.join(", ")
+            ));
+            at_offset(d, &tr.sql, f.offset)
+        })
+        .collect()
 }
 
 /// Runs one transform in the sandbox and loads its result into the product's staging schema, typed by the contract.

@@ -816,59 +816,11 @@ pub fn load_table(conn: &Connection, schema: &str, table: &Table, source: &Sourc
     let mut malformed = Vec::new();
     let mut malformed_count = 0;
     let (plans, extras) = if all_empty {
-        let (plans, _) = plan_columns(&table.columns, &[], false);
-        let cols: Vec<String> = plans
-            .iter()
-            .map(|p| format!("{} {}", quote_ident(&p.decl), p.target.as_deref().unwrap_or("VARCHAR")))
-            .collect();
-        if cols.is_empty() {
-            return Err("the file is empty and the contract declares no columns".into());
-        }
-        conn.execute_batch(&format!("CREATE TABLE {target} ({})", cols.join(", ")))
-            .map_err(clean_error)?;
-        (plans, Vec::new())
+        create_declared_table(conn, &target, table)?
     } else {
         match source.format {
             Format::Csv => load_csv(conn, &target, table, source, &mut malformed, &mut malformed_count)?,
-            Format::Parquet | Format::Json | Format::Sql => {
-                let discover = reader_sql(source, None, None);
-                let source_cols = describe(conn, &discover)?;
-                let (plans, extras) = plan_columns(&table.columns, &source_cols, false);
-                let reader = if source.format == Format::Json {
-                    // Declared columns are read as JSON text and converted, so one odd value cannot abort the read.
-                    let mut cols: Vec<(String, String)> = Vec::new();
-                    for (n, t) in &source_cols {
-                        let declared = plans
-                            .iter()
-                            .any(|p| p.source.as_deref() == Some(n) && p.target.is_some());
-                        let keep = if declared { "VARCHAR".to_string() } else { t.clone() };
-                        cols.push((n.clone(), keep));
-                    }
-                    reader_sql(source, Some(&cols), None)
-                } else {
-                    discover
-                };
-                let plans = if source.format == Format::Json {
-                    plans
-                        .into_iter()
-                        .map(|mut p| {
-                            if p.source.is_some() && p.target.is_some() {
-                                p.convert = p.target.as_deref() != Some("VARCHAR") || p.strptime.is_some();
-                                p.source_type = Some("VARCHAR".into());
-                            }
-                            p
-                        })
-                        .collect()
-                } else {
-                    plans
-                };
-                conn.execute_batch(&format!(
-                    "CREATE TABLE {target} AS SELECT {} FROM {reader}",
-                    projection(&plans, &extras)
-                ))
-                .map_err(clean_error)?;
-                (plans, extras)
-            }
+            Format::Parquet | Format::Json | Format::Sql => load_read(conn, &target, table, source)?,
         }
     };
     let cast_failures = count_cast_failures(conn, &target, &plans)?;
@@ -876,24 +828,8 @@ pub fn load_table(conn: &Connection, schema: &str, table: &Table, source: &Sourc
         .query_row(&format!("SELECT count(*) FROM {target}"), [], |r| r.get(0))
         .map_err(clean_error)?;
     let loaded = describe(conn, &target)?;
-    let columns = loaded
-        .iter()
-        .map(|(n, t)| LoadedColumn {
-            name: n.clone(),
-            data_type: t.clone(),
-            declared: table.columns.iter().any(|c| c.name == *n),
-            inherited: Vec::new(),
-        })
-        .collect();
-    let type_notes = plans
-        .iter()
-        .filter_map(|p| match (&p.source_type, &p.target) {
-            (Some(st), Some(t)) if source.format == Format::Parquet && !st.eq_ignore_ascii_case(t) => {
-                Some(format!("`{}` is stored as {st} in the file; loaded as {t}", p.decl))
-            }
-            _ => None,
-        })
-        .collect();
+    let columns = loaded_columns(&loaded, table);
+    let type_notes = type_notes(&plans, source.format);
     let sample = read_sample(conn, &format!("SELECT * FROM {target} LIMIT 10"))?;
     Ok(TableLoad {
         contract: 0,
@@ -919,6 +855,97 @@ pub fn load_table(conn: &Connection, schema: &str, table: &Table, source: &Sourc
         pii: Vec::new(),
         reads: Vec::new(),
     })
+}
+
+/// Empty files: an empty table with the declared columns and types.
+fn create_declared_table(conn: &Connection, target: &str, table: &Table) -> Result<(Vec<Plan>, Vec<String>), String> {
+    let (plans, _) = plan_columns(&table.columns, &[], false);
+    let cols: Vec<String> = plans
+        .iter()
+        .map(|p| format!("{} {}", quote_ident(&p.decl), p.target.as_deref().unwrap_or("VARCHAR")))
+        .collect();
+    if cols.is_empty() {
+        return Err("the file is empty and the contract declares no columns".into());
+    }
+    conn.execute_batch(&format!("CREATE TABLE {target} ({})", cols.join(", ")))
+        .map_err(clean_error)?;
+    Ok((plans, Vec::new()))
+}
+
+/// Parquet, JSON and SQL sources: one read that converts the declared columns.
+fn load_read(
+    conn: &Connection,
+    target: &str,
+    table: &Table,
+    source: &Source,
+) -> Result<(Vec<Plan>, Vec<String>), String> {
+    let discover = reader_sql(source, None, None);
+    let source_cols = describe(conn, &discover)?;
+    let (plans, extras) = plan_columns(&table.columns, &source_cols, false);
+    let (reader, plans) = if source.format == Format::Json {
+        (json_text_reader(source, &source_cols, &plans), json_text_plans(plans))
+    } else {
+        (discover, plans)
+    };
+    conn.execute_batch(&format!(
+        "CREATE TABLE {target} AS SELECT {} FROM {reader}",
+        projection(&plans, &extras)
+    ))
+    .map_err(clean_error)?;
+    Ok((plans, extras))
+}
+
+/// JSON: declared columns are read as JSON text and converted, so one odd value cannot abort the read.
+fn json_text_reader(source: &Source, source_cols: &[(String, String)], plans: &[Plan]) -> String {
+    let mut cols: Vec<(String, String)> = Vec::new();
+    for (n, t) in source_cols {
+        let declared = plans
+            .iter()
+            .any(|p| p.source.as_deref() == Some(n) && p.target.is_some());
+        let keep = if declared { "VARCHAR".to_string() } else { t.clone() };
+        cols.push((n.clone(), keep));
+    }
+    reader_sql(source, Some(&cols), None)
+}
+
+/// The plans for [`json_text_reader`]: every declared column comes as text and is converted from it.
+fn json_text_plans(plans: Vec<Plan>) -> Vec<Plan> {
+    plans
+        .into_iter()
+        .map(|mut p| {
+            if p.source.is_some() && p.target.is_some() {
+                p.convert = p.target.as_deref() != Some("VARCHAR") || p.strptime.is_some();
+                p.source_type = Some("VARCHAR".into());
+            }
+            p
+        })
+        .collect()
+}
+
+/// The loaded table's columns, each marked as declared by the contract or not.
+fn loaded_columns(loaded: &[(String, String)], table: &Table) -> Vec<LoadedColumn> {
+    loaded
+        .iter()
+        .map(|(n, t)| LoadedColumn {
+            name: n.clone(),
+            data_type: t.clone(),
+            declared: table.columns.iter().any(|c| c.name == *n),
+            inherited: Vec::new(),
+        })
+        .collect()
+}
+
+/// Parquet columns stored as another type than the contract declares.
+fn type_notes(plans: &[Plan], format: Format) -> Vec<String> {
+    plans
+        .iter()
+        .filter_map(|p| match (&p.source_type, &p.target) {
+            (Some(st), Some(t)) if format == Format::Parquet && !st.eq_ignore_ascii_case(t) => {
+                Some(format!("`{}` is stored as {st} in the file; loaded as {t}", p.decl))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// CSV: a fast typed read; if any value does not convert, read again as text and convert per cell.
