@@ -1,8 +1,10 @@
-//! The `meshbox` binary: parse flags, set up logging, run the command, print any error once with its chain.
+//! The `meshbox` binary: parse flags, set up logging, run the command, print any error once with its chain and exit
+//! with the code that says whose problem it was (`commands::exit_code`).
 
 use clap::Parser;
 use meshbox::cli::args::{Cli, Command};
-use meshbox::cli::commands::{self, UNUSABLE};
+use meshbox::cli::commands::{self, INTERNAL};
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -14,7 +16,25 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let result = match cli.command {
+    // A panic is a bug: the default hook has printed it; the exit code says it was meshbox's fault, not the input's.
+    let Ok(result) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli.command))) else {
+        say_error("internal error (a bug in meshbox; the panic above says where)");
+        return ExitCode::from(INTERNAL);
+    };
+    match result {
+        Ok(code) => code,
+        // The reader of standard output has gone (`| head -1`): it had what it wanted.
+        Err(e) if commands::is_closed_output(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            say_error(&format!("{e:#}"));
+            // Check failures are reported through Ok(1); an error means meshbox could not do its job at all.
+            ExitCode::from(commands::exit_code(&e))
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
         Command::Validate(args) => commands::validate(&args),
         Command::Test(args) => commands::test(&args),
         Command::Lint(args) => commands::lint(&args),
@@ -30,13 +50,10 @@ fn main() -> ExitCode {
             .build()
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(commands::serve(args))),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("meshbox: error: {e:#}");
-            // Check failures are reported through Ok(1); an error means meshbox could not do its job at all.
-            ExitCode::from(UNUSABLE)
-        }
     }
+}
+
+/// `meshbox: error: …` on standard error; a closed standard error is no reason to panic either.
+fn say_error(message: &str) {
+    let _ = writeln!(std::io::stderr(), "meshbox: error: {message}");
 }

@@ -6,6 +6,9 @@ use crate::live::watch::WatchMode;
 use crate::load::ingest::EngineSettings;
 use crate::serve::query::Limits;
 use clap::{Parser, Subcommand, ValueEnum};
+use jiff::civil::Time;
+use jiff::fmt::temporal::Pieces;
+use jiff::tz::Offset;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -331,8 +334,8 @@ impl EngineArgs {
         let cache = cache_dir(self.cache_dir.as_ref());
         let now_micros = match &self.now {
             None => None,
-            Some(text) => Some(parse_rfc3339_micros(text).ok_or_else(|| {
-                anyhow::anyhow!("--now: `{text}` is not an RFC 3339 time such as 2026-01-31T12:00:00Z")
+            Some(text) => Some(parse_instant(text).map_err(|reason| {
+                anyhow::anyhow!("--now: `{text}` is not an RFC 3339 time such as 2026-01-31T12:00:00Z ({reason})")
             })?),
         };
         Ok(Options {
@@ -376,52 +379,24 @@ impl ServeArgs {
     }
 }
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// `2026-01-31`, `2026-01-31T12:00:00Z`, `2026-01-31 12:00:00.5+02:00` → microseconds since the epoch (UTC).
+/// A date alone is its midnight and a time without an offset is UTC; a date that does not exist is refused.
+pub fn parse_rfc3339_micros(text: &str) -> Option<i64> {
+    parse_instant(text).ok()
 }
 
-/// `2026-01-31`, `2026-01-31T12:00:00Z`, `2026-01-31 12:00:00.5+02:00` → microseconds since the epoch (UTC).
-pub fn parse_rfc3339_micros(text: &str) -> Option<i64> {
-    let t = text.trim();
-    let date = t.get(..10)?;
-    let mut parts = date.split('-');
-    let (y, m, d) = (
-        parts.next()?.parse::<i64>().ok()?,
-        parts.next()?.parse::<u32>().ok()?,
-        parts.next()?.parse::<u32>().ok()?,
-    );
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
+/// Like [`parse_rfc3339_micros`], with jiff's reason when the text is not a time (`2026-02-31` has no day 31).
+pub fn parse_instant(text: &str) -> Result<i64, String> {
+    let pieces = Pieces::parse(text.trim()).map_err(|e| e.to_string())?;
+    if pieces.time_zone_annotation().is_some() {
+        return Err("time zone names are not read; write the offset, e.g. +02:00".into());
     }
-    let mut micros = days_from_civil(y, m, d) * 86_400_000_000;
-    let rest = &t[10..];
-    if rest.is_empty() {
-        return Some(micros);
-    }
-    let rest = rest.strip_prefix(['T', 't', ' '])?;
-    let (clock, offset) = match rest.find(['Z', 'z', '+', '-']) {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    let mut hms = clock.split(':');
-    let h: i64 = hms.next()?.parse().ok()?;
-    let mi: i64 = hms.next()?.parse().ok()?;
-    let s: f64 = hms.next().unwrap_or("0").parse().ok()?;
-    micros += (h * 3600 + mi * 60) * 1_000_000 + (s * 1e6).round() as i64;
-    if let Some(o) = offset.strip_prefix(['+', '-']) {
-        let sign = if offset.starts_with('-') { -1 } else { 1 };
-        let (oh, om) = o.split_once(':').unwrap_or((o.get(..2)?, o.get(2..).unwrap_or("0")));
-        let shift = (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().unwrap_or(0) * 60) * 1_000_000;
-        micros -= sign * shift;
-    }
-    Some(micros)
+    let time = pieces.time().unwrap_or(Time::midnight());
+    let offset = pieces.to_numeric_offset().unwrap_or(Offset::UTC);
+    let instant = offset
+        .to_timestamp(pieces.date().to_datetime(time))
+        .map_err(|e| e.to_string())?;
+    Ok(instant.as_microsecond())
 }
 
 /// `--watch native|poll`: the live stage's watch mode, named for the command line here so `live` needs no clap.
@@ -477,6 +452,74 @@ mod tests {
             Some(1_704_067_200_000_000)
         );
         assert_eq!(parse_rfc3339_micros("yesterday"), None);
+    }
+
+    #[test]
+    fn the_accepted_time_formats() {
+        let noon_utc = 1_769_860_800_000_000; // 2026-01-31T12:00:00Z
+        assert_eq!(parse_instant("2026-01-31"), Ok(noon_utc - 12 * 3_600_000_000));
+        assert_eq!(parse_instant("2026-01-31T12:00:00Z"), Ok(noon_utc));
+        assert_eq!(parse_instant("2026-01-31t12:00:00z"), Ok(noon_utc));
+        assert_eq!(
+            parse_instant(" 2026-01-31T12:00:00Z\n"),
+            Ok(noon_utc),
+            "surrounding blanks"
+        );
+        assert_eq!(parse_instant("2026-01-31T12:00:00"), Ok(noon_utc), "no offset: UTC");
+        assert_eq!(parse_instant("2026-01-31T12:00Z"), Ok(noon_utc), "no seconds");
+        assert_eq!(
+            parse_instant("2026-01-31 12:00:00.5+02:00"),
+            Ok(noon_utc - 2 * 3_600_000_000 + 500_000)
+        );
+        assert_eq!(
+            parse_instant("2026-01-31T12:00:00-05:30"),
+            Ok(noon_utc + 19_800_000_000)
+        );
+        assert_eq!(
+            parse_instant("1969-12-31T23:59:59Z"),
+            Ok(-1_000_000),
+            "before the epoch"
+        );
+    }
+
+    #[test]
+    fn impossible_dates_and_times_are_refused() {
+        for text in [
+            "2026-02-31",
+            "2026-02-29T00:00:00Z",
+            "2025-04-31",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-01-32",
+            "2026-01-31T24:30:00Z",
+            "2026-01-31T12:61:00Z",
+            "2026-01-31T12:00:00+26:00",
+            "2026-01-31T12:00:00Z[Europe/Berlin]",
+            "2026-1-31",
+            "31.01.2026",
+            "",
+        ] {
+            assert!(parse_instant(text).is_err(), "{text:?} was accepted");
+        }
+        assert_eq!(
+            parse_instant("2024-02-29"),
+            Ok(1_709_164_800_000_000),
+            "a leap day exists"
+        );
+    }
+
+    #[test]
+    fn a_refused_now_names_the_flag_and_the_reason() {
+        let cli = Cli::try_parse_from(["meshbox", "validate", "--now", "2026-02-31"]).unwrap();
+        let Command::Validate(args) = cli.command else {
+            panic!("validate expected")
+        };
+        let message = args.engine.options(false).unwrap_err().to_string();
+        assert!(
+            message.starts_with("--now: `2026-02-31` is not an RFC 3339 time"),
+            "{message}"
+        );
+        assert!(message.contains("day"), "jiff says what is wrong: {message}");
     }
 
     #[test]

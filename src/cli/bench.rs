@@ -101,7 +101,7 @@ async fn query(app: &axum::Router, sql: &str) -> serde_json::Value {
 pub fn render(sample: &Path, products: usize, runs: usize) -> anyhow::Result<String> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let synthetic = Scratch::new("render");
-    crate::cli::bench_mesh::generate(&synthetic.0, products, 50, 50);
+    crate::cli::bench_mesh::generate(&synthetic.0, products, 50, 50)?;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -175,12 +175,17 @@ fn open_fds() -> usize {
 pub fn reload(runs: usize, edits: usize) -> anyhow::Result<String> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let mut out = String::new();
+    watcher_latency(&rt, runs, &mut out)?;
+    reload_by_mesh_size(runs, &mut out)?;
+    soak(edits, &mut out)?;
+    Ok(out)
+}
 
-    // 1. A 100k-row CSV product in a 50-product mesh, edited while the real watcher runs.
-    let dir = Scratch::new("latency");
-    let keys = crate::cli::bench_mesh::generate(&dir.0, 50, 10, 50);
+/// A 50-product mesh whose first product is a 100k-row CSV table: the table's SQL name and its CSV file.
+fn latency_mesh(dir: &Path) -> anyhow::Result<(String, PathBuf)> {
+    let keys = crate::cli::bench_mesh::generate(dir, 50, 10, 50)?;
     let (domain, name) = keys[0].split_once('/').expect("domain/product");
-    let product_dir = dir.0.join(&keys[0]);
+    let product_dir = dir.join(&keys[0]);
     let table = "big_table";
     std::fs::write(
         product_dir.join(format!("{name}.odcs.yaml")),
@@ -192,6 +197,13 @@ pub fn reload(runs: usize, edits: usize) -> anyhow::Result<String> {
     )?;
     let csv = product_dir.join("data.csv");
     big_csv(&csv, 100_000, 0)?;
+    Ok((format!("{domain}.{table}"), csv))
+}
+
+/// 1. A 100k-row CSV product in a 50-product mesh, edited while the real watcher runs: write to query answer.
+fn watcher_latency(rt: &tokio::runtime::Runtime, runs: usize, out: &mut String) -> anyhow::Result<()> {
+    let dir = Scratch::new("latency");
+    let (table, csv) = latency_mesh(&dir.0)?;
     let scratch = Scratch::new("latency-db");
     let mesh = Arc::new(Mesh::open(
         &std::fs::canonicalize(&dir.0)?,
@@ -200,7 +212,7 @@ pub fn reload(runs: usize, edits: usize) -> anyhow::Result<String> {
     )?);
     let app = router(mesh.clone());
     let watcher = crate::live::watch::spawn(mesh.clone(), Default::default())?;
-    let sql = format!("SELECT max(col_1) FROM {domain}.{table}");
+    let sql = format!("SELECT max(col_1) FROM {table}");
     let (mut latency, mut rebuild) = (Vec::new(), Vec::new());
     for i in 1..=runs as u64 {
         let mut rx = mesh.events.subscribe();
@@ -237,15 +249,18 @@ pub fn reload(runs: usize, edits: usize) -> anyhow::Result<String> {
         pct(&rebuild, 0.5),
         pct(&rebuild, 0.95)
     );
+    Ok(())
+}
 
-    // 2. Reload cost of one changed product as the mesh grows.
+/// 2. Reload cost of one changed product as the mesh grows.
+fn reload_by_mesh_size(runs: usize, out: &mut String) -> anyhow::Result<()> {
     let _ = writeln!(
         out,
         "### Reload of one changed product\n\n| mesh | cold start s | reload median ms | reload p95 ms | products reloaded |\n|---|---|---|---|---|"
     );
     for size in [10usize, 1000] {
         let dir = Scratch::new("scale");
-        let keys = crate::cli::bench_mesh::generate(&dir.0, size, (size / 20).max(2), 50);
+        let keys = crate::cli::bench_mesh::generate(&dir.0, size, (size / 20).max(2), 50)?;
         let scratch = Scratch::new("scale-db");
         let started = Instant::now();
         let mesh = Mesh::open(&std::fs::canonicalize(&dir.0)?, options(&scratch.0), 60_000)?;
@@ -272,10 +287,13 @@ pub fn reload(runs: usize, edits: usize) -> anyhow::Result<String> {
             pct(&times, 0.95)
         );
     }
+    Ok(())
+}
 
-    // 3. Soak: edits across a 20-product mesh, a rebuild after each.
+/// 3. Soak: edits across a 20-product mesh, a rebuild after each; memory and open files sampled ten times.
+fn soak(edits: usize, out: &mut String) -> anyhow::Result<()> {
     let dir = Scratch::new("soak");
-    let keys = crate::cli::bench_mesh::generate(&dir.0, 20, 4, 200);
+    let keys = crate::cli::bench_mesh::generate(&dir.0, 20, 4, 200)?;
     let scratch = Scratch::new("soak-db");
     let mesh = Mesh::open(&std::fs::canonicalize(&dir.0)?, options(&scratch.0), 60_000)?;
     let mut samples = Vec::new();
@@ -309,7 +327,7 @@ pub fn reload(runs: usize, edits: usize) -> anyhow::Result<String> {
             last.2
         );
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The cost of masking: a 1M-row product queried as `admin` (the unmasked database) and as a role whose copy is
@@ -317,7 +335,17 @@ pub fn reload(runs: usize, edits: usize) -> anyhow::Result<String> {
 pub fn access(rows: usize, runs: usize) -> anyhow::Result<String> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let dir = Scratch::new("access");
-    let product = dir.0.join("crm/customers");
+    write_customers_mesh(&dir.0, rows)?;
+    let mut out = String::new();
+    let mesh = load_with_and_without_profiles(&dir.0, rows, &mut out)?;
+    profile_memory(&mesh, &mut out)?;
+    masked_query_times(&rt, &router(mesh), rows, runs, &mut out);
+    Ok(out)
+}
+
+/// One `crm/customers` product of `rows` rows with a PII, a restricted and an internal column, and their masking.
+fn write_customers_mesh(root: &Path, rows: usize) -> anyhow::Result<()> {
+    let product = root.join("crm/customers");
     std::fs::create_dir_all(&product)?;
     let mut csv = String::with_capacity(rows * 80);
     csv.push_str("id,name,email,country,segment,amount\n");
@@ -343,27 +371,27 @@ pub fn access(rows: usize, runs: usize) -> anyhow::Result<String> {
          \x20     - {name: segment, logicalType: string, classification: internal}\n      - {name: amount, logicalType: number, physicalType: \"DECIMAL(10,2)\"}\n\
          servers:\n  - {server: local, type: local, format: csv, path: customers.csv}\n",
     )?;
-    std::fs::create_dir_all(dir.0.join("policies"))?;
+    std::fs::create_dir_all(root.join("policies"))?;
     std::fs::write(
-        dir.0.join("policies/masking.yaml"),
+        root.join("policies/masking.yaml"),
         "masking: {pii: partial, restricted: hash, internal: redact}\n",
     )?;
+    Ok(())
+}
+
+/// Loads the mesh with one unmasked database, then with a masked profile beside it; returns the second.
+fn load_with_and_without_profiles(root: &Path, rows: usize, out: &mut String) -> anyhow::Result<Arc<Mesh>> {
     let roles = "roles:\n  analyst: {clearance: internal, unmasked: [public]}\n  admin: {admin: true}\n";
-    let mut out = String::new();
     let mut opened = Vec::new();
     for (label, extra) in [
         ("one unmasked database", "roles:\n  admin: {admin: true}\n"),
         ("unmasked + masked profile", roles),
     ] {
-        std::fs::write(dir.0.join("mesh.yaml"), format!("name: access bench\n{extra}"))?;
+        std::fs::write(root.join("mesh.yaml"), format!("name: access bench\n{extra}"))?;
         let scratch = Scratch::new("access-db");
         let rss_before = rss_kib();
         let started = Instant::now();
-        let mesh = Arc::new(Mesh::open(
-            &std::fs::canonicalize(&dir.0)?,
-            options(&scratch.0),
-            60_000,
-        )?);
+        let mesh = Arc::new(Mesh::open(&std::fs::canonicalize(root)?, options(&scratch.0), 60_000)?);
         let took = started.elapsed().as_secs_f64();
         let rss = rss_kib().saturating_sub(rss_before);
         opened.push((label, took, rss, mesh));
@@ -376,9 +404,11 @@ pub fn access(rows: usize, runs: usize) -> anyhow::Result<String> {
     for (label, took, rss, _) in &opened {
         let _ = writeln!(out, "| {label} | {took:.2} | {:.0} |", *rss as f64 / 1024.0);
     }
-    let mesh = opened.pop().expect("two setups").3;
-    drop(opened);
-    // Memory each database's buffer manager holds.
+    Ok(opened.pop().expect("two setups").3)
+}
+
+/// Memory each database's buffer manager holds: the unmasked one and the analyst's masked profile.
+fn profile_memory(mesh: &Mesh, out: &mut String) -> anyhow::Result<()> {
     let _ = writeln!(out, "\n| database | roles | tables | memory MiB |\n|---|---|---|---|");
     let memory = |db: &crate::load::serving_db::ServingDb| -> anyhow::Result<f64> {
         let conn = db.connect()?;
@@ -393,7 +423,11 @@ pub fn access(rows: usize, runs: usize) -> anyhow::Result<String> {
     let _ = writeln!(out, "| unmasked | admin | 1 | {:.1} |", memory(&raw)?);
     let analyst = mesh.serving_for("analyst").expect("the analyst profile");
     let _ = writeln!(out, "| masked profile | analyst | 1 | {:.1} |", memory(&analyst)?);
-    let app = router(mesh.clone());
+    Ok(())
+}
+
+/// The same queries as `admin` and as the masked `analyst`, interleaved, through `POST /api/query`.
+fn masked_query_times(rt: &tokio::runtime::Runtime, app: &axum::Router, rows: usize, runs: usize, out: &mut String) {
     let queries = [
         (
             "aggregate over clear columns",
@@ -422,7 +456,7 @@ pub fn access(rows: usize, runs: usize) -> anyhow::Result<String> {
         for _ in 0..runs {
             for (role, times) in [("admin", &mut admin), ("analyst", &mut masked)] {
                 let t = Instant::now();
-                let v = rt.block_on(query_as(&app, role, sql));
+                let v = rt.block_on(query_as(app, role, sql));
                 times.push(t.elapsed().as_secs_f64() * 1000.0);
                 assert!(v.get("rows").is_some(), "{role}: {sql}: {v}");
             }
@@ -430,7 +464,6 @@ pub fn access(rows: usize, runs: usize) -> anyhow::Result<String> {
         let (a, m) = (pct(&admin, 0.5), pct(&masked, 0.5));
         let _ = writeln!(out, "| {label} | {a:.1} | {m:.1} | {:.2}× |", m / a);
     }
-    Ok(out)
 }
 
 async fn query_as(app: &axum::Router, role: &str, sql: &str) -> serde_json::Value {
@@ -485,7 +518,7 @@ pub const SEARCH_QUERIES: &[&str] = &[
 pub fn discovery(products: usize, runs: usize) -> anyhow::Result<String> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let dir = Scratch::new("discovery");
-    let keys = crate::cli::bench_mesh::generate(&dir.0, products, 50, 50);
+    let keys = crate::cli::bench_mesh::generate(&dir.0, products, 50, 50)?;
     let scratch = Scratch::new("discovery-db");
     let started = Instant::now();
     let mesh = Arc::new(Mesh::open(
@@ -506,7 +539,25 @@ pub fn discovery(products: usize, runs: usize) -> anyhow::Result<String> {
         mesh.snapshot().lineage.edges.len(),
         peak as f64 / 1024.0
     );
-    // Search latency, in-process (the index query, ranking, facets and snippets — not HTTP).
+    let per_query = search_latency(&rt, &mesh, &app, runs, &mut out)?;
+    page_render_times(&rt, &app, &keys, runs, &mut out);
+    index_update_time(&mesh, &dir.0, &keys[0], &mut out)?;
+    let _ = writeln!(out, "\n| query | matches | p50 ms |\n|---|---|---|");
+    for (q, total, p50) in per_query {
+        let _ = writeln!(out, "| `{q}` | {total} | {p50:.2} |");
+    }
+    Ok(out)
+}
+
+/// Search latency in-process (the index query, ranking, facets and snippets — not HTTP), then through HTTP with a
+/// facet filter. Returns each query's matches and p50.
+fn search_latency(
+    rt: &tokio::runtime::Runtime,
+    mesh: &Mesh,
+    app: &axum::Router,
+    runs: usize,
+    out: &mut String,
+) -> anyhow::Result<Vec<(&'static str, usize, f64)>> {
     let mut times = Vec::new();
     let mut per_query = Vec::new();
     for q in SEARCH_QUERIES {
@@ -520,7 +571,7 @@ pub fn discovery(products: usize, runs: usize) -> anyhow::Result<String> {
             mine.push(ms);
             times.push(ms);
         }
-        per_query.push((q, total, pct(&mine, 0.5)));
+        per_query.push((*q, total, pct(&mine, 0.5)));
     }
     let _ = writeln!(
         out,
@@ -529,13 +580,12 @@ pub fn discovery(products: usize, runs: usize) -> anyhow::Result<String> {
         pct(&times, 0.5),
         pct(&times, 0.99)
     );
-    // The same through HTTP, with facets from a filter.
     let mut http = Vec::new();
     for _ in 0..runs {
         for q in SEARCH_QUERIES.iter().take(5) {
             let t = Instant::now();
             rt.block_on(get(
-                &app,
+                app,
                 &format!("/api/search?q={}&tag=pii", crate::serve::http::segment(q)),
             ));
             http.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -546,8 +596,12 @@ pub fn discovery(products: usize, runs: usize) -> anyhow::Result<String> {
         "| `GET /api/search` (with a facet filter) p99 | {:.2} ms |",
         pct(&http, 0.99)
     );
-    // Page renders.
-    let (d, n) = keys[products / 2].split_once('/').expect("domain/product");
+    Ok(per_query)
+}
+
+/// p95 render times of a product page with its lineage, the mesh map and an impact answer.
+fn page_render_times(rt: &tokio::runtime::Runtime, app: &axum::Router, keys: &[String], runs: usize, out: &mut String) {
+    let (d, n) = keys[keys.len() / 2].split_once('/').expect("domain/product");
     for (label, uri) in [
         ("product page with lineage, p95", format!("/products/{d}/{n}")),
         ("mesh map `/lineage`, p95", "/lineage".to_string()),
@@ -560,21 +614,23 @@ pub fn discovery(products: usize, runs: usize) -> anyhow::Result<String> {
         let mut bytes = 0;
         for _ in 0..runs.min(50) {
             let s = Instant::now();
-            bytes = rt.block_on(get(&app, &uri));
+            bytes = rt.block_on(get(app, &uri));
             t.push(s.elapsed().as_secs_f64() * 1000.0);
         }
         let _ = writeln!(out, "| {label} | {:.2} ms ({} KiB) |", pct(&t, 0.95), bytes / 1024);
     }
-    // Incremental index update: one product's description changes.
+}
+
+/// Incremental index update: one product's contract gains a tag, the mesh rebuilds, the index rewrites its document.
+fn index_update_time(mesh: &Mesh, root: &Path, key: &str, out: &mut String) -> anyhow::Result<()> {
     let index = crate::discovery::search::SearchIndex::new()?;
     {
         let s = mesh.snapshot();
         index.update(&s.catalog, &s.governance.compliance)?
     };
-    let contract = dir
-        .0
-        .join(&keys[0])
-        .join(format!("{}.odcs.yaml", keys[0].split_once('/').expect("key").1));
+    let contract = root
+        .join(key)
+        .join(format!("{}.odcs.yaml", key.split_once('/').expect("key").1));
     let text = std::fs::read_to_string(&contract)?;
     std::fs::write(&contract, text.replacen("schema:", "tags: [benchmarked]\nschema:", 1))?;
     mesh.rebuild().map_err(anyhow::Error::msg)?;
@@ -588,9 +644,5 @@ pub fn discovery(products: usize, runs: usize) -> anyhow::Result<String> {
         "| index update after one product changed | {:.2} ms ({written} document rewritten) |",
         t.elapsed().as_secs_f64() * 1000.0
     );
-    let _ = writeln!(out, "\n| query | matches | p50 ms |\n|---|---|---|");
-    for (q, total, p50) in per_query {
-        let _ = writeln!(out, "| `{q}` | {total} | {p50:.2} |");
-    }
-    Ok(out)
+    Ok(())
 }

@@ -1,20 +1,58 @@
-//! The three commands: `serve`, `validate` and `test`. Each returns the process exit code; `main` prints errors.
+//! The commands: one function per `meshbox` subcommand. Each returns the process exit code; `main` prints errors
+//! and turns them into an exit code with [`exit_code`].
 
 use crate::cli::args::{LintArgs, ReportFormat, ServeArgs, TestArgs, ValidateArgs, cache_dir};
 use crate::folder::manifests::{ProductSpec, read_contract};
 use crate::live::snapshot::{Mesh, build};
 use anyhow::Context;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// Exit code 2: the input cannot be used at all (a missing folder, an unreadable contract).
+/// Exit code 1: the command ran and found problems (a blocking check fails, a lint error, a breaking change).
+pub const FAILED: u8 = 1;
+/// Exit code 2: the input cannot be used at all (a missing folder, an unreadable contract, a bad flag value).
+/// clap's own usage errors exit 2 as well.
 pub const UNUSABLE: u8 = 2;
+/// Exit code 3: meshbox itself failed (DuckDB on meshbox's own SQL, an I/O error writing the output, a bug).
+pub const INTERNAL: u8 = 3;
 
 /// A problem with the input, reported without a backtrace and exiting 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct Unusable(pub String);
+
+/// Standard output was closed by its reader (`meshbox validate | head -1`): the command ends quietly, as ripgrep
+/// does, instead of panicking in `println!`.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output was closed")]
+pub struct OutputClosed;
+
+/// Whether a command's error only says that standard output was closed: a quiet, successful end.
+pub fn is_closed_output(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| e.is::<OutputClosed>())
+}
+
+/// The exit code of a command that failed: 2 for a mistake in the input or the flags ([`Unusable`]), 3 for any
+/// other error, which is meshbox's own.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    if error.chain().any(|e| e.is::<Unusable>()) {
+        UNUSABLE
+    } else {
+        INTERNAL
+    }
+}
+
+/// Writes `text` to standard output. A closed pipe becomes [`OutputClosed`]; any other write error is meshbox's.
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(OutputClosed.into()),
+        written => written.context("writing to standard output"),
+    }
+}
 
 fn existing_dir(dir: &Path) -> anyhow::Result<PathBuf> {
     if !dir.is_dir() {
@@ -23,20 +61,34 @@ fn existing_dir(dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::canonicalize(dir).with_context(|| format!("resolving {}", dir.display()))
 }
 
+/// Refuses an `--output` whose folder does not exist before any work is done.
+fn writable_output(output: Option<&Path>) -> anyhow::Result<()> {
+    let Some(parent) = output.map(|o| o.parent().unwrap_or(Path::new(""))) else {
+        return Ok(());
+    };
+    if parent.as_os_str().is_empty() || parent.is_dir() {
+        return Ok(());
+    }
+    Err(Unusable(format!("--output: the folder {} does not exist", parent.display())).into())
+}
+
 /// Prints a report, or writes it to `--output`.
 fn emit(report: &str, output: Option<&Path>) -> anyhow::Result<()> {
     match output {
         Some(path) => std::fs::write(path, report).with_context(|| format!("writing {}", path.display())),
-        None => {
-            print!("{report}");
-            Ok(())
-        }
+        None => print(report),
     }
+}
+
+/// 0 when `ok`, else 1.
+fn verdict(ok: bool) -> ExitCode {
+    if ok { ExitCode::SUCCESS } else { ExitCode::from(FAILED) }
 }
 
 pub fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let given = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let root = existing_dir(&given)?;
+    writable_output(args.output.as_deref())?;
     let mut opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
     opts.pii = true;
     let state = crate::cli::args::state_dir(args.state_dir.as_ref(), &root);
@@ -47,21 +99,18 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let report = match args.format {
         ReportFormat::Text => crate::cli::report::text(&snapshot),
         ReportFormat::Json => crate::cli::report::json(&snapshot) + "\n",
-        ReportFormat::Junit => crate::cli::report::junit(&snapshot, &given),
+        ReportFormat::Junit => crate::cli::report::junit(&snapshot, &given)?,
         ReportFormat::Github => crate::cli::report::github(&snapshot, &given),
     };
     emit(&report, args.output.as_deref())?;
-    Ok(if snapshot.passes() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(verdict(snapshot.passes()))
 }
 
 pub fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
     if !args.contract.is_file() {
         return Err(Unusable(format!("{} is not a file", args.contract.display())).into());
     }
+    writable_output(args.output.as_deref())?;
     let path = std::fs::canonicalize(&args.contract)?;
     let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let (contract, diagnostics) = read_contract(&path, &root);
@@ -112,14 +161,14 @@ pub fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
         ReportFormat::Text | ReportFormat::Github => {
             crate::cli::report::contract_text(contract, status, &outcome.checks, &diags, outcome.load_ms)
         }
-        ReportFormat::Junit => crate::cli::report::contract_junit(contract, &outcome.checks, &diags, &prefix),
+        ReportFormat::Junit => crate::cli::report::contract_junit(contract, &outcome.checks, &diags, &prefix)?,
     };
     emit(&report, args.output.as_deref())?;
     let ok = matches!(
         status,
         crate::model::catalog::Status::Passing | crate::model::catalog::Status::Warning
     );
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(verdict(ok))
 }
 
 pub fn lint(args: &LintArgs) -> anyhow::Result<ExitCode> {
@@ -145,33 +194,29 @@ pub fn lint(args: &LintArgs) -> anyhow::Result<ExitCode> {
         .flat_map(|(_, d)| d)
         .filter(|d| d.severity == crate::base::diagnostics::Severity::Warning)
         .count();
+    let mut report = String::new();
     match args.format {
         ReportFormat::Json | ReportFormat::Junit | ReportFormat::Github => {
             let files: Vec<serde_json::Value> = results
                 .iter()
                 .map(|(f, d)| serde_json::json!({"file": f.strip_prefix(&base).unwrap_or(f), "diagnostics": d}))
                 .collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(
-                    &serde_json::json!({"errors": errors, "warnings": warnings, "files": files})
-                )?
-            );
+            let json = serde_json::json!({"errors": errors, "warnings": warnings, "files": files});
+            let _ = writeln!(report, "{}", serde_json::to_string_pretty(&json)?);
         }
         ReportFormat::Text => {
-            for (_, diags) in &results {
-                for d in diags {
-                    println!("{d}");
-                }
+            for d in results.iter().flat_map(|(_, d)| d) {
+                let _ = writeln!(report, "{d}");
             }
-            println!("{} files checked: {errors} errors, {warnings} warnings", results.len());
+            let _ = writeln!(
+                report,
+                "{} files checked: {errors} errors, {warnings} warnings",
+                results.len()
+            );
         }
     }
-    Ok(if errors == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    print(&report)?;
+    Ok(verdict(errors == 0))
 }
 
 pub fn bench(what: &crate::cli::args::BenchCommand) -> anyhow::Result<ExitCode> {
@@ -179,67 +224,74 @@ pub fn bench(what: &crate::cli::args::BenchCommand) -> anyhow::Result<ExitCode> 
     match what {
         BenchCommand::Render { products, runs } => {
             let sample = crate::lifecycle::sample_mesh::unpack(&cache_dir(None))?;
-            print!("{}", crate::cli::bench::render(&sample, *products, *runs)?);
+            print(&crate::cli::bench::render(&sample, *products, *runs)?)?;
         }
-        BenchCommand::Reload { runs, edits } => print!("{}", crate::cli::bench::reload(*runs, *edits)?),
-        BenchCommand::Access { rows, runs } => print!("{}", crate::cli::bench::access(*rows, *runs)?),
-        BenchCommand::Discovery { products, runs } => print!("{}", crate::cli::bench::discovery(*products, *runs)?),
+        BenchCommand::Reload { runs, edits } => print(&crate::cli::bench::reload(*runs, *edits)?)?,
+        BenchCommand::Access { rows, runs } => print(&crate::cli::bench::access(*rows, *runs)?)?,
+        BenchCommand::Discovery { products, runs } => print(&crate::cli::bench::discovery(*products, *runs)?)?,
         BenchCommand::Generate {
             dir,
             products,
             domains,
             rows,
         } => {
-            if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+            if dir.exists() && std::fs::read_dir(dir).map_or(true, |mut entries| entries.next().is_some()) {
                 return Err(Unusable(format!(
-                    "{} exists and is not empty; meshbox only writes into a new folder",
+                    "{} exists and is not an empty folder; meshbox only writes into a new folder",
                     dir.display()
                 ))
                 .into());
             }
-            let keys = crate::cli::bench_mesh::generate(dir, *products, (*domains).max(1), *rows);
-            println!(
-                "wrote {} products in {} domains to {}",
+            let keys = crate::cli::bench_mesh::generate(dir, *products, (*domains).max(1), *rows)
+                .with_context(|| format!("writing the synthetic mesh to {}", dir.display()))?;
+            print(&format!(
+                "wrote {} products in {} domains to {}\n",
                 keys.len(),
                 (*domains).max(1),
                 dir.display()
-            );
+            ))?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let mut opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
-    opts.profiles = true;
-    opts.pii = true;
-    let root = match &args.dir {
-        Some(d) => existing_dir(d)?,
+/// The folder `serve` serves: `DIR`, or the bundled sample mesh unpacked into the cache.
+fn serve_root(args: &ServeArgs) -> anyhow::Result<PathBuf> {
+    match &args.dir {
+        Some(d) => existing_dir(d),
         None => {
             let dir = crate::lifecycle::sample_mesh::unpack(&cache_dir(args.engine.cache_dir.as_ref()))
                 .context("unpacking the bundled sample mesh")?;
             tracing::info!(path = %dir.display(), "serving the bundled sample mesh");
-            dir
+            Ok(dir)
         }
-    };
-    let state = crate::cli::args::state_dir(args.state_dir.as_ref(), &root);
+    }
+}
+
+/// The state folder (audit log, hash salt), refused inside the mesh folder.
+fn serve_state_dir(args: &ServeArgs, root: &Path) -> anyhow::Result<PathBuf> {
+    let state = crate::cli::args::state_dir(args.state_dir.as_ref(), root);
     let state = std::path::absolute(&state).unwrap_or(state);
-    if state.starts_with(&root) {
+    if state.starts_with(root) {
         return Err(Unusable(format!(
             "the state folder {} is inside the mesh folder; meshbox never writes there (pick another --state-dir)",
             state.display()
         ))
         .into());
     }
-    opts.state_dir = Some(state.clone());
-    let audit = crate::governance::audit::Audit::in_dir(&state)
-        .with_context(|| format!("opening the audit log in {}", state.display()))?;
-    let salt = crate::governance::masking::Salt::stored_in(&state);
-    tracing::info!(path = %state.display(), "state folder (audit log, hash salt)");
+    Ok(state)
+}
+
+/// Loads the mesh off the async threads and logs what it found.
+async fn open_mesh(
+    args: &ServeArgs,
+    root: &Path,
+    opts: crate::checks::pipeline::Options,
+    salt: crate::governance::masking::Salt,
+) -> anyhow::Result<Arc<Mesh>> {
     let max_exec = args.sql_time_limit_ms.saturating_mul(2).max(1000);
-    let open_root = root.clone();
+    let open_root = root.to_path_buf();
     let mesh = tokio::task::spawn_blocking(move || Mesh::open_salted(&open_root, opts, max_exec, salt)).await??;
-    let mesh = Arc::new(mesh);
     let snapshot = mesh.snapshot();
     let summary = crate::cli::report::Summary::of(&snapshot);
     tracing::info!(
@@ -250,6 +302,55 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         took_ms = snapshot.reload.took_ms,
         "mesh loaded"
     );
+    Ok(Arc::new(mesh))
+}
+
+/// What `serve` prints at start: where it serves and, in a locked room, the token that unlocks the roles.
+fn serve_banner(
+    args: &ServeArgs,
+    root: &Path,
+    bound: std::net::SocketAddr,
+    room: Option<(String, std::collections::BTreeSet<String>)>,
+) -> String {
+    let address = match &args.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        // 0.0.0.0 is not an address a browser can visit: this machine is.
+        None if bound.ip().is_unspecified() => format!("http://127.0.0.1:{}", bound.port()),
+        None => format!("http://{bound}"),
+    };
+    let mut out = format!("meshbox is serving {} at {address}/\n", root.display());
+    if let Some((token, guarded)) = room {
+        let roles: Vec<&str> = guarded.iter().map(String::as_str).collect();
+        let _ = writeln!(
+            out,
+            "roles are locked for this room: {} need the token. Open this address once to unlock them in a browser:\n  \
+             {address}/?token={token}\n(API clients: header `X-Meshbox-Token: {token}` or `Authorization: Bearer {token}`)",
+            if roles.is_empty() {
+                "none of the roles".to_string()
+            } else {
+                roles.join(", ")
+            }
+        );
+        if bound.ip().is_unspecified() && args.public_url.is_none() {
+            out.push_str("from other machines, use this machine's address instead of 127.0.0.1\n");
+        }
+    }
+    out
+}
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
+    opts.profiles = true;
+    opts.pii = true;
+    let public_host = args.public_host().map_err(Unusable)?;
+    let root = serve_root(&args)?;
+    let state = serve_state_dir(&args, &root)?;
+    opts.state_dir = Some(state.clone());
+    let audit = crate::governance::audit::Audit::in_dir(&state)
+        .with_context(|| format!("opening the audit log in {}", state.display()))?;
+    let salt = crate::governance::masking::Salt::stored_in(&state);
+    tracing::info!(path = %state.display(), "state folder (audit log, hash salt)");
+    let mesh = open_mesh(&args, &root, opts, salt).await?;
     let _watcher = if args.no_watch {
         None
     } else {
@@ -259,7 +360,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         Some(crate::live::watch::spawn(mesh.clone(), opts)?)
     };
-    let public_host = args.public_host().map_err(Unusable)?;
     let web = crate::serve::http::WebSecurity::for_bind(args.bind, public_host.as_deref(), args.lock_roles)
         .context("making the room token (reading /dev/urandom)")?;
     let room = web.room.as_ref().map(|lock| {
@@ -277,46 +377,35 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let addr = std::net::SocketAddr::new(args.bind, args.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("listening on {addr}"))?;
+        .map_err(|e| Unusable(format!("cannot listen on {addr}: {e} (pick another --port or --bind)")))?;
     let bound = listener.local_addr()?;
-    let address = match &args.public_url {
-        Some(url) => url.trim_end_matches('/').to_string(),
-        // 0.0.0.0 is not an address a browser can visit: this machine is.
-        None if bound.ip().is_unspecified() => format!("http://127.0.0.1:{}", bound.port()),
-        None => format!("http://{bound}"),
-    };
-    println!("meshbox is serving {} at {address}/", root.display());
-    if let Some((token, guarded)) = room {
-        let roles: Vec<&str> = guarded.iter().map(String::as_str).collect();
-        println!(
-            "roles are locked for this room: {} need the token. Open this address once to unlock them in a browser:\n  \
-             {address}/?token={token}\n(API clients: header `X-Meshbox-Token: {token}` or `Authorization: Bearer {token}`)",
-            if roles.is_empty() {
-                "none of the roles".to_string()
-            } else {
-                roles.join(", ")
-            }
-        );
-        if bound.ip().is_unspecified() && args.public_url.is_none() {
-            println!("from other machines, use this machine's address instead of 127.0.0.1");
-        }
+    match print(&serve_banner(&args, &root, bound, room)) {
+        // Nobody reads the banner (`meshbox serve | head -1` has gone): keep serving.
+        Err(e) if is_closed_output(&e) => {}
+        printed => printed?,
     }
     crate::serve::http::serve(listener, crate::serve::http::router(state)).await?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_written(files: &[PathBuf], base: &Path) {
+/// The files a command created, one `  created …` line each, relative to `base`.
+fn written_lines(files: &[PathBuf], base: &Path) -> String {
+    let mut out = String::new();
     for f in files {
-        println!("  created {}", f.strip_prefix(base).unwrap_or(f).display());
+        let _ = writeln!(out, "  created {}", f.strip_prefix(base).unwrap_or(f).display());
     }
+    out
 }
 
 pub fn init(args: &crate::cli::args::InitArgs) -> anyhow::Result<ExitCode> {
     let plan = crate::lifecycle::scaffold::init(&args.dir)?;
     let written = plan.write(args.force).map_err(|e| Unusable(e.to_string()))?;
-    println!("a new mesh in {}:", args.dir.display());
-    print_written(&written, &args.dir);
-    println!("next: meshbox serve {}", args.dir.display());
+    print(&format!(
+        "a new mesh in {}:\n{}next: meshbox serve {}\n",
+        args.dir.display(),
+        written_lines(&written, &args.dir),
+        args.dir.display()
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -328,8 +417,7 @@ pub fn new(args: &crate::cli::args::NewArgs) -> anyhow::Result<ExitCode> {
         crate::lifecycle::scaffold::new_product(&args.mesh, &args.product, &args.from, args.table.as_deref())
             .map_err(|e| Unusable(format!("{e:#}")))?;
     let written = plan.write(args.force).map_err(|e| Unusable(e.to_string()))?;
-    println!("{summary}");
-    print_written(&written, &args.mesh);
+    print(&format!("{summary}\n{}", written_lines(&written, &args.mesh)))?;
     // What was written must pass lint: say so if it does not.
     let mut problems = 0;
     for f in written
@@ -343,15 +431,11 @@ pub fn new(args: &crate::cli::args::NewArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    println!(
-        "next: fill in the TODOs, then `meshbox validate {}` shows the checks and the policies it still fails",
+    print(&format!(
+        "next: fill in the TODOs, then `meshbox validate {}` shows the checks and the policies it still fails\n",
         args.mesh.display()
-    );
-    Ok(if problems == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    ))?;
+    Ok(verdict(problems == 0))
 }
 
 pub fn import(what: &crate::cli::args::ImportCommand) -> anyhow::Result<ExitCode> {
@@ -373,11 +457,11 @@ pub fn import(what: &crate::cli::args::ImportCommand) -> anyhow::Result<ExitCode
                 crate::lifecycle::scaffold::import_odcs(mesh, file, domain.as_deref(), product.as_deref())
                     .map_err(|e| Unusable(format!("{e:#}")))?;
             let written = plan.write(*force).map_err(|e| Unusable(e.to_string()))?;
-            println!("imported as {}", notes[0]);
-            print_written(&written, mesh);
+            let mut out = format!("imported as {}\n{}", notes[0], written_lines(&written, mesh));
             for n in &notes[1..] {
-                println!("note: {n}");
+                let _ = writeln!(out, "note: {n}");
             }
+            print(&out)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -408,23 +492,16 @@ pub fn diff(args: &crate::cli::args::DiffArgs, fail_on_breaking: bool) -> anyhow
         crate::cli::args::DiffFormat::Json => "json",
         crate::cli::args::DiffFormat::Markdown => "markdown",
     };
-    print!(
-        "{}",
-        crate::checks::diff::render(
-            &changes,
-            &args.old.display().to_string(),
-            &args.new.display().to_string(),
-            format
-        )
-    );
+    print(&crate::checks::diff::render(
+        &changes,
+        &args.old.display().to_string(),
+        &args.new.display().to_string(),
+        format,
+    ))?;
     let breaking = changes
         .iter()
         .any(|c| c.impact == crate::checks::diff::Impact::Breaking);
-    Ok(if fail_on_breaking && breaking {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(verdict(!(fail_on_breaking && breaking)))
 }
 
 /// `meshbox export DIR --format …`.
@@ -432,29 +509,33 @@ pub fn export(args: &crate::cli::args::ExportArgs) -> anyhow::Result<ExitCode> {
     use crate::lifecycle::export::ExportFormat;
     let root = existing_dir(&args.dir)?;
     let opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
-    let snapshot = build(&root, &opts, None, None)?;
-    let files = crate::lifecycle::export::export(&snapshot.catalog, args.format);
-    let Some(output) = &args.output else {
-        let many = files.len() > 1;
-        for (i, (path, text)) in files.iter().enumerate() {
-            if many {
-                if i > 0 {
-                    println!("---");
-                }
-                println!("# {}", path.display());
-            }
-            print!("{text}");
-        }
-        return Ok(ExitCode::SUCCESS);
-    };
-    let target = std::path::absolute(output)?;
-    if target.starts_with(&root) {
+    let target = args.output.as_deref().map(std::path::absolute).transpose()?;
+    if let Some(target) = &target
+        && target.starts_with(&root)
+    {
         return Err(Unusable(format!(
             "{} is inside the mesh folder; meshbox never writes there",
-            output.display()
+            target.display()
         ))
         .into());
     }
+    let snapshot = build(&root, &opts, None, None)?;
+    let files = crate::lifecycle::export::export(&snapshot.catalog, args.format);
+    let (Some(target), Some(output)) = (target, &args.output) else {
+        let many = files.len() > 1;
+        let mut out = String::new();
+        for (i, (path, text)) in files.iter().enumerate() {
+            if many {
+                if i > 0 {
+                    out.push_str("---\n");
+                }
+                let _ = writeln!(out, "# {}", path.display());
+            }
+            out.push_str(text);
+        }
+        print(&out)?;
+        return Ok(ExitCode::SUCCESS);
+    };
     let mut plan = crate::lifecycle::scaffold::Plan::default();
     match args.format {
         ExportFormat::Odcs | ExportFormat::Odps => {

@@ -1,11 +1,16 @@
-//! What `meshbox validate` and `meshbox test` print: a summary per product (text) or the whole result (JSON).
+//! What `meshbox validate` and `meshbox test` print: a summary per product (text), the whole result (JSON), JUnit XML
+//! (written by quick-junit) or GitHub Actions annotations.
 
 use crate::base::diagnostics::{Diagnostic, Severity};
 use crate::checks::{CheckResult, CheckStatus};
 use crate::live::snapshot::Snapshot;
 use crate::model::catalog::{Product, Status};
+use anyhow::Context;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 use std::fmt::Write;
+use std::path::Path;
+use std::time::Duration;
 
 /// Counts over a mesh.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -362,158 +367,138 @@ pub fn contract_text(
     out
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
+/// `file` and `line` attributes on a test case, where known (CI servers link the case to the declaring line).
+fn locate(case: &mut TestCase, file: Option<String>, line: Option<usize>) {
+    if let Some(file) = file {
+        case.extra.insert("file".into(), file.into());
+        if let Some(line) = line {
+            case.extra.insert("line".into(), line.to_string().into());
+        }
+    }
 }
 
-/// One JUnit test case per check, one per error diagnostic (so a product that cannot load is a failing test).
-fn junit_cases(
-    suite: &str,
-    checks: &[CheckResult],
-    diagnostics: &[Diagnostic],
-    prefix: &std::path::Path,
-    out: &mut String,
-) -> (usize, usize, usize, usize) {
-    let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
+/// An error diagnostic as a test case in error, so a product that cannot load is a failing test.
+fn diagnostic_case(suite: &str, d: &Diagnostic, prefix: &Path) -> TestCase {
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    status
+        .set_message(d.message.as_str())
+        .set_type(d.code)
+        .set_description(d.to_string());
+    let mut case = TestCase::new(format!("load: {}", d.code), status);
+    case.set_classname(suite);
+    locate(
+        &mut case,
+        d.file.as_ref().map(|f| prefix.join(f).display().to_string()),
+        d.line,
+    );
+    case
+}
+
+/// A check as a test case: a failure, an error, skipped (a warning or a check not run), or a success.
+fn check_case(suite: &str, c: &CheckResult, prefix: &Path) -> TestCase {
+    let reason = c.reason.as_deref().unwrap_or(c.status.as_str());
+    let body = format!(
+        "{}\nmeasured: {}\nthreshold: {}\n{}",
+        c.name,
+        c.measured_text(),
+        c.threshold_text(),
+        c.sql.as_deref().unwrap_or("")
+    );
+    let mut status = match c.status {
+        CheckStatus::Pass => TestCaseStatus::success(),
+        CheckStatus::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
+        CheckStatus::Error => TestCaseStatus::non_success(NonSuccessKind::Error),
+        CheckStatus::Warn | CheckStatus::Skipped => TestCaseStatus::skipped(),
+    };
+    if matches!(c.status, CheckStatus::Fail | CheckStatus::Error) {
+        status
+            .set_message(reason)
+            .set_type(format!("{:?}", c.category))
+            .set_description(body);
+    } else {
+        status.set_message(reason);
+    }
+    let mut case = TestCase::new(c.key.as_str(), status);
+    case.set_classname(match &c.table {
+        Some(t) => format!("{suite}.{t}"),
+        None => suite.to_string(),
+    });
+    let origin = c.origin.as_ref();
+    locate(
+        &mut case,
+        origin.map(|o| prefix.join(&o.file).display().to_string()),
+        origin.and_then(|o| o.line),
+    );
+    case
+}
+
+/// A JUnit test suite: one test case per error diagnostic, then one per check.
+fn junit_suite(name: &str, checks: &[CheckResult], diagnostics: &[Diagnostic], prefix: &Path) -> TestSuite {
+    let mut suite = TestSuite::new(name);
     for d in diagnostics.iter().filter(|d| d.is_error()) {
-        tests += 1;
-        errors += 1;
-        let file = d
-            .file
-            .as_ref()
-            .map(|f| prefix.join(f).display().to_string())
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\">\n      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>",
-            xml_escape(suite),
-            xml_escape(&format!("load: {}", d.code)),
-            xml_escape(&file),
-            d.line.unwrap_or(0),
-            xml_escape(&d.message),
-            d.code,
-            xml_escape(&d.to_string())
-        );
+        suite.add_test_case(diagnostic_case(name, d, prefix));
     }
     for c in checks {
-        tests += 1;
-        let (file, line) = c
-            .origin
-            .as_ref()
-            .map(|o| (prefix.join(&o.file).display().to_string(), o.line.unwrap_or(0)))
-            .unwrap_or_default();
-        let class = match &c.table {
-            Some(t) => format!("{suite}.{t}"),
-            None => suite.to_string(),
-        };
-        let _ = write!(
-            out,
-            "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{line}\">",
-            xml_escape(&class),
-            xml_escape(&c.key),
-            xml_escape(&file)
-        );
-        let reason = xml_escape(c.reason.as_deref().unwrap_or(c.status.as_str()));
-        let body = xml_escape(&format!(
-            "{}\nmeasured: {}\nthreshold: {}\n{}",
-            c.name,
-            c.measured_text(),
-            c.threshold_text(),
-            c.sql.as_deref().unwrap_or("")
-        ));
-        match c.status {
-            CheckStatus::Pass => {}
-            CheckStatus::Fail => {
-                failures += 1;
-                let _ = write!(
-                    out,
-                    "\n      <failure message=\"{reason}\" type=\"{:?}\">{body}</failure>\n    ",
-                    c.category
-                );
-            }
-            CheckStatus::Error => {
-                errors += 1;
-                let _ = write!(
-                    out,
-                    "\n      <error message=\"{reason}\" type=\"{:?}\">{body}</error>\n    ",
-                    c.category
-                );
-            }
-            CheckStatus::Warn | CheckStatus::Skipped => {
-                skipped += 1;
-                let _ = write!(out, "\n      <skipped message=\"{reason}\"/>\n    ");
-            }
-        }
-        out.push_str("</testcase>\n");
+        suite.add_test_case(check_case(name, c, prefix));
     }
-    (tests, failures, errors, skipped)
+    // quick-junit counts skipped cases as `disabled`; CI servers read `skipped`.
+    let skipped = suite.disabled.to_string();
+    suite.extra.insert("skipped".into(), skipped.into());
+    suite
 }
 
-/// JUnit XML for CI systems: a test suite per product, a test case per check.
-pub fn junit(s: &Snapshot, prefix: &std::path::Path) -> String {
-    let catalog = &s.catalog;
-    let mut suites = String::new();
-    let mut totals = (0, 0, 0, 0);
-    for p in &catalog.products {
-        let mut cases = String::new();
-        let (t, f, e, s) = junit_cases(&p.key(), &p.checks, &p.diagnostics, prefix, &mut cases);
-        totals = (totals.0 + t, totals.1 + f, totals.2 + e, totals.3 + s);
-        let _ = write!(
-            suites,
-            "  <testsuite name=\"{}\" tests=\"{t}\" failures=\"{f}\" errors=\"{e}\" skipped=\"{s}\" time=\"{:.3}\">\n{cases}  </testsuite>\n",
-            xml_escape(&p.key()),
-            p.load_ms / 1000.0
-        );
+/// The `policies` suite: a test case per policy and product it applies to, failing on an `error` violation.
+fn policy_suite(s: &Snapshot) -> TestSuite {
+    let mut suite = TestSuite::new("policies");
+    for policy in &s.governance.policies.policies {
+        for p in s
+            .catalog
+            .products
+            .iter()
+            .filter(|p| crate::governance::policy::applies(policy, p))
+        {
+            let errors: Vec<&crate::governance::policy::Violation> = s
+                .governance
+                .compliance
+                .of_product(&p.domain, &p.name)
+                .filter(|v| v.policy == policy.id && v.severity == Severity::Error)
+                .collect();
+            let status = match errors.first() {
+                None => TestCaseStatus::success(),
+                Some(first) => {
+                    let text: Vec<String> = errors.iter().map(|v| violation_line(v).trim().to_string()).collect();
+                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    status
+                        .set_message(first.message.as_str())
+                        .set_description(text.join("\n"));
+                    status
+                }
+            };
+            let mut case = TestCase::new(format!("{} on {}", policy.id, p.key()), status);
+            case.set_classname("policies");
+            suite.add_test_case(case);
+        }
+    }
+    suite.extra.insert("skipped".into(), "0".into());
+    suite
+}
+
+fn junit_xml(report: &Report) -> anyhow::Result<String> {
+    report.to_string().context("writing the JUnit XML")
+}
+
+/// JUnit XML for CI systems: a test suite per product, a test case per check, and a `policies` suite.
+pub fn junit(s: &Snapshot, prefix: &Path) -> anyhow::Result<String> {
+    let mut report = Report::new(s.catalog.name.as_str());
+    for p in &s.catalog.products {
+        let mut suite = junit_suite(&p.key(), &p.checks, &p.diagnostics, prefix);
+        suite.set_time(Duration::try_from_secs_f64(p.load_ms / 1000.0).unwrap_or_default());
+        report.add_test_suite(suite);
     }
     if !s.governance.policies.policies.is_empty() {
-        let mut cases = String::new();
-        let (mut t, mut f) = (0, 0);
-        for policy in &s.governance.policies.policies {
-            for p in catalog
-                .products
-                .iter()
-                .filter(|p| crate::governance::policy::applies(policy, p))
-            {
-                t += 1;
-                let name = xml_escape(&format!("{} on {}", policy.id, p.key()));
-                let errors: Vec<&crate::governance::policy::Violation> = s
-                    .governance
-                    .compliance
-                    .of_product(&p.domain, &p.name)
-                    .filter(|v| v.policy == policy.id && v.severity == Severity::Error)
-                    .collect();
-                if errors.is_empty() {
-                    let _ = writeln!(cases, "    <testcase name=\"{name}\" classname=\"policies\"/>");
-                } else {
-                    f += 1;
-                    let text: Vec<String> = errors.iter().map(|v| violation_line(v).trim().to_string()).collect();
-                    let _ = writeln!(
-                        cases,
-                        "    <testcase name=\"{name}\" classname=\"policies\"><failure message=\"{}\">{}</failure></testcase>",
-                        xml_escape(&errors[0].message),
-                        xml_escape(&text.join("\n"))
-                    );
-                }
-            }
-        }
-        totals = (totals.0 + t, totals.1 + f, totals.2, totals.3);
-        let _ = write!(
-            suites,
-            "  <testsuite name=\"policies\" tests=\"{t}\" failures=\"{f}\" errors=\"0\" skipped=\"0\">\n{cases}  </testsuite>\n"
-        );
+        report.add_test_suite(policy_suite(s));
     }
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">\n{suites}</testsuites>\n",
-        xml_escape(&catalog.name),
-        totals.0,
-        totals.1,
-        totals.2,
-        totals.3
-    )
+    junit_xml(&report)
 }
 
 /// JUnit XML for `meshbox test`: one suite for the contract.
@@ -521,15 +506,12 @@ pub fn contract_junit(
     contract: &crate::model::manifest::odcs::Contract,
     checks: &[CheckResult],
     diagnostics: &[Diagnostic],
-    prefix: &std::path::Path,
-) -> String {
-    let mut cases = String::new();
+    prefix: &Path,
+) -> anyhow::Result<String> {
     let name = contract.id.clone().unwrap_or_else(|| contract.title());
-    let (t, f, e, s) = junit_cases(&name, checks, diagnostics, prefix, &mut cases);
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"{}\" tests=\"{t}\" failures=\"{f}\" errors=\"{e}\" skipped=\"{s}\">\n{cases}</testsuite>\n",
-        xml_escape(&name)
-    )
+    let mut report = Report::new(name.as_str());
+    report.add_test_suite(junit_suite(&name, checks, diagnostics, prefix));
+    junit_xml(&report)
 }
 
 fn gh_data(s: &str) -> String {
@@ -541,7 +523,7 @@ fn gh_property(s: &str) -> String {
 }
 
 /// GitHub Actions workflow commands: one annotation per problem, on the file and line that declares it.
-pub fn github(s: &Snapshot, prefix: &std::path::Path) -> String {
+pub fn github(s: &Snapshot, prefix: &Path) -> String {
     let catalog = &s.catalog;
     let mut out = String::new();
     let mut annotate = |level: &str, file: Option<String>, line: Option<usize>, title: &str, message: &str| {
@@ -610,4 +592,196 @@ pub fn github(s: &Snapshot, prefix: &std::path::Path) -> String {
         s.products, s.failing, s.failed, s.checks, s.checks_failed
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::check::{Category, Origin, Reads};
+    use std::collections::{BTreeMap, BTreeSet};
+
+    fn check(status: CheckStatus, reason: &str) -> CheckResult {
+        CheckResult {
+            key: "orders__amount__field_required".into(),
+            category: Category::Schema,
+            kind: "field_required".into(),
+            name: "amount is <required> & \"quoted\" 'twice'".into(),
+            table: Some("orders".into()),
+            column: Some("amount".into()),
+            quality_id: None,
+            dimension: None,
+            severity: None,
+            status,
+            measured: Some(3.0),
+            unit: None,
+            count: None,
+            row_count: None,
+            threshold: None,
+            reason: Some(reason.into()),
+            sql: Some("SELECT count(*) FROM t WHERE a < 1 AND b <> 'x'".into()),
+            origin: Some(Origin {
+                file: "sales/orders/orders.odcs.yaml".into(),
+                line: Some(12),
+                field: "schema[0]".into(),
+            }),
+            samples: None,
+            reads: Reads::Everything,
+            public_reason: None,
+        }
+    }
+
+    #[test]
+    fn junit_escapes_markup_quotes_and_control_characters() {
+        let nasty = "3 rows < 5 & \"a\" > 'b'\u{1}\u{8}\u{b}\u{1b}[31m red\u{1b}[0m\ttab\nline";
+        let checks = [
+            check(CheckStatus::Fail, nasty),
+            check(CheckStatus::Error, nasty),
+            check(CheckStatus::Warn, nasty),
+            check(CheckStatus::Pass, nasty),
+        ];
+        let broken = Diagnostic::error("yaml-syntax", format!("not valid YAML: {nasty}"))
+            .in_file("sales/orders/<orders>.odcs.yaml")
+            .at(3, 7);
+        let mut report = Report::new("a & b <mesh>");
+        report.add_test_suite(junit_suite("sales/orders", &checks, &[broken], Path::new("m")));
+        let xml = junit_xml(&report).unwrap();
+
+        for c in xml.chars() {
+            assert!(
+                !c.is_control() || matches!(c, '\n' | '\t' | '\r'),
+                "raw control {c:?} in {xml}"
+            );
+        }
+        for (i, _) in xml.match_indices('&') {
+            let entity = &xml[i..];
+            assert!(
+                ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&#"]
+                    .iter()
+                    .any(|e| entity.starts_with(e)),
+                "a bare & at {i}: {xml}"
+            );
+        }
+        let read = Report::deserialize_from_str(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+        assert_eq!(read.name.as_str(), "a & b <mesh>");
+        let suite = &read.test_suites[0];
+        assert_eq!(
+            (suite.tests, suite.failures, suite.errors, suite.disabled),
+            (5, 1, 2, 1)
+        );
+        assert_eq!(suite.extra.get("skipped").map(|s| s.as_str()), Some("1"));
+        // What XML 1.0 cannot hold (control characters) and terminal colours are dropped; the rest comes back.
+        let expected = "3 rows < 5 & \"a\" > 'b' redtab\nline";
+        let load = &suite.test_cases[0];
+        assert_eq!(load.name.as_str(), "load: yaml-syntax");
+        assert_eq!(
+            load.extra.get("file").map(|s| s.as_str()),
+            Some("m/sales/orders/<orders>.odcs.yaml")
+        );
+        assert_eq!(load.extra.get("line").map(|s| s.as_str()), Some("3"));
+        let TestCaseStatus::NonSuccess { message, ty, .. } = &load.status else {
+            panic!("the load error is an error case")
+        };
+        assert_eq!(message.as_deref(), Some(format!("not valid YAML: {expected}").as_str()));
+        assert_eq!(ty.as_deref(), Some("yaml-syntax"));
+        let failed = &suite.test_cases[1];
+        assert_eq!(failed.classname.as_deref(), Some("sales/orders.orders"));
+        let TestCaseStatus::NonSuccess {
+            kind,
+            message,
+            description,
+            ..
+        } = &failed.status
+        else {
+            panic!("a failed check is a failure case")
+        };
+        assert_eq!(*kind, NonSuccessKind::Failure);
+        assert_eq!(message.as_deref(), Some(expected));
+        let description = description.as_deref().unwrap_or_default();
+        assert!(
+            description.starts_with("amount is <required> & \"quoted\" 'twice'\nmeasured: 3"),
+            "{description}"
+        );
+        assert!(description.contains("WHERE a < 1 AND b <> 'x'"), "{description}");
+        assert!(matches!(suite.test_cases[3].status, TestCaseStatus::Skipped { .. }));
+        assert!(matches!(suite.test_cases[4].status, TestCaseStatus::Success { .. }));
+    }
+
+    /// Every diagnostic code under `src/`, found the ways the code writes one: `Diagnostic::error("code", …)` and
+    /// its siblings, `Severity::…, "code"` in `problem`/`push`/`contract_diag` calls, a lint's `self.error("code", …)`,
+    /// derived products' `diag("code", …)`, `code: "code"` fields and `let code = match … => "code"` arms.
+    fn emitted_codes() -> BTreeMap<String, BTreeSet<String>> {
+        let call = regex::Regex::new(
+            r#"(?:Diagnostic::(?:error|warning|info)|\bdiag|\.error|\.warn)\(\s*"([a-z0-9][a-z0-9-]*)""#,
+        )
+        .unwrap();
+        let severity_first = regex::Regex::new(
+            r#"(?:Diagnostic::new|\.problem|\.push|contract_diag)\((?:[^;()]|\([^()]*\))*?Severity::\w+,\s*"([a-z0-9][a-z0-9-]*)""#,
+        )
+        .unwrap();
+        let field = regex::Regex::new(r#"\bcode:\s*"([a-z0-9][a-z0-9-]*)""#).unwrap();
+        let code_match = regex::Regex::new(r"(?s)let code = match[^;]*?\{(.*?)\n\s*\};").unwrap();
+        let arm = regex::Regex::new(r#"=>\s*"([a-z0-9][a-z0-9-]*)""#).unwrap();
+        let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut files = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            // Tests make up diagnostics of their own.
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let name = path.display().to_string();
+            let mut add = |c: &str| {
+                found.entry(c.to_string()).or_default().insert(name.clone());
+            };
+            for re in [&call, &severity_first, &field] {
+                re.captures_iter(code).for_each(|c| add(&c[1]));
+            }
+            for block in code_match.captures_iter(code) {
+                arm.captures_iter(&block[1]).for_each(|c| add(&c[1]));
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_diagnostic_code_is_documented() {
+        let emitted = emitted_codes();
+        for known in [
+            "yaml-syntax",
+            "duplicate-id",
+            "symlink",
+            "too-large",
+            "policy-override",
+            "nothing-tested",
+        ] {
+            assert!(
+                emitted.contains_key(known),
+                "the scan no longer finds `{known}`: {emitted:?}"
+            );
+        }
+        let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/diagnostics.md")).unwrap();
+        let documented: BTreeSet<&str> = doc
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `")?.split('`').next())
+            .collect();
+        let missing: Vec<String> = emitted
+            .iter()
+            .filter(|(code, _)| !documented.contains(code.as_str()))
+            .map(|(code, files)| format!("{code} ({})", files.iter().cloned().collect::<Vec<_>>().join(", ")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "add these codes to docs/diagnostics.md: {missing:?}"
+        );
+        let stale: Vec<&&str> = documented.iter().filter(|c| !emitted.contains_key(**c)).collect();
+        assert!(
+            stale.is_empty(),
+            "docs/diagnostics.md lists codes nothing emits: {stale:?}"
+        );
+    }
 }

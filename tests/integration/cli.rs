@@ -1,17 +1,29 @@
-//! The `meshbox` binary: exit codes and output of `validate` and `test`.
+//! The `meshbox` binary: exit codes (0 passed, 1 failed, 2 unusable input, 3 meshbox's own failure), the output of
+//! `validate`, `test` and `lint`, and a closed standard output.
 
 use crate::common::{copy_dir, fixture};
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary with a private cache folder, two DuckDB threads and default logging.
+fn command(args: &[&str], scratch: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshbox"));
+    cmd.args(args)
+        .env("MESHBOX_CACHE_DIR", scratch)
+        .env("MESHBOX_STATE_DIR", scratch.join("state"))
+        .env("MESHBOX_THREADS", "2")
+        .env_remove("RUST_LOG");
+    cmd
+}
 
 fn meshbox(args: &[&str]) -> Output {
     let scratch = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_meshbox"))
-        .args(args)
-        .env("MESHBOX_CACHE_DIR", scratch.path())
-        .env("MESHBOX_THREADS", "2")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
+    command(args, scratch.path()).output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -125,9 +137,18 @@ fn validate_speaks_junit_and_github_annotations() {
     let out = meshbox(&["validate", fixture("checks").to_str().unwrap(), "--format", "junit"]);
     assert_eq!(out.status.code(), Some(1));
     let xml = String::from_utf8_lossy(&out.stdout);
+    assert!(xml.starts_with("<?xml") && xml.contains("<testsuites name="), "{xml}");
+    let suite = xml
+        .lines()
+        .find(|l| {
+            l.trim_start()
+                .starts_with("<testsuite name=\"lab/measures\" tests=\"37\"")
+        })
+        .unwrap_or_else(|| panic!("a suite per product: {xml}"));
+    assert!(suite.contains(" failures=\"10\""), "{suite}");
     assert!(
-        xml.starts_with("<?xml") && xml.contains("<testsuite name=\"lab/measures\" tests=\"37\" failures=\"10\""),
-        "{xml}"
+        xml.contains("<testcase name=\"measures__qty__field_null_values\" classname=\"lab/measures.measures\""),
+        "a case per check, classed by table: {xml}"
     );
     let out = meshbox(&["validate", fixture("checks").to_str().unwrap(), "--format", "github"]);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -137,4 +158,138 @@ fn validate_speaks_junit_and_github_annotations() {
         .expect("an annotation per failing check");
     assert!(line.starts_with("::error file="), "{line}");
     assert!(line.contains("lab/measures/measures.odcs.yaml,line=65,"), "{line}");
+}
+
+#[test]
+fn user_mistakes_exit_two() {
+    let basic = fixture("basic");
+    let basic = basic.to_str().unwrap();
+    // A date that does not exist, named with its flag.
+    let out = meshbox(&["validate", basic, "--now", "2026-02-31"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--now: `2026-02-31`"), "{}", stderr(&out));
+    // A file that cannot be read as a contract.
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_contract = dir.path().join("list.odcs.yaml");
+    std::fs::write(&not_a_contract, "- just\n- a list\n").unwrap();
+    let out = meshbox(&["test", not_a_contract.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a readable ODCS contract"),
+        "{}",
+        stderr(&out)
+    );
+    let out = meshbox(&[
+        "diff",
+        not_a_contract.to_str().unwrap(),
+        not_a_contract.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // A path that does not exist, and an --output in a folder that does not exist.
+    let out = meshbox(&["lint", "/definitely/not/here"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = meshbox(&["validate", basic, "--output", "/definitely/not/here/report.xml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--output"), "{}", stderr(&out));
+    // clap's own usage errors keep clap's code.
+    let out = meshbox(&["validate", basic, "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = meshbox(&["validate", basic, "--format", "yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn failing_to_write_the_output_exits_three() {
+    // /dev/full takes no byte: an I/O error writing the output is meshbox's failure, not the input's.
+    let contract = fixture("basic/shop/orders/orders.odcs.yaml");
+    let out = meshbox(&["test", contract.to_str().unwrap(), "--output", "/dev/full"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("writing /dev/full"), "{}", stderr(&out));
+    let scratch = tempfile::tempdir().unwrap();
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = command(&["lint", fixture("foreign").to_str().unwrap()], scratch.path())
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("writing to standard output"), "{}", stderr(&out));
+}
+
+/// Runs the command with its standard output a pipe whose read end is closed at once, as `| head -0` would.
+fn with_closed_stdout(args: &[&str]) -> Output {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut child = command(args, scratch.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    let basic = fixture("basic");
+    let contract = fixture("checks/lab/measures/measures.odcs.yaml");
+    for args in [
+        vec!["validate", basic.to_str().unwrap()],
+        vec!["validate", basic.to_str().unwrap(), "--format", "junit"],
+        vec!["test", contract.to_str().unwrap()],
+        vec!["lint", basic.to_str().unwrap()],
+    ] {
+        let out = with_closed_stdout(&args);
+        let err = stderr(&out);
+        assert!(
+            !err.contains("panicked") && !err.contains("failed printing"),
+            "{args:?}: {err}"
+        );
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
+        assert!(!err.contains("meshbox: error"), "{args:?}: {err}");
+        if args[0] != "lint" {
+            // Loading takes long enough for the reader to be gone before the first byte: a quiet success.
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        }
+    }
+}
+
+/// Waits until the child logs a line holding `needle`; its standard error keeps being read (and dropped) after.
+fn wait_for_log(child: &mut Child, needle: &'static str) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        if line.contains(needle) {
+            return;
+        }
+        seen.push(line);
+    }
+    panic!("`{needle}` never logged: {seen:#?}")
+}
+
+#[test]
+fn serve_keeps_serving_when_nobody_reads_its_output() {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut child = command(
+        &["serve", fixture("basic").to_str().unwrap(), "--port", "0", "--no-watch"],
+        scratch.path(),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    drop(child.stdout.take());
+    wait_for_log(&mut child, "mesh loaded");
+    // The banner is written right after the load; a SIGPIPE or a panic would end the process.
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = child.try_wait().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, None, "serve ended when its standard output was closed");
 }
