@@ -5,14 +5,17 @@
 
 use crate::base::sql::quote_ident;
 use crate::governance::Governance;
-use crate::governance::access::Role;
+use crate::governance::access::{AccessModel, Role, classification_rank};
 use crate::governance::compliance::Compliance;
 use crate::governance::disclosure::Sight;
-use crate::model::catalog::{Catalog, Product};
+use crate::governance::policy::{Rule, Violation};
+use crate::model::catalog::{Catalog, LoadedColumn, Product, Table};
+use crate::model::manifest::odcs::{Column, Contract, Table as ContractTable};
 use duckdb::Connection;
 use duckdb::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, ListBuilder, StringArray, StringBuilder};
 use duckdb::arrow::datatypes::{DataType, Field, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// The schema the metadata tables live in (a domain of that name is refused).
@@ -206,23 +209,78 @@ fn build_tables(
     compliance: Option<&Compliance>,
     role: Option<&Role>,
 ) -> Vec<MetaTable> {
-    let root = &catalog.root;
-    let sights: Vec<Sight> = catalog
-        .products
-        .iter()
-        .map(|p| match role {
-            Some(r) => Sight::of(catalog, gov, r, p),
-            None => Sight::everything(),
-        })
-        .collect();
-    let readable_keys: std::collections::HashSet<String> = catalog
-        .products
-        .iter()
-        .zip(&sights)
-        .filter(|(_, s)| s.granted)
-        .map(|(p, _)| p.key())
-        .collect();
-    let readable = |p: &Product| readable_keys.contains(&p.key());
+    let seen = Seen::new(catalog, gov, compliance, role);
+    vec![
+        domains_table(&seen),
+        products_table(&seen),
+        tables_table(&seen),
+        columns_table(&seen),
+        checks_table(&seen),
+        lineage_table(&seen),
+        policies_table(&seen),
+        violations_table(&seen),
+    ]
+}
+
+/// What the metadata tables are built from: the catalog, what the role sees of each product, and the compliance
+/// (None while the SQL policies are being evaluated).
+struct Seen<'a> {
+    catalog: &'a Catalog,
+    gov: &'a Governance,
+    compliance: Option<&'a Compliance>,
+    /// Per product of the catalog, in its order.
+    sights: Vec<Sight>,
+    /// The keys of the products the role may read.
+    readable: HashSet<String>,
+}
+
+impl<'a> Seen<'a> {
+    fn new(catalog: &'a Catalog, gov: &'a Governance, compliance: Option<&'a Compliance>, role: Option<&Role>) -> Self {
+        let sights: Vec<Sight> = catalog
+            .products
+            .iter()
+            .map(|p| match role {
+                Some(r) => Sight::of(catalog, gov, r, p),
+                None => Sight::everything(),
+            })
+            .collect();
+        let readable = catalog
+            .products
+            .iter()
+            .zip(&sights)
+            .filter(|(_, s)| s.granted)
+            .map(|(p, _)| p.key())
+            .collect();
+        Seen {
+            catalog,
+            gov,
+            compliance,
+            sights,
+            readable,
+        }
+    }
+
+    /// The products the role may read, with what it sees of each.
+    fn granted(&self) -> impl Iterator<Item = (&'a Product, &Sight)> {
+        let products = self.catalog.products.iter().map(|p| p.as_ref());
+        products.zip(&self.sights).filter(|(_, s)| s.granted)
+    }
+
+    fn reads(&self, p: &Product) -> bool {
+        self.readable.contains(&p.key())
+    }
+
+    /// May the role read the product a violation is about?
+    fn reads_violation(&self, v: &Violation) -> bool {
+        self.readable.contains(&format!("{}/{}", v.domain, v.product))
+    }
+
+    fn rel(&self, path: &std::path::Path) -> String {
+        rel(path, &self.catalog.root)
+    }
+}
+
+fn domains_table(seen: &Seen) -> MetaTable {
     let mut domains = MetaTable::new(
         "domains",
         &[
@@ -233,16 +291,18 @@ fn build_tables(
             ("products", i),
         ],
     );
-    for d in &catalog.domains {
+    for d in &seen.catalog.domains {
         domains.text(0, Some(d.name.clone()));
         domains.text(1, d.title.clone());
         domains.text(2, d.owner());
         domains.text(3, d.description.clone());
-        domains.int(
-            4,
-            Some(catalog.products_in(&d.name).filter(|p| readable(p)).count() as i64),
-        );
+        let readable = seen.catalog.products_in(&d.name).filter(|p| seen.reads(p)).count();
+        domains.int(4, Some(readable as i64));
     }
+    domains
+}
+
+fn products_table(seen: &Seen) -> MetaTable {
     let mut products = MetaTable::new(
         "products",
         &[
@@ -268,6 +328,54 @@ fn build_tables(
             ("contract_files", l),
         ],
     );
+    let compliance = seen.compliance;
+    for (p, _) in seen.granted() {
+        let key = p.key();
+        products.text(0, Some(p.domain.clone()));
+        products.text(1, Some(p.name.clone()));
+        products.text(2, Some(p.title()));
+        let description = p.description();
+        products.text(3, description.purpose.clone());
+        products.text(4, description.usage.clone());
+        products.text(5, p.owner());
+        products.text(6, p.product_type().map(str::to_string));
+        products.text(7, p.lifecycle().map(str::to_string));
+        products.text(
+            8,
+            p.descriptor
+                .as_ref()
+                .and_then(|d| d.version.clone())
+                .or_else(|| p.contracts.first().and_then(|c| c.version.clone())),
+        );
+        products.list(9, p.tags());
+        products.text(10, Some(p.status.as_str().to_string()));
+        products.bool(11, Some(p.stale));
+        products.text(12, Some(seen.gov.access.level_of(p).as_str().to_string()));
+        products.list(
+            13,
+            AccessModel::contract_roles(p).into_iter().map(str::to_string).collect(),
+        );
+        products.bool(14, compliance.map(|c| c.is_compliant(&key)));
+        products.bool(15, compliance.map(|c| c.is_quarantined(&key)));
+        products.int(16, Some(p.tables.len() as i64));
+        products.int(17, Some(p.tables.iter().map(|t| t.row_count as i64).sum()));
+        products.text(18, p.descriptor.as_ref().map(|d| seen.rel(&d.doc.file)));
+        products.list(19, p.contracts.iter().map(|c| seen.rel(&c.doc.file)).collect());
+    }
+    products
+}
+
+/// Every table a product's contracts declare, with its contract and what was loaded of it (None: not loaded).
+fn declared_tables(p: &Product) -> impl Iterator<Item = (&Contract, &ContractTable, Option<&Table>)> {
+    p.contracts.iter().enumerate().flat_map(move |(ci, c)| {
+        c.tables.iter().enumerate().map(move |(oi, object)| {
+            let loaded = p.tables.iter().find(|t| t.contract == ci && t.object == oi);
+            (c, object, loaded)
+        })
+    })
+}
+
+fn tables_table(seen: &Seen) -> MetaTable {
     let mut tables = MetaTable::new(
         "tables",
         &[
@@ -284,6 +392,25 @@ fn build_tables(
             ("contract_file", t),
         ],
     );
+    for (p, _) in seen.granted() {
+        for (c, object, loaded) in declared_tables(p) {
+            tables.text(0, Some(p.domain.clone()));
+            tables.text(1, Some(p.name.clone()));
+            tables.text(2, Some(object.name.clone()));
+            tables.text(3, loaded.map(|t| t.sql_name()));
+            tables.text(4, c.id.clone());
+            tables.text(5, object.description.clone());
+            tables.list(6, object.tags.clone());
+            tables.int(7, loaded.map(|t| t.row_count as i64));
+            tables.int(8, Some(object.columns.len() as i64));
+            tables.text(9, loaded.map(|t| t.format.clone()));
+            tables.text(10, Some(seen.rel(&c.doc.file)));
+        }
+    }
+    tables
+}
+
+fn columns_table(seen: &Seen) -> MetaTable {
     let mut columns = MetaTable::new(
         "columns",
         &[
@@ -306,6 +433,53 @@ fn build_tables(
             ("pii_confidence", f),
         ],
     );
+    for (p, _) in seen.granted() {
+        for (_, object, loaded) in declared_tables(p) {
+            // The declared columns, then those found in the data only.
+            let mut names: Vec<&str> = object.columns.iter().map(|c| c.name.as_str()).collect();
+            if let Some(t) = loaded {
+                names.extend(t.columns.iter().filter(|c| !c.declared).map(|c| c.name.as_str()));
+            }
+            for name in names {
+                let decl = object.columns.iter().find(|c| c.name == name);
+                let lc = loaded.and_then(|t| t.columns.iter().find(|c| c.name == name));
+                let pii = loaded.and_then(|t| t.pii.iter().find(|f| f.column == name));
+                columns.text(0, Some(p.domain.clone()));
+                columns.text(1, Some(p.name.clone()));
+                columns.text(2, Some(object.name.clone()));
+                columns.text(3, Some(name.to_string()));
+                columns.text(4, lc.map(|c| c.data_type.clone()));
+                columns.text(5, decl.and_then(|c| c.logical_type.clone()));
+                columns.text(6, decl.and_then(|c| c.physical_type.clone()));
+                columns.text(7, effective_classification(decl, lc));
+                columns.bool(8, Some(decl.is_some_and(|c| c.required)));
+                columns.bool(9, Some(decl.is_some_and(|c| c.unique)));
+                columns.bool(10, Some(decl.is_some_and(|c| c.primary_key)));
+                columns.bool(11, Some(decl.is_some()));
+                columns.text(12, decl.and_then(|c| c.description.clone()));
+                columns.list(13, decl.map(|c| c.tags.clone()).unwrap_or_default());
+                columns.text(14, pii.map(|f| f.detector.to_string()));
+                columns.float(15, pii.map(|f| f.share));
+                columns.float(16, pii.map(|f| f.confidence));
+            }
+        }
+    }
+    columns
+}
+
+/// The classification a column is served under: the declared one, or the strictest it inherits from the input
+/// columns it is computed from where that is stricter (a derived product's column is masked by both).
+fn effective_classification(declared: Option<&Column>, loaded: Option<&LoadedColumn>) -> Option<String> {
+    let declared = declared.and_then(|c| c.classification.clone());
+    match loaded.and_then(|c| c.inherited.first()) {
+        Some(h) if classification_rank(Some(&h.classification)) > classification_rank(declared.as_deref()) => {
+            Some(h.classification.clone())
+        }
+        _ => declared,
+    }
+}
+
+fn checks_table(seen: &Seen) -> MetaTable {
     let mut checks = MetaTable::new(
         "checks",
         &[
@@ -325,6 +499,35 @@ fn build_tables(
             ("threshold", t),
         ],
     );
+    for (p, sight) in seen.granted() {
+        for c in &p.checks {
+            checks.text(0, Some(p.domain.clone()));
+            checks.text(1, Some(p.name.clone()));
+            checks.text(2, c.table.clone());
+            checks.text(3, c.column.clone());
+            checks.text(4, Some(c.key.clone()));
+            checks.text(5, Some(c.kind.clone()));
+            checks.text(6, Some(c.name.clone()));
+            checks.text(7, serde_name(c.category));
+            checks.text(8, c.dimension.clone());
+            checks.text(9, c.severity.clone());
+            checks.text(10, Some(c.status.as_str().to_string()));
+            checks.float(11, c.measured.filter(|_| sight.sees(c.table.as_deref(), &c.reads)));
+            checks.text(12, c.unit.clone());
+            checks.text(13, c.threshold.as_ref().map(|t| t.to_string()));
+        }
+    }
+    checks
+}
+
+/// The name a value serializes to (an enum's variant as the manifests spell it).
+fn serde_name(value: impl serde::Serialize) -> Option<String> {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+}
+
+fn lineage_table(seen: &Seen) -> MetaTable {
     let mut lineage = MetaTable::new(
         "lineage",
         &[
@@ -336,114 +539,14 @@ fn build_tables(
             ("provider_product", t),
         ],
     );
-    let access = &gov.access;
-    for (p, sight) in catalog.products.iter().zip(&sights) {
-        if !sight.granted {
-            continue;
-        }
-        let key = p.key();
-        products.text(0, Some(p.domain.clone()));
-        products.text(1, Some(p.name.clone()));
-        products.text(2, Some(p.title()));
-        let description = p.description();
-        products.text(3, description.purpose.clone());
-        products.text(4, description.usage.clone());
-        products.text(5, p.owner());
-        products.text(6, p.product_type().map(str::to_string));
-        products.text(7, p.lifecycle().map(str::to_string));
-        products.text(
-            8,
-            p.descriptor
-                .as_ref()
-                .and_then(|d| d.version.clone())
-                .or_else(|| p.contracts.first().and_then(|c| c.version.clone())),
-        );
-        products.list(9, p.tags());
-        products.text(10, Some(p.status.as_str().to_string()));
-        products.bool(11, Some(p.stale));
-        products.text(12, Some(access.level_of(p).as_str().to_string()));
-        products.list(
-            13,
-            crate::governance::access::AccessModel::contract_roles(p)
-                .into_iter()
-                .map(str::to_string)
-                .collect(),
-        );
-        products.bool(14, compliance.map(|c| c.is_compliant(&key)));
-        products.bool(15, compliance.map(|c| c.is_quarantined(&key)));
-        products.int(16, Some(p.tables.len() as i64));
-        products.int(17, Some(p.tables.iter().map(|t| t.row_count as i64).sum()));
-        products.text(18, p.descriptor.as_ref().map(|d| rel(&d.doc.file, root)));
-        products.list(19, p.contracts.iter().map(|c| rel(&c.doc.file, root)).collect());
-        for (ci, c) in p.contracts.iter().enumerate() {
-            for (oi, object) in c.tables.iter().enumerate() {
-                let loaded = p.tables.iter().find(|t| t.contract == ci && t.object == oi);
-                tables.text(0, Some(p.domain.clone()));
-                tables.text(1, Some(p.name.clone()));
-                tables.text(2, Some(object.name.clone()));
-                tables.text(3, loaded.map(|t| t.sql_name()));
-                tables.text(4, c.id.clone());
-                tables.text(5, object.description.clone());
-                tables.list(6, object.tags.clone());
-                tables.int(7, loaded.map(|t| t.row_count as i64));
-                tables.int(8, Some(object.columns.len() as i64));
-                tables.text(9, loaded.map(|t| t.format.clone()));
-                tables.text(10, Some(rel(&c.doc.file, root)));
-                let mut names: Vec<&str> = object.columns.iter().map(|c| c.name.as_str()).collect();
-                if let Some(t) = loaded {
-                    names.extend(t.columns.iter().filter(|c| !c.declared).map(|c| c.name.as_str()));
-                }
-                for name in names {
-                    let decl = object.columns.iter().find(|c| c.name == name);
-                    let lc = loaded.and_then(|t| t.columns.iter().find(|c| c.name == name));
-                    let pii = loaded.and_then(|t| t.pii.iter().find(|f| f.column == name));
-                    columns.text(0, Some(p.domain.clone()));
-                    columns.text(1, Some(p.name.clone()));
-                    columns.text(2, Some(object.name.clone()));
-                    columns.text(3, Some(name.to_string()));
-                    columns.text(4, lc.map(|c| c.data_type.clone()));
-                    columns.text(5, decl.and_then(|c| c.logical_type.clone()));
-                    columns.text(6, decl.and_then(|c| c.physical_type.clone()));
-                    columns.text(7, decl.and_then(|c| c.classification.clone()));
-                    columns.bool(8, Some(decl.is_some_and(|c| c.required)));
-                    columns.bool(9, Some(decl.is_some_and(|c| c.unique)));
-                    columns.bool(10, Some(decl.is_some_and(|c| c.primary_key)));
-                    columns.bool(11, Some(decl.is_some()));
-                    columns.text(12, decl.and_then(|c| c.description.clone()));
-                    columns.list(13, decl.map(|c| c.tags.clone()).unwrap_or_default());
-                    columns.text(14, pii.map(|f| f.detector.to_string()));
-                    columns.float(15, pii.map(|f| f.share));
-                    columns.float(16, pii.map(|f| f.confidence));
-                }
-            }
-        }
-        for c in &p.checks {
-            checks.text(0, Some(p.domain.clone()));
-            checks.text(1, Some(p.name.clone()));
-            checks.text(2, c.table.clone());
-            checks.text(3, c.column.clone());
-            checks.text(4, Some(c.key.clone()));
-            checks.text(5, Some(c.kind.clone()));
-            checks.text(6, Some(c.name.clone()));
-            checks.text(
-                7,
-                serde_json::to_value(c.category)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string)),
-            );
-            checks.text(8, c.dimension.clone());
-            checks.text(9, c.severity.clone());
-            checks.text(10, Some(c.status.as_str().to_string()));
-            checks.float(11, c.measured.filter(|_| sight.sees(c.table.as_deref(), &c.reads)));
-            checks.text(12, c.unit.clone());
-            checks.text(13, c.threshold.as_ref().map(|t| t.to_string()));
-        }
+    for (p, _) in seen.granted() {
         for port in p.descriptor.iter().flat_map(|d| d.input_ports.iter()) {
+            // A provider the role may not read is left unnamed.
             let provider = port
                 .contract_id
                 .as_deref()
-                .and_then(|id| catalog.product_by_contract_id(id))
-                .filter(|q| readable(q));
+                .and_then(|id| seen.catalog.product_by_contract_id(id))
+                .filter(|q| seen.reads(q));
             lineage.text(0, Some(p.domain.clone()));
             lineage.text(1, Some(p.name.clone()));
             lineage.text(2, port.name.clone());
@@ -452,6 +555,10 @@ fn build_tables(
             lineage.text(5, provider.map(|q| q.name.clone()));
         }
     }
+    lineage
+}
+
+fn policies_table(seen: &Seen) -> MetaTable {
     let mut policies = MetaTable::new(
         "policies",
         &[
@@ -468,20 +575,15 @@ fn build_tables(
             ("violations", i),
         ],
     );
-    for p in &gov.policies.policies {
+    for p in &seen.gov.policies.policies {
         policies.text(0, Some(p.id.clone()));
         policies.text(1, Some(p.title.clone()));
         policies.text(2, p.description.clone());
         policies.text(3, Some(p.severity.to_string()));
-        policies.text(
-            4,
-            serde_json::to_value(p.applies_to.level)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string)),
-        );
+        policies.text(4, serde_name(p.applies_to.level));
         let (kind, rule) = match &p.rule {
-            crate::governance::policy::Rule::Builtin { name, .. } => ("builtin", name.clone()),
-            crate::governance::policy::Rule::Sql { query } => ("sql", query.clone()),
+            Rule::Builtin { name, .. } => ("builtin", name.clone()),
+            Rule::Sql { query } => ("sql", query.clone()),
         };
         policies.text(5, Some(kind.into()));
         policies.text(6, Some(rule));
@@ -490,14 +592,18 @@ fn build_tables(
         policies.int(9, p.line.map(|l| l as i64));
         policies.int(
             10,
-            compliance.map(|c| {
+            seen.compliance.map(|c| {
                 c.violations
                     .iter()
-                    .filter(|v| v.policy == p.id && readable_keys.contains(&format!("{}/{}", v.domain, v.product)))
+                    .filter(|v| v.policy == p.id && seen.reads_violation(v))
                     .count() as i64
             }),
         );
     }
+    policies
+}
+
+fn violations_table(seen: &Seen) -> MetaTable {
     let mut violations = MetaTable::new(
         "violations",
         &[
@@ -513,10 +619,11 @@ fn build_tables(
             ("field", t),
         ],
     );
-    for v in compliance
+    for v in seen
+        .compliance
         .iter()
         .flat_map(|c| c.violations.iter())
-        .filter(|v| readable_keys.contains(&format!("{}/{}", v.domain, v.product)))
+        .filter(|v| seen.reads_violation(v))
     {
         violations.text(0, Some(v.policy.clone()));
         violations.text(1, Some(v.severity.to_string()));
@@ -529,9 +636,7 @@ fn build_tables(
         violations.int(8, v.line.map(|l| l as i64));
         violations.text(9, v.field.clone());
     }
-    vec![
-        domains, products, tables, columns, checks, lineage, policies, violations,
-    ]
+    violations
 }
 
 /// What `role` may see of the complete tables, as a digest of which products it reads and which check measures it

@@ -136,7 +136,25 @@ fn read_policy(
         );
         return None;
     };
-    let severity = match r
+    let severity = read_severity(r, m, path);
+    let applies_to = read_applies_to(r, m, path);
+    let rule = read_rule(r, m, path)?;
+    Some(Policy {
+        title: r.string(m, "title", path).unwrap_or_else(|| id.clone()),
+        description: r.string(m, "description", path),
+        severity,
+        applies_to,
+        rule,
+        file: doc.file.strip_prefix(root).unwrap_or(&doc.file).to_path_buf(),
+        line: doc.position(path).map(|p| p.0),
+        domain: domain.map(str::to_string),
+        id,
+    })
+}
+
+/// A policy's `severity`: error unless it says otherwise.
+fn read_severity(r: &mut Reader, m: &Mapping, path: &str) -> Severity {
+    match r
         .string(m, "severity", path)
         .as_deref()
         .map(str::to_ascii_lowercase)
@@ -155,7 +173,11 @@ fn read_policy(
             );
             Severity::Error
         }
-    };
+    }
+}
+
+/// A policy's `applies_to`: its level (products unless it says otherwise) and selectors, lower case but domains.
+fn read_applies_to(r: &mut Reader, m: &Mapping, path: &str) -> AppliesTo {
     let ap = path_of(path, "applies_to");
     let applies = r.mapping(m, "applies_to", path).cloned().unwrap_or_default();
     let level = match r.string(&applies, "level", &ap).as_deref() {
@@ -174,82 +196,77 @@ fn read_policy(
         }
     };
     let lower = |v: Vec<String>| v.into_iter().map(|s| s.to_ascii_lowercase()).collect::<Vec<_>>();
-    let applies_to = AppliesTo {
+    AppliesTo {
         level,
         domains: r.strings(&applies, "domains", &ap),
         tags: lower(r.strings(&applies, "tags", &ap)),
         types: lower(r.strings(&applies, "types", &ap)),
         classifications: lower(r.strings(&applies, "classifications", &ap)),
-    };
+    }
+}
+
+/// A policy's `rule`: `sql: <query>` or `builtin: <name>` with its parameters. None (with a problem) when it is
+/// missing or unusable: the policy is left out.
+fn read_rule(r: &mut Reader, m: &Mapping, path: &str) -> Option<Rule> {
     let rule_path = path_of(path, "rule");
-    let rule = match m.get("rule") {
-        Some(Value::Mapping(rm)) => {
-            if let Some(q) = r.string(rm, "sql", &rule_path) {
-                Rule::Sql { query: q }
-            } else if let Some(name) = r.string(rm, "builtin", &rule_path) {
-                if !BUILTINS.iter().any(|(b, _)| *b == name) {
-                    r.problem(
-                        Severity::Error,
-                        "unknown-value",
-                        &path_of(&rule_path, "builtin"),
-                        format!("unknown built-in rule `{name}`"),
-                        Some(format!(
-                            "built-in rules: {}",
-                            BUILTINS.iter().map(|b| b.0).collect::<Vec<_>>().join(", ")
-                        )),
-                    );
-                    return None;
-                }
-                let mut params = rm.clone();
-                params.remove("builtin");
-                if name == "naming" {
-                    for key in ["tables", "columns"] {
-                        if let Some(Err(e)) = params.get(key).and_then(Value::as_str).map(regex::Regex::new) {
-                            r.problem(
-                                Severity::Error,
-                                "bad-pattern",
-                                &path_of(&rule_path, key),
-                                format!("`{key}` is not a valid regular expression: {e}"),
-                                None,
-                            );
-                            return None;
-                        }
-                    }
-                }
-                Rule::Builtin { name, params }
-            } else {
+    let Some(Value::Mapping(rm)) = m.get("rule") else {
+        r.problem(
+            Severity::Error,
+            "missing-field",
+            path,
+            "a policy needs a `rule`".into(),
+            Some("e.g. `rule: {builtin: classified_columns}`".into()),
+        );
+        return None;
+    };
+    if let Some(q) = r.string(rm, "sql", &rule_path) {
+        return Some(Rule::Sql { query: q });
+    }
+    if let Some(name) = r.string(rm, "builtin", &rule_path) {
+        return read_builtin(r, rm, &rule_path, name);
+    }
+    r.problem(
+        Severity::Error,
+        "missing-field",
+        &rule_path,
+        "a rule is `builtin: <name>` or `sql: <query>`".into(),
+        None,
+    );
+    None
+}
+
+/// A `builtin: <name>` rule: a known name, and for `naming` patterns that compile.
+fn read_builtin(r: &mut Reader, rm: &Mapping, rule_path: &str, name: String) -> Option<Rule> {
+    if !BUILTINS.iter().any(|(b, _)| *b == name) {
+        r.problem(
+            Severity::Error,
+            "unknown-value",
+            &path_of(rule_path, "builtin"),
+            format!("unknown built-in rule `{name}`"),
+            Some(format!(
+                "built-in rules: {}",
+                BUILTINS.iter().map(|b| b.0).collect::<Vec<_>>().join(", ")
+            )),
+        );
+        return None;
+    }
+    let mut params = rm.clone();
+    params.remove("builtin");
+    if name == "naming" {
+        for key in ["tables", "columns"] {
+            if let Some(Err(e)) = params.get(key).and_then(Value::as_str).map(regex::Regex::new) {
                 r.problem(
                     Severity::Error,
-                    "missing-field",
-                    &rule_path,
-                    "a rule is `builtin: <name>` or `sql: <query>`".into(),
+                    "bad-pattern",
+                    &path_of(rule_path, key),
+                    format!("`{key}` is not a valid regular expression: {e}"),
                     None,
                 );
                 return None;
             }
         }
-        _ => {
-            r.problem(
-                Severity::Error,
-                "missing-field",
-                path,
-                "a policy needs a `rule`".into(),
-                Some("e.g. `rule: {builtin: classified_columns}`".into()),
-            );
-            return None;
-        }
-    };
-    Some(Policy {
-        title: r.string(m, "title", path).unwrap_or_else(|| id.clone()),
-        description: r.string(m, "description", path),
-        severity,
-        applies_to,
-        rule,
-        file: doc.file.strip_prefix(root).unwrap_or(&doc.file).to_path_buf(),
-        line: doc.position(path).map(|p| p.0),
-        domain: domain.map(str::to_string),
-        id,
-    })
+    }
+    Some(Rule::Builtin { name, params })
 }
 
 fn read_masking(r: &mut Reader, m: &Mapping, path: &str, into: &mut BTreeMap<String, MaskMethod>) {
@@ -500,328 +517,396 @@ fn rel(path: &Path, root: &Path) -> PathBuf {
 }
 
 fn builtin(name: &str, params: &Mapping, cx: &mut Ctx, all: &[Arc<Product>], root: &Path) {
-    let p = cx.product;
-    let descriptor_file = p.descriptor.as_ref().map(|d| rel(&d.doc.file, root));
-    let first_contract = p.contracts.first();
-    let main_file = descriptor_file
-        .clone()
-        .or_else(|| first_contract.map(|c| rel(&c.doc.file, root)));
-    let class_ok = |c: &crate::model::manifest::odcs::Column| {
-        cx.policy.applies_to.classifications.is_empty()
-            || c.classification
-                .as_deref()
-                .is_some_and(|cl| cx.policy.applies_to.classifications.contains(&cl.to_ascii_lowercase()))
-    };
     match name {
-        "required_fields" => {
-            let fields: Vec<String> = match params.get("fields") {
-                Some(Value::Sequence(s)) => s.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
-                _ => vec!["owner".into(), "description".into(), "version".into(), "status".into()],
-            };
-            for f in fields {
-                let (present, field) = match f.as_str() {
-                    "owner" | "team" => (p.owner().is_some(), "team.name"),
-                    "description" | "purpose" => (p.description().purpose.is_some(), "description.purpose"),
-                    "version" => (
-                        p.descriptor
-                            .as_ref()
-                            .and_then(|d| d.version.as_ref())
-                            .or_else(|| first_contract.and_then(|c| c.version.as_ref()))
-                            .is_some(),
-                        "version",
-                    ),
-                    "status" => (p.lifecycle().is_some(), "status"),
-                    "type" => (p.product_type().is_some(), "type"),
-                    "tags" => (!p.tags().is_empty(), "tags"),
-                    "support" => (!p.support().is_empty(), "support"),
-                    other => (false, other),
-                };
-                if !present {
-                    let line = main_file
-                        .as_ref()
-                        .and(p.descriptor.as_ref().or(None))
-                        .and_then(|d| d.doc.position("").map(|x| x.0));
-                    cx.violate(
-                        None,
-                        None,
-                        format!("`{field}` is not declared"),
-                        main_file.as_deref(),
-                        line,
-                        Some(field.to_string()),
-                    );
-                }
-            }
-        }
-        "naming" => {
-            let re = |key: &str| {
-                params
-                    .get(key)
-                    .and_then(Value::as_str)
-                    .and_then(|s| regex::Regex::new(s).ok())
-            };
-            let (tables, columns) = (re("tables"), re("columns"));
-            for c in &p.contracts {
-                let file = rel(&c.doc.file, root);
-                for t in &c.tables {
-                    if let Some(re) = &tables
-                        && !re.is_match(&t.name)
-                    {
-                        let f = path_of(&t.path, "name");
-                        cx.violate(
-                            Some(&t.name),
-                            None,
-                            format!("table name `{}` does not match `{}`", t.name, re.as_str()),
-                            Some(&file),
-                            c.doc.position(&f).map(|x| x.0),
-                            Some(f),
-                        );
-                    }
-                    if let Some(re) = &columns {
-                        for col in t.columns.iter().filter(|col| !re.is_match(&col.name)) {
-                            let f = path_of(&col.path, "name");
-                            cx.violate(
-                                Some(&t.name),
-                                Some(&col.name),
-                                format!("column name `{}` does not match `{}`", col.name, re.as_str()),
-                                Some(&file),
-                                c.doc.position(&f).map(|x| x.0),
-                                Some(f),
-                            );
-                        }
-                    }
-                }
-            }
-        }
-        "classified_columns" => {
-            for c in &p.contracts {
-                let file = rel(&c.doc.file, root);
-                for t in &c.tables {
-                    for col in t.columns.iter().filter(|col| col.classification.is_none()) {
-                        cx.violate(
-                            Some(&t.name),
-                            Some(&col.name),
-                            format!("`{}.{}` has no classification", t.name, col.name),
-                            Some(&file),
-                            c.doc.position(&col.path).map(|x| x.0),
-                            Some(path_of(&col.path, "classification")),
-                        );
-                    }
-                }
-            }
-        }
-        "pii_purpose_retention" => {
-            let personal: Vec<String> = p
-                .contracts
-                .iter()
-                .flat_map(|c| {
-                    c.tables.iter().flat_map(|t| {
-                        t.columns
-                            .iter()
-                            .filter(|c| is_personal(c) && class_ok(c))
-                            .map(move |c| format!("{}.{}", t.name, c.name))
-                    })
-                })
-                .collect();
-            if !personal.is_empty() {
-                if p.description().purpose.is_none() {
-                    cx.violate(
-                        None,
-                        None,
-                        format!("holds personal data ({}) but declares no purpose", personal.join(", ")),
-                        main_file.as_deref(),
-                        None,
-                        Some("description.purpose".into()),
-                    );
-                }
-                let retention = p.contracts.iter().any(|c| {
-                    c.sla
-                        .iter()
-                        .any(|s| crate::checks::sla::kind_of(&s.property) == Some(crate::checks::sla::Kind::Retention))
-                });
-                if !retention {
-                    let file = first_contract.map(|c| rel(&c.doc.file, root));
-                    let line = first_contract
-                        .and_then(|c| c.doc.position("slaProperties"))
-                        .map(|x| x.0);
-                    cx.violate(
-                        None,
-                        None,
-                        format!(
-                            "holds personal data ({}) but declares no retention SLA",
-                            personal.join(", ")
-                        ),
-                        file.as_deref(),
-                        line,
-                        Some("slaProperties".into()),
-                    );
-                }
-            }
-        }
-        "freshness_sla" => {
-            let has = p.contracts.iter().any(|c| {
-                c.sla.iter().any(|s| {
-                    crate::checks::sla::kind_of(&s.property) == Some(crate::checks::sla::Kind::Freshness)
-                        && s.element.is_some()
-                })
-            });
-            if !has {
-                let file = first_contract.map(|c| rel(&c.doc.file, root));
-                let line = first_contract
-                    .and_then(|c| c.doc.position("slaProperties"))
-                    .map(|x| x.0);
-                cx.violate(
-                    None,
-                    None,
-                    "declares no latency/freshness SLA with an `element`".into(),
-                    file.as_deref(),
-                    line,
-                    Some("slaProperties".into()),
-                );
-            }
-        }
-        "consumed_contract_active" | "no_deprecated_inputs" => {
-            let Some(d) = &p.descriptor else { return };
-            let file = rel(&d.doc.file, root);
-            for port in &d.input_ports {
-                let Some(id) = port.contract_id.as_deref() else {
-                    continue;
-                };
-                let line = d.doc.position(&port.path).map(|x| x.0);
-                let field = Some(path_of(&port.path, "contractId"));
-                let provider = all
-                    .iter()
-                    .find_map(|q| q.contracts.iter().find(|c| c.id.as_deref() == Some(id)).map(|c| (q, c)));
-                match (name, provider) {
-                    ("consumed_contract_active", None) => cx.violate(
-                        None,
-                        None,
-                        format!("consumes contract `{id}`, which no product of the mesh provides"),
-                        Some(&file),
-                        line,
-                        field,
-                    ),
-                    ("consumed_contract_active", Some((q, c))) => {
-                        let status = c.status.as_deref().unwrap_or("(none)");
-                        if !status.eq_ignore_ascii_case("active") {
-                            cx.violate(
-                                None,
-                                None,
-                                format!(
-                                    "consumes `{id}` of {}, whose contract is `{status}`, not active",
-                                    q.key()
-                                ),
-                                Some(&file),
-                                line,
-                                field,
-                            );
-                        }
-                    }
-                    ("no_deprecated_inputs", Some((q, c))) => {
-                        let dep = |s: Option<&str>| {
-                            s.is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "deprecated" | "retired"))
-                        };
-                        if dep(c.status.as_deref()) || dep(q.lifecycle()) {
-                            cx.violate(
-                                None,
-                                None,
-                                format!("consumes {} (`{id}`), which is deprecated", q.key()),
-                                Some(&file),
-                                line,
-                                field,
-                            );
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        "breaking_changes_versioned" => {
-            for c in &p.contracts {
-                let rel_file = rel(&c.doc.file, root);
-                let Some(prev) = cx.previous.get(&rel_file) else {
-                    continue;
-                };
-                let breaking: Vec<String> = crate::checks::diff::diff(&prev.contract, c)
-                    .into_iter()
-                    .filter(|ch| ch.impact == crate::checks::diff::Impact::Breaking)
-                    .map(|ch| ch.message)
-                    .collect();
-                if breaking.is_empty() {
-                    continue;
-                }
-                let (old, new) = (
-                    crate::checks::diff::major(prev.contract.version.as_deref()),
-                    crate::checks::diff::major(c.version.as_deref()),
-                );
-                if matches!((old, new), (Some(o), Some(n)) if n > o) {
-                    continue;
-                }
-                let consumers: Vec<String> =
-                    c.id.as_deref()
-                        .map(|id| {
-                            all.iter()
-                                .filter(|q| q.input_contract_ids().contains(&id))
-                                .map(|q| match q.owner() {
-                                    Some(o) => format!("{} ({o})", q.key()),
-                                    None => q.key(),
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                if consumers.is_empty() {
-                    continue;
-                }
-                cx.violate(
-                    None,
-                    None,
-                    format!(
-                        "breaking change since {} without a new major version ({} → {}): {}; consumers: {}",
-                        prev.label,
-                        prev.contract.version.as_deref().unwrap_or("none"),
-                        c.version.as_deref().unwrap_or("none"),
-                        breaking.join("; "),
-                        consumers.join(", ")
-                    ),
-                    Some(&rel_file),
-                    c.doc.position("version").map(|x| x.0),
-                    Some("version".into()),
-                );
-            }
-        }
-        "no_undeclared_pii" => {
-            for t in &p.tables {
-                let contract = &p.contracts[t.contract];
-                let object = &contract.tables[t.object];
-                for f in &t.pii {
-                    let declared = object.columns.iter().find(|c| c.name == f.column);
-                    if declared.is_none_or(|c| c.classification.is_none()) {
-                        let field = declared.map(|c| path_of(&c.path, "classification"));
-                        let line = declared.and_then(|c| contract.doc.position(&c.path)).map(|x| x.0);
-                        cx.violate(
-                            Some(&t.name),
-                            Some(&f.column),
-                            format!(
-                                "`{}.{}` looks like personal data ({}: {:.0} % of {} sampled values, confidence {:.2}) but is not classified",
-                                t.name,
-                                f.column,
-                                f.detector,
-                                f.share * 100.0,
-                                f.sampled,
-                                f.confidence
-                            ),
-                            Some(&rel(&contract.doc.file, root)),
-                            line,
-                            field,
-                        );
-                    }
-                }
-            }
-        }
+        "required_fields" => required_fields(cx, params, root),
+        "naming" => naming(cx, params, root),
+        "classified_columns" => classified_columns(cx, root),
+        "pii_purpose_retention" => pii_purpose_retention(cx, root),
+        "freshness_sla" => freshness_sla(cx, root),
+        "consumed_contract_active" => consumed_contract_active(cx, all, root),
+        "no_deprecated_inputs" => no_deprecated_inputs(cx, all, root),
+        "breaking_changes_versioned" => breaking_changes_versioned(cx, all, root),
+        "no_undeclared_pii" => no_undeclared_pii(cx, root),
         "derived_not_weaker" => {
             derived_classification_not_weaker(cx, root);
             derived_readers_not_wider(cx, all, root);
         }
         _ => {}
+    }
+}
+
+/// The file that describes the product as a whole: its descriptor, else its first contract.
+fn main_file(p: &Product, root: &Path) -> Option<PathBuf> {
+    p.descriptor
+        .as_ref()
+        .map(|d| rel(&d.doc.file, root))
+        .or_else(|| p.contracts.first().map(|c| rel(&c.doc.file, root)))
+}
+
+/// Where SLAs are declared: the first contract's `slaProperties`.
+fn sla_location(p: &Product, root: &Path) -> (Option<PathBuf>, Option<usize>) {
+    let first_contract = p.contracts.first();
+    let file = first_contract.map(|c| rel(&c.doc.file, root));
+    let line = first_contract
+        .and_then(|c| c.doc.position("slaProperties"))
+        .map(|x| x.0);
+    (file, line)
+}
+
+/// `required_fields`: the product declares each of the `fields` (owner, description, version, status by default).
+fn required_fields(cx: &mut Ctx, params: &Mapping, root: &Path) {
+    let p = cx.product;
+    let fields: Vec<String> = match params.get("fields") {
+        Some(Value::Sequence(s)) => s.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        _ => vec!["owner".into(), "description".into(), "version".into(), "status".into()],
+    };
+    let main_file = main_file(p, root);
+    for f in fields {
+        let (present, field) = match f.as_str() {
+            "owner" | "team" => (p.owner().is_some(), "team.name"),
+            "description" | "purpose" => (p.description().purpose.is_some(), "description.purpose"),
+            "version" => (
+                p.descriptor
+                    .as_ref()
+                    .and_then(|d| d.version.as_ref())
+                    .or_else(|| p.contracts.first().and_then(|c| c.version.as_ref()))
+                    .is_some(),
+                "version",
+            ),
+            "status" => (p.lifecycle().is_some(), "status"),
+            "type" => (p.product_type().is_some(), "type"),
+            "tags" => (!p.tags().is_empty(), "tags"),
+            "support" => (!p.support().is_empty(), "support"),
+            other => (false, other),
+        };
+        if !present {
+            let line = p.descriptor.as_ref().and_then(|d| d.doc.position("").map(|x| x.0));
+            cx.violate(
+                None,
+                None,
+                format!("`{field}` is not declared"),
+                main_file.as_deref(),
+                line,
+                Some(field.to_string()),
+            );
+        }
+    }
+}
+
+/// `naming`: table and column names match the `tables` / `columns` regular expressions.
+fn naming(cx: &mut Ctx, params: &Mapping, root: &Path) {
+    let re = |key: &str| {
+        params
+            .get(key)
+            .and_then(Value::as_str)
+            .and_then(|s| regex::Regex::new(s).ok())
+    };
+    let (tables, columns) = (re("tables"), re("columns"));
+    let p = cx.product;
+    for c in &p.contracts {
+        let file = rel(&c.doc.file, root);
+        for t in &c.tables {
+            if let Some(re) = &tables
+                && !re.is_match(&t.name)
+            {
+                let f = path_of(&t.path, "name");
+                cx.violate(
+                    Some(&t.name),
+                    None,
+                    format!("table name `{}` does not match `{}`", t.name, re.as_str()),
+                    Some(&file),
+                    c.doc.position(&f).map(|x| x.0),
+                    Some(f),
+                );
+            }
+            let Some(re) = &columns else { continue };
+            for col in t.columns.iter().filter(|col| !re.is_match(&col.name)) {
+                let f = path_of(&col.path, "name");
+                cx.violate(
+                    Some(&t.name),
+                    Some(&col.name),
+                    format!("column name `{}` does not match `{}`", col.name, re.as_str()),
+                    Some(&file),
+                    c.doc.position(&f).map(|x| x.0),
+                    Some(f),
+                );
+            }
+        }
+    }
+}
+
+/// `classified_columns`: every declared column has a classification.
+fn classified_columns(cx: &mut Ctx, root: &Path) {
+    let p = cx.product;
+    for c in &p.contracts {
+        let file = rel(&c.doc.file, root);
+        for t in &c.tables {
+            for col in t.columns.iter().filter(|col| col.classification.is_none()) {
+                cx.violate(
+                    Some(&t.name),
+                    Some(&col.name),
+                    format!("`{}.{}` has no classification", t.name, col.name),
+                    Some(&file),
+                    c.doc.position(&col.path).map(|x| x.0),
+                    Some(path_of(&col.path, "classification")),
+                );
+            }
+        }
+    }
+}
+
+/// `pii_purpose_retention`: a product with personal columns (of the policy's classifications, if it names any)
+/// declares a purpose and a retention SLA.
+fn pii_purpose_retention(cx: &mut Ctx, root: &Path) {
+    let (p, policy) = (cx.product, cx.policy);
+    let wanted = &policy.applies_to.classifications;
+    let class_ok = |c: &crate::model::manifest::odcs::Column| {
+        wanted.is_empty()
+            || c.classification
+                .as_deref()
+                .is_some_and(|cl| wanted.contains(&cl.to_ascii_lowercase()))
+    };
+    let personal: Vec<String> = p
+        .contracts
+        .iter()
+        .flat_map(|c| {
+            c.tables.iter().flat_map(|t| {
+                t.columns
+                    .iter()
+                    .filter(|c| is_personal(c) && class_ok(c))
+                    .map(move |c| format!("{}.{}", t.name, c.name))
+            })
+        })
+        .collect();
+    if personal.is_empty() {
+        return;
+    }
+    if p.description().purpose.is_none() {
+        cx.violate(
+            None,
+            None,
+            format!("holds personal data ({}) but declares no purpose", personal.join(", ")),
+            main_file(p, root).as_deref(),
+            None,
+            Some("description.purpose".into()),
+        );
+    }
+    let retention = p.contracts.iter().any(|c| {
+        c.sla
+            .iter()
+            .any(|s| crate::checks::sla::kind_of(&s.property) == Some(crate::checks::sla::Kind::Retention))
+    });
+    if !retention {
+        let (file, line) = sla_location(p, root);
+        cx.violate(
+            None,
+            None,
+            format!(
+                "holds personal data ({}) but declares no retention SLA",
+                personal.join(", ")
+            ),
+            file.as_deref(),
+            line,
+            Some("slaProperties".into()),
+        );
+    }
+}
+
+/// `freshness_sla`: a latency or freshness SLA on a column.
+fn freshness_sla(cx: &mut Ctx, root: &Path) {
+    let p = cx.product;
+    let has = p.contracts.iter().any(|c| {
+        c.sla.iter().any(|s| {
+            crate::checks::sla::kind_of(&s.property) == Some(crate::checks::sla::Kind::Freshness) && s.element.is_some()
+        })
+    });
+    if !has {
+        let (file, line) = sla_location(p, root);
+        cx.violate(
+            None,
+            None,
+            "declares no latency/freshness SLA with an `element`".into(),
+            file.as_deref(),
+            line,
+            Some("slaProperties".into()),
+        );
+    }
+}
+
+/// A contract an input port of the product consumes: its id, where the port is declared, and the product and
+/// contract of the mesh that provide it (None: no product does).
+struct Consumed<'a> {
+    id: &'a str,
+    line: Option<usize>,
+    field: String,
+    provider: Option<(&'a Arc<Product>, &'a crate::model::manifest::odcs::Contract)>,
+}
+
+/// The contracts the product's input ports consume (ports without a contract id are skipped).
+fn consumed<'a>(p: &'a Product, all: &'a [Arc<Product>]) -> impl Iterator<Item = Consumed<'a>> {
+    p.descriptor.iter().flat_map(move |d| {
+        d.input_ports.iter().filter_map(move |port| {
+            let id = port.contract_id.as_deref()?;
+            let provider = all
+                .iter()
+                .find_map(|q| q.contracts.iter().find(|c| c.id.as_deref() == Some(id)).map(|c| (q, c)));
+            Some(Consumed {
+                id,
+                line: d.doc.position(&port.path).map(|x| x.0),
+                field: path_of(&port.path, "contractId"),
+                provider,
+            })
+        })
+    })
+}
+
+/// `consumed_contract_active`: every contract the product consumes exists in the mesh and is active.
+fn consumed_contract_active(cx: &mut Ctx, all: &[Arc<Product>], root: &Path) {
+    let p = cx.product;
+    let Some(d) = &p.descriptor else { return };
+    let file = rel(&d.doc.file, root);
+    for Consumed {
+        id,
+        line,
+        field,
+        provider,
+    } in consumed(p, all)
+    {
+        let message = match provider {
+            None => format!("consumes contract `{id}`, which no product of the mesh provides"),
+            Some((q, c)) => {
+                let status = c.status.as_deref().unwrap_or("(none)");
+                if status.eq_ignore_ascii_case("active") {
+                    continue;
+                }
+                format!(
+                    "consumes `{id}` of {}, whose contract is `{status}`, not active",
+                    q.key()
+                )
+            }
+        };
+        cx.violate(None, None, message, Some(&file), line, Some(field));
+    }
+}
+
+/// `no_deprecated_inputs`: no consumed contract, nor the product providing it, is deprecated or retired.
+fn no_deprecated_inputs(cx: &mut Ctx, all: &[Arc<Product>], root: &Path) {
+    let p = cx.product;
+    let Some(d) = &p.descriptor else { return };
+    let file = rel(&d.doc.file, root);
+    let deprecated =
+        |s: Option<&str>| s.is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "deprecated" | "retired"));
+    for Consumed {
+        id,
+        line,
+        field,
+        provider,
+    } in consumed(p, all)
+    {
+        let Some((q, c)) = provider else { continue };
+        if deprecated(c.status.as_deref()) || deprecated(q.lifecycle()) {
+            cx.violate(
+                None,
+                None,
+                format!("consumes {} (`{id}`), which is deprecated", q.key()),
+                Some(&file),
+                line,
+                Some(field),
+            );
+        }
+    }
+}
+
+/// `breaking_changes_versioned`: a contract changed in a breaking way since the previous version (with consumers)
+/// has a new major version.
+fn breaking_changes_versioned(cx: &mut Ctx, all: &[Arc<Product>], root: &Path) {
+    let (p, previous) = (cx.product, cx.previous);
+    for c in &p.contracts {
+        let rel_file = rel(&c.doc.file, root);
+        let Some(prev) = previous.get(&rel_file) else {
+            continue;
+        };
+        let breaking: Vec<String> = crate::checks::diff::diff(&prev.contract, c)
+            .into_iter()
+            .filter(|ch| ch.impact == crate::checks::diff::Impact::Breaking)
+            .map(|ch| ch.message)
+            .collect();
+        if breaking.is_empty() {
+            continue;
+        }
+        let (old, new) = (
+            crate::checks::diff::major(prev.contract.version.as_deref()),
+            crate::checks::diff::major(c.version.as_deref()),
+        );
+        if matches!((old, new), (Some(o), Some(n)) if n > o) {
+            continue;
+        }
+        let consumers = consumers_of(c, all);
+        if consumers.is_empty() {
+            continue;
+        }
+        cx.violate(
+            None,
+            None,
+            format!(
+                "breaking change since {} without a new major version ({} → {}): {}; consumers: {}",
+                prev.label,
+                prev.contract.version.as_deref().unwrap_or("none"),
+                c.version.as_deref().unwrap_or("none"),
+                breaking.join("; "),
+                consumers.join(", ")
+            ),
+            Some(&rel_file),
+            c.doc.position("version").map(|x| x.0),
+            Some("version".into()),
+        );
+    }
+}
+
+/// The products that consume a contract, each with its owner where it names one.
+fn consumers_of(c: &crate::model::manifest::odcs::Contract, all: &[Arc<Product>]) -> Vec<String> {
+    let Some(id) = c.id.as_deref() else {
+        return Vec::new();
+    };
+    all.iter()
+        .filter(|q| q.input_contract_ids().contains(&id))
+        .map(|q| match q.owner() {
+            Some(o) => format!("{} ({o})", q.key()),
+            None => q.key(),
+        })
+        .collect()
+}
+
+/// `no_undeclared_pii`: no column the PII scan flags goes without a classification.
+fn no_undeclared_pii(cx: &mut Ctx, root: &Path) {
+    let p = cx.product;
+    for t in &p.tables {
+        let contract = &p.contracts[t.contract];
+        let object = &contract.tables[t.object];
+        for f in &t.pii {
+            let declared = object.columns.iter().find(|c| c.name == f.column);
+            if declared.is_some_and(|c| c.classification.is_some()) {
+                continue;
+            }
+            let field = declared.map(|c| path_of(&c.path, "classification"));
+            let line = declared.and_then(|c| contract.doc.position(&c.path)).map(|x| x.0);
+            cx.violate(
+                Some(&t.name),
+                Some(&f.column),
+                format!(
+                    "`{}.{}` looks like personal data ({}: {:.0} % of {} sampled values, confidence {:.2}) but is not classified",
+                    t.name,
+                    f.column,
+                    f.detector,
+                    f.share * 100.0,
+                    f.sampled,
+                    f.confidence
+                ),
+                Some(&rel(&contract.doc.file, root)),
+                line,
+                field,
+            );
+        }
     }
 }
 

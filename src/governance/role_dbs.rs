@@ -167,16 +167,58 @@ pub fn update(
     let started = std::time::Instant::now();
     let meta = crate::governance::metadata::tables(catalog, gov, None);
     let digest = crate::governance::metadata::digest(&meta);
-    let mut next = Profiles::default();
+    let mut next = Profiles {
+        raw_meta: publish_raw_meta(prev, raw, &meta, digest),
+        ..Profiles::default()
+    };
+    let groups = group_roles(catalog, gov, raw, digest, &mut next);
+    tracing::debug!(meta_ms = started.elapsed().as_secs_f64() * 1e3, "metadata built");
+    let columns = match raw_columns(raw) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "cannot list the unmasked tables");
+            for g in groups {
+                next.unavailable.extend(g.roles);
+            }
+            return next;
+        }
+    };
+    let old = prev.map(|p| p.dbs.clone()).unwrap_or_default();
+    let jobs = pair_with_databases(groups, old, engine, max_execution_ms, &mut next);
+    let synced = sync_side_by_side(jobs, catalog, gov, raw, &columns, salt);
+    keep_synced(&mut next, synced);
+    tracing::debug!(
+        took_ms = started.elapsed().as_secs_f64() * 1e3,
+        profiles = next.dbs.len(),
+        "profiles updated"
+    );
+    next
+}
+
+/// Publishes the complete metadata tables in the unmasked database unless it holds them already. Returns the digest
+/// of what it holds: 0 when publishing failed, so that the next update tries again.
+fn publish_raw_meta(prev: Option<&Profiles>, raw: &ServingDb, meta: &[MetaTable], digest: u64) -> u64 {
     if prev.map(|p| p.raw_meta) == Some(digest) {
-        next.raw_meta = digest;
-    } else {
-        match raw.transaction(|conn| crate::governance::metadata::publish(conn, &meta)) {
-            Ok(()) => next.raw_meta = digest,
-            Err(e) => tracing::error!(error = %format!("{e:#}"), "metadata tables could not be published"),
+        return digest;
+    }
+    match raw.transaction(|conn| crate::governance::metadata::publish(conn, meta)) {
+        Ok(()) => digest,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "metadata tables could not be published");
+            0
         }
     }
-    // Roles grouped by what they may see: the same tables with the same masks, and the same metadata.
+}
+
+/// Roles grouped by what they may see: the same tables with the same masks, and the same metadata. A role that
+/// sees everything as it is gets the unmasked database in `next` and no group.
+fn group_roles<'a>(
+    catalog: &Catalog,
+    gov: &'a Governance,
+    raw: &Arc<ServingDb>,
+    digest: u64,
+    next: &mut Profiles,
+) -> Vec<Group<'a>> {
     let mut groups: Vec<Group> = Vec::new();
     for role in &gov.access.roles {
         let plan = plan_of(catalog, gov, role);
@@ -202,20 +244,19 @@ pub fn update(
             }),
         }
     }
-    tracing::debug!(meta_ms = started.elapsed().as_secs_f64() * 1e3, "metadata built");
-    let columns = match raw_columns(raw) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "cannot list the unmasked tables");
-            for g in groups {
-                next.unavailable.extend(g.roles);
-            }
-            return next;
-        }
-    };
-    let mut old = prev.map(|p| p.dbs.clone()).unwrap_or_default();
-    // Pair every group with its database (reused or new), then bring them up to date side by side.
-    let mut jobs: Vec<(Group, ProfileDb)> = Vec::new();
+    groups
+}
+
+/// Pairs every group with its database: the previous one of the same signature, else one that served one of its
+/// roles, else a new one. A group whose database cannot be opened has its roles marked unavailable in `next`.
+fn pair_with_databases<'a>(
+    groups: Vec<Group<'a>>,
+    mut old: Vec<ProfileDb>,
+    engine: &EngineSettings,
+    max_execution_ms: u64,
+    next: &mut Profiles,
+) -> Vec<(Group<'a>, ProfileDb)> {
+    let mut jobs = Vec::new();
     for g in groups {
         let reuse = old
             .iter()
@@ -240,11 +281,25 @@ pub fn update(
         };
         jobs.push((g, profile));
     }
-    let results: Vec<(u64, Vec<String>, ProfileDb, anyhow::Result<()>)> = std::thread::scope(|scope| {
+    jobs
+}
+
+/// A group's database after its sync: the group's signature and roles, the database, and how the sync went.
+type Synced = (u64, Vec<String>, ProfileDb, anyhow::Result<()>);
+
+/// Brings every paired database up to date, one thread each.
+fn sync_side_by_side(
+    jobs: Vec<(Group, ProfileDb)>,
+    catalog: &Catalog,
+    gov: &Governance,
+    raw: &ServingDb,
+    columns: &RawColumns,
+    salt: &Salt,
+) -> Vec<Synced> {
+    std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .into_iter()
             .map(|(g, mut profile)| {
-                let columns = &columns;
                 scope.spawn(move || {
                     let meta = || crate::governance::metadata::tables(catalog, gov, Some(g.role));
                     let r = sync(&mut profile, &g.plan, raw, columns, salt, (&meta, g.meta_digest));
@@ -256,8 +311,12 @@ pub fn update(
             .into_iter()
             .map(|h| h.join().expect("a profile sync thread panicked"))
             .collect()
-    });
-    for (sig, roles, mut profile, result) in results {
+    })
+}
+
+/// Keeps the databases that synced, for their roles; the roles of the others get none.
+fn keep_synced(next: &mut Profiles, synced: Vec<Synced>) {
+    for (sig, roles, mut profile, result) in synced {
         match result {
             Ok(()) => {
                 profile.signature = sig;
@@ -274,12 +333,6 @@ pub fn update(
             }
         }
     }
-    tracing::debug!(
-        took_ms = started.elapsed().as_secs_f64() * 1e3,
-        profiles = next.dbs.len(),
-        "profiles updated"
-    );
-    next
 }
 
 /// The columns and types of every table of the unmasked database, in one catalog query.

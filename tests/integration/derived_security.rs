@@ -658,3 +658,61 @@ fn sandbox_overhead_per_transform_is_reported() {
          (of which opening the sandbox {open_ms:.1} ms)"
     );
 }
+
+/// `mesh.columns` reports the classification a column is served under: a derived column that inherits a stricter
+/// classification than it declares reports the inherited one, to SQL policies and to every role's console.
+#[tokio::test]
+async fn mesh_columns_report_the_classification_a_derived_column_inherits() {
+    let dir = tempfile::tempdir().unwrap();
+    classified_mesh(dir.path());
+    // Declares more than it inherits (internal): the declared classification stands.
+    write_product(
+        dir.path(),
+        &ProductFile {
+            domain: "reports",
+            name: "strict",
+            table: "strict",
+            columns: &["{name: tier, logicalType: string, classification: restricted}"],
+            data: Data::Sql(&["c-crm-people"], "SELECT segment AS tier FROM crm.people ORDER BY 1"),
+        },
+    );
+    write(
+        dir.path(),
+        "policies/restricted.yaml",
+        "policies:\n  - id: restricted-in-reports\n    severity: info\n    rule:\n      sql: \"SELECT domain, product, \
+         table_name, column_name FROM mesh.columns WHERE domain = 'reports' AND classification = 'restricted'\"\n",
+    );
+    let served = serve(dir.path());
+    let expected = json!([
+        ["contacts", "contact", "restricted"],
+        ["contacts", "country", "restricted"],
+        ["contacts", "id", "restricted"],
+        ["countries", "country", null],
+        ["countries", "n", null],
+        ["segments", "id", "internal"],
+        ["segments", "tier", "internal"],
+        ["strict", "tier", "restricted"],
+    ]);
+    let sql = "SELECT product, column_name, classification FROM mesh.columns WHERE domain = 'reports' \
+               AND product IN ('contacts', 'countries', 'segments', 'strict') ORDER BY 1, 2";
+    for role in ["viewer", "admin"] {
+        let (s, v) = query_as(&served.app, role, sql).await;
+        assert_eq!(s, StatusCode::OK, "{role}: {v}");
+        assert_eq!(&v["rows"], &expected, "{role}");
+    }
+    let s = served.mesh.snapshot();
+    let mut flagged: Vec<String> = s
+        .governance
+        .compliance
+        .violations
+        .iter()
+        .filter(|v| v.policy == "restricted-in-reports")
+        .filter(|v| ["contacts", "countries", "segments", "strict"].contains(&v.product.as_str()))
+        .map(|v| format!("{}.{}", v.product, v.column.as_deref().unwrap_or("")))
+        .collect();
+    flagged.sort();
+    assert_eq!(
+        flagged,
+        ["contacts.contact", "contacts.country", "contacts.id", "strict.tier"]
+    );
+}
