@@ -1,11 +1,13 @@
 //! Lineage between products: an ODPS input port naming a contract makes the product that provides the contract
 //! upstream of the one that consumes it. Cycles are found (and reported), impact is walked downstream, and any part
-//! of the graph is drawn as SVG with a layered layout (layers by longest path, order by barycentres).
+//! of the graph is drawn as SVG from its `Layout`, layered (layers by longest path, order by barycentres) and public
+//! so its geometry can be checked.
 
+use crate::base::html::escape;
 use crate::governance::compliance::Compliance;
 use crate::model::catalog::Catalog;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt::Write as _;
 
 #[derive(Debug, Clone, Serialize)]
@@ -299,69 +301,68 @@ impl Lineage {
         out
     }
 
-    /// Layers (columns, left to right) and the order within each, for drawing.
-    fn layout(&self) -> Vec<Vec<usize>> {
-        let n = self.nodes.len();
-        if n == 0 {
-            return Vec::new();
-        }
-        // Edges that close a cycle are ignored for layering (depth-first back edges).
-        let succ = self.successors();
-        let mut state = vec![0u8; n];
-        let mut acyclic: Vec<Vec<usize>> = vec![Vec::new(); n];
-        let mut order: Vec<usize> = (0..n).collect();
+    /// Products in a stable order for drawing: by domain, then name.
+    fn drawing_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.nodes.len()).collect();
         order.sort_by(|a, b| {
             (&self.nodes[*a].domain, &self.nodes[*a].name).cmp(&(&self.nodes[*b].domain, &self.nodes[*b].name))
         });
-        for &root in &order {
-            if state[root] != 0 {
+        order
+    }
+
+    /// The successors without the edges that close a cycle (the back edges of a depth-first walk in `order`).
+    fn acyclic_successors(&self, order: &[usize]) -> Vec<Vec<usize>> {
+        const UNSEEN: u8 = 0;
+        const ON_PATH: u8 = 1;
+        const DONE: u8 = 2;
+        let succ = self.successors();
+        let mut state = vec![UNSEEN; self.nodes.len()];
+        let mut acyclic: Vec<Vec<usize>> = vec![Vec::new(); self.nodes.len()];
+        for &root in order {
+            if state[root] != UNSEEN {
                 continue;
             }
             let mut stack = vec![(root, 0usize)];
-            state[root] = 1;
+            state[root] = ON_PATH;
             while let Some((v, i)) = stack.pop() {
                 if i < succ[v].len() {
                     stack.push((v, i + 1));
                     let w = succ[v][i];
                     match state[w] {
-                        0 => {
+                        UNSEEN => {
                             acyclic[v].push(w);
-                            state[w] = 1;
+                            state[w] = ON_PATH;
                             stack.push((w, 0));
                         }
-                        2 => acyclic[v].push(w),
+                        DONE => acyclic[v].push(w),
                         _ => {} // back edge
                     }
                 } else {
-                    state[v] = 2;
+                    state[v] = DONE;
                 }
             }
         }
-        // Longest path from the sources, in topological order (Kahn).
-        let mut indegree = vec![0usize; n];
-        for list in &acyclic {
-            for &w in list {
-                indegree[w] += 1;
-            }
+        acyclic
+    }
+
+    /// Layers (columns, left to right) and the order within each, for drawing.
+    fn layers(&self) -> Vec<Vec<usize>> {
+        if self.nodes.is_empty() {
+            return Vec::new();
         }
-        let mut layer = vec![0usize; n];
-        let mut ready: VecDeque<usize> = order.iter().copied().filter(|v| indegree[*v] == 0).collect();
-        while let Some(v) = ready.pop_front() {
-            for &w in &acyclic[v] {
-                layer[w] = layer[w].max(layer[v] + 1);
-                indegree[w] -= 1;
-                if indegree[w] == 0 {
-                    ready.push_back(w);
-                }
-            }
-        }
-        let depth = layer.iter().copied().max().unwrap_or(0) + 1;
-        let mut layers: Vec<Vec<usize>> = vec![Vec::new(); depth];
-        for &v in &order {
-            layers[layer[v]].push(v);
-        }
-        // Barycentre sweeps: order each layer by the mean position of its neighbours in the previous one.
+        let order = self.drawing_order();
+        let acyclic = self.acyclic_successors(&order);
+        let mut layers = longest_path_layers(&acyclic, &order);
+        self.order_by_barycentres(&mut layers);
+        layers
+    }
+
+    /// Barycentre sweeps, down and back twice: order each layer by the mean position of its neighbours in the
+    /// layer before it (in the direction of the sweep).
+    fn order_by_barycentres(&self, layers: &mut [Vec<usize>]) {
         let preds = self.predecessors();
+        let succ = self.successors();
+        let depth = layers.len();
         for sweep in 0..4 {
             let forward = sweep % 2 == 0;
             let range: Vec<usize> = if forward {
@@ -390,124 +391,217 @@ impl Lineage {
                 layers[l] = keyed.into_iter().map(|k| k.2).collect();
             }
         }
-        layers
     }
 
-    /// The graph as an SVG drawing: products as boxes coloured by health, linked to their pages; `focus` is
-    /// drawn thicker.
-    pub fn svg(&self, focus: Option<&str>) -> String {
-        const W: f64 = 210.0;
-        const H: f64 = 42.0;
-        const GAP_X: f64 = 90.0;
-        const GAP_Y: f64 = 16.0;
-        const PAD: f64 = 12.0;
-        let layers = self.layout();
-        let mut at: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
+    /// Where every box and arrow of the drawing goes: layers left to right, shorter layers centred against the
+    /// tallest; one arrow per provider → consumer pair, from the provider's right side to the consumer's left side.
+    pub fn layout(&self) -> Layout {
+        let layers = self.layers();
         let tallest = layers.iter().map(Vec::len).max().unwrap_or(0);
+        let mut boxes = vec![
+            NodeBox {
+                layer: 0,
+                x: 0.0,
+                y: 0.0,
+                width: BOX_WIDTH,
+                height: BOX_HEIGHT,
+            };
+            self.nodes.len()
+        ];
         for (l, nodes) in layers.iter().enumerate() {
             // Centre shorter layers against the tallest one.
-            let offset = (tallest - nodes.len()) as f64 * (H + GAP_Y) / 2.0;
+            let offset = (tallest - nodes.len()) as f64 * (BOX_HEIGHT + GAP_Y) / 2.0;
             for (i, v) in nodes.iter().enumerate() {
-                at.insert(
-                    *v,
-                    (PAD + l as f64 * (W + GAP_X), PAD + offset + i as f64 * (H + GAP_Y)),
-                );
+                boxes[*v].layer = l;
+                boxes[*v].x = PAD + l as f64 * (BOX_WIDTH + GAP_X);
+                boxes[*v].y = PAD + offset + i as f64 * (BOX_HEIGHT + GAP_Y);
             }
         }
-        let width = PAD * 2.0 + layers.len() as f64 * (W + GAP_X) - GAP_X;
-        let height = PAD * 2.0 + tallest as f64 * (H + GAP_Y) - GAP_Y;
+        let width = PAD * 2.0 + layers.len() as f64 * (BOX_WIDTH + GAP_X) - GAP_X;
+        let height = PAD * 2.0 + tallest as f64 * (BOX_HEIGHT + GAP_Y) - GAP_Y;
+        let mut drawn = BTreeSet::new();
+        let arrows = self
+            .edges
+            .iter()
+            .filter(|e| drawn.insert((e.from, e.to)))
+            .map(|e| Arrow::between(&boxes[e.from], &boxes[e.to], e))
+            .collect();
+        Layout {
+            width: width.max(BOX_WIDTH + 2.0 * PAD),
+            height: height.max(BOX_HEIGHT + 2.0 * PAD),
+            boxes,
+            arrows,
+        }
+    }
+
+    /// The graph as an SVG drawing of its `layout`: products as boxes coloured by health, linked to their pages;
+    /// `focus` is drawn thicker.
+    pub fn svg(&self, focus: Option<&str>) -> String {
+        let layout = self.layout();
         let mut s = String::new();
         let _ = write!(
             s,
             r##"<svg xmlns="http://www.w3.org/2000/svg" class="lineage" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.0} {h:.0}" role="img" aria-label="lineage: {n} products, {e} dependencies"><defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#7a8596"/></marker></defs>"##,
-            w = width.max(W + 2.0 * PAD),
-            h = height.max(H + 2.0 * PAD),
+            w = layout.width,
+            h = layout.height,
             n = self.nodes.len(),
             e = self.edges.len()
         );
-        let mut drawn = BTreeSet::new();
-        for e in &self.edges {
-            let (Some(a), Some(b)) = (at.get(&e.from), at.get(&e.to)) else {
-                continue;
-            };
-            if !drawn.insert((e.from, e.to)) {
-                continue;
-            }
-            let (x1, y1) = (a.0 + W, a.1 + H / 2.0);
-            let (x2, y2) = (b.0, b.1 + H / 2.0);
-            let back = x2 <= x1;
-            let bend = if back { 120.0 } else { (x2 - x1) / 2.0 };
-            let _ = write!(
-                s,
-                r#"<path class="edge{}" d="M {x1:.1} {y1:.1} C {:.1} {y1:.1}, {:.1} {y2:.1}, {x2:.1} {y2:.1}" fill="none" stroke="{}" stroke-width="1.4" marker-end="url(#arrow)"><title>{} → {} ({})</title></path>"#,
-                if back { " cycle" } else { "" },
-                x1 + bend,
-                x2 - bend,
-                if back { "#c0392b" } else { "#7a8596" },
-                escape(&self.nodes[e.from].key),
-                escape(&self.nodes[e.to].key),
-                escape(&e.contract_id)
-            );
+        for arrow in &layout.arrows {
+            self.draw_arrow(&mut s, arrow);
         }
-        for (i, n) in self.nodes.iter().enumerate() {
-            let Some((x, y)) = at.get(&i) else { continue };
-            let (fill, stroke) = match n.health.as_str() {
-                "passing" => ("#e3f4ea", "#2e8b57"),
-                "warning" => ("#fdf2d0", "#b8860b"),
-                "failing" => ("#fbe3e0", "#c0392b"),
-                "failed" => ("#eeeeee", "#7b241c"),
-                _ => ("#ffffff", "#9aa3ae"),
-            };
-            let focused = focus == Some(n.key.as_str());
-            let title: String = n.title.chars().take(28).collect();
-            let sub = if n.health == "external" {
-                "not in this mesh".to_string()
-            } else {
-                format!("{} · {}", n.domain, n.health)
-            };
-            let dash = if n.health == "external" || n.quarantined {
-                r#" stroke-dasharray="4 3""#
-            } else {
-                ""
-            };
-            let rect = format!(
-                r#"<rect x="{x:.1}" y="{y:.1}" width="{W}" height="{H}" rx="6" fill="{fill}" stroke="{stroke}" stroke-width="{}"{dash}/><text x="{:.1}" y="{:.1}" class="name">{}</text><text x="{:.1}" y="{:.1}" class="sub">{}{}</text><title>{}</title>"#,
-                if focused { 3 } else { 1 },
-                x + 8.0,
-                y + 17.0,
-                escape(&title),
-                x + 8.0,
-                y + 33.0,
-                escape(&sub),
-                if n.quarantined { " · quarantined" } else { "" },
-                escape(&n.key)
-            );
-            let class = format!("node health-{}{}", n.health, if focused { " focus" } else { "" });
-            match &n.url {
-                Some(u) => {
-                    let _ = write!(
-                        s,
-                        r#"<a href="{}" class="{class}" data-key="{}">{rect}</a>"#,
-                        escape(u),
-                        escape(&n.key)
-                    );
-                }
-                None => {
-                    let _ = write!(s, r#"<g class="{class}" data-key="{}">{rect}</g>"#, escape(&n.key));
-                }
-            }
+        for (node, placed) in self.nodes.iter().zip(&layout.boxes) {
+            draw_box(&mut s, node, placed, focus == Some(node.key.as_str()));
         }
         s.push_str("</svg>");
         s
     }
+
+    fn draw_arrow(&self, s: &mut String, arrow: &Arrow) {
+        let [(x1, y1), (cx1, _), (cx2, _), (x2, y2)] = arrow.curve;
+        let _ = write!(
+            s,
+            r#"<path class="edge{}" d="M {x1:.1} {y1:.1} C {cx1:.1} {y1:.1}, {cx2:.1} {y2:.1}, {x2:.1} {y2:.1}" fill="none" stroke="{}" stroke-width="1.4" marker-end="url(#arrow)"><title>{} → {} ({})</title></path>"#,
+            if arrow.cycle { " cycle" } else { "" },
+            if arrow.cycle { "#c0392b" } else { "#7a8596" },
+            escape(&self.nodes[arrow.from].key),
+            escape(&self.nodes[arrow.to].key),
+            escape(&arrow.contract_id)
+        );
+    }
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// The size of a product box, the gaps between boxes (across and within layers) and the margin, in pixels.
+const BOX_WIDTH: f64 = 210.0;
+const BOX_HEIGHT: f64 = 42.0;
+const GAP_X: f64 = 90.0;
+const GAP_Y: f64 = 16.0;
+const PAD: f64 = 12.0;
+
+/// Where a drawing puts each product and each arrow: `Lineage::svg` draws exactly this.
+#[derive(Debug, Clone, Serialize)]
+pub struct Layout {
+    pub width: f64,
+    pub height: f64,
+    /// One per node, in the order of `Lineage::nodes`.
+    pub boxes: Vec<NodeBox>,
+    /// One per provider → consumer pair (several ports between the same two products draw one arrow).
+    pub arrows: Vec<Arrow>,
+}
+
+/// A product's box: its layer (0 is leftmost) and its rectangle.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeBox {
+    pub layer: usize,
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Arrow {
+    /// Indexes into `nodes` and `boxes`: from the provider to the consumer.
+    pub from: usize,
+    pub to: usize,
+    /// The contract of the first input port linking them.
+    pub contract_id: String,
+    /// The arrow closes a cycle: it points back to a layer left of (or at) its start and is drawn in red.
+    pub cycle: bool,
+    /// The cubic Bézier drawn: start (the provider's right side), two control points, end (the consumer's left).
+    pub curve: [(f64, f64); 4],
+}
+
+impl Arrow {
+    fn between(from: &NodeBox, to: &NodeBox, edge: &Edge) -> Arrow {
+        let (x1, y1) = (from.x + from.width, from.y + from.height / 2.0);
+        let (x2, y2) = (to.x, to.y + to.height / 2.0);
+        let cycle = to.layer <= from.layer;
+        // Forward arrows bend halfway across; a cycle loops out right of its start and back in left of its end.
+        let bend = if cycle { 120.0 } else { (x2 - x1) / 2.0 };
+        Arrow {
+            from: edge.from,
+            to: edge.to,
+            contract_id: edge.contract_id.clone(),
+            cycle,
+            curve: [(x1, y1), (x1 + bend, y1), (x2 - bend, y2), (x2, y2)],
+        }
+    }
+}
+
+/// Layers by longest path from the sources of an acyclic graph (Kahn's topological order), each listing its
+/// products in `order`.
+fn longest_path_layers(acyclic: &[Vec<usize>], order: &[usize]) -> Vec<Vec<usize>> {
+    let mut indegree = vec![0usize; acyclic.len()];
+    for list in acyclic {
+        for &w in list {
+            indegree[w] += 1;
+        }
+    }
+    let mut layer = vec![0usize; acyclic.len()];
+    let mut ready: VecDeque<usize> = order.iter().copied().filter(|v| indegree[*v] == 0).collect();
+    while let Some(v) = ready.pop_front() {
+        for &w in &acyclic[v] {
+            layer[w] = layer[w].max(layer[v] + 1);
+            indegree[w] -= 1;
+            if indegree[w] == 0 {
+                ready.push_back(w);
+            }
+        }
+    }
+    let depth = layer.iter().copied().max().unwrap_or(0) + 1;
+    let mut layers: Vec<Vec<usize>> = vec![Vec::new(); depth];
+    for &v in order {
+        layers[layer[v]].push(v);
+    }
+    layers
+}
+
+/// A product's box, coloured by health (dashed when external or quarantined), linked to its page when it has one.
+fn draw_box(s: &mut String, n: &Node, at: &NodeBox, focused: bool) {
+    let (fill, stroke) = match n.health.as_str() {
+        "passing" => ("#e3f4ea", "#2e8b57"),
+        "warning" => ("#fdf2d0", "#b8860b"),
+        "failing" => ("#fbe3e0", "#c0392b"),
+        "failed" => ("#eeeeee", "#7b241c"),
+        _ => ("#ffffff", "#9aa3ae"),
+    };
+    let title: String = n.title.chars().take(28).collect();
+    let sub = if n.health == "external" {
+        "not in this mesh".to_string()
+    } else {
+        format!("{} · {}", n.domain, n.health)
+    };
+    let dash = if n.health == "external" || n.quarantined {
+        r#" stroke-dasharray="4 3""#
+    } else {
+        ""
+    };
+    let (x, y) = (at.x, at.y);
+    let rect = format!(
+        r#"<rect x="{x:.1}" y="{y:.1}" width="{}" height="{}" rx="6" fill="{fill}" stroke="{stroke}" stroke-width="{}"{dash}/><text x="{:.1}" y="{:.1}" class="name">{}</text><text x="{:.1}" y="{:.1}" class="sub">{}{}</text><title>{}</title>"#,
+        at.width,
+        at.height,
+        if focused { 3 } else { 1 },
+        x + 8.0,
+        y + 17.0,
+        escape(&title),
+        x + 8.0,
+        y + 33.0,
+        escape(&sub),
+        if n.quarantined { " · quarantined" } else { "" },
+        escape(&n.key)
+    );
+    let class = format!("node health-{}{}", n.health, if focused { " focus" } else { "" });
+    let _ = match &n.url {
+        Some(u) => write!(
+            s,
+            r#"<a href="{}" class="{class}" data-key="{}">{rect}</a>"#,
+            escape(u),
+            escape(&n.key)
+        ),
+        None => write!(s, r#"<g class="{class}" data-key="{}">{rect}</g>"#, escape(&n.key)),
+    };
 }
 
 /// Diagnostics for cycles, one per cycle (on the mesh, naming its products).

@@ -4,6 +4,7 @@
 //! lifts a result a little. Facets and "why it matched" snippets are computed from the catalog-side copy of each
 //! document, so a query reads nothing but the index.
 
+use crate::base::html::escape;
 use crate::governance::compliance::Compliance;
 use crate::model::catalog::Catalog;
 use serde::Serialize;
@@ -227,27 +228,10 @@ fn typos(word: &str) -> u8 {
     }
 }
 
-/// Optimal string alignment distance (a transposition counts as one edit), stopping early above `max`.
-fn distance(a: &str, b: &str, max: usize) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    if a.len().abs_diff(b.len()) > max {
-        return max + 1;
-    }
-    let mut prev2: Vec<usize> = Vec::new();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                cur[j] = cur[j].min(prev2[j - 2] + 1);
-            }
-        }
-        prev2 = std::mem::replace(&mut prev, cur);
-    }
-    prev[b.len()]
+/// Are two words within `max` edits of each other? Optimal string alignment distance: a transposition counts as
+/// one edit. Words whose lengths differ by more than `max` are not compared at all.
+fn within_typos(a: &str, b: &str, max: usize) -> bool {
+    a.chars().count().abs_diff(b.chars().count()) <= max && strsim::osa_distance(a, b) <= max
 }
 
 /// Does a query word match a word of the text (exactly, as a prefix, or within its typo budget)?
@@ -256,20 +240,13 @@ pub fn word_matches(query: &str, word: &str) -> bool {
         || word.starts_with(query)
         || (typos(query) > 0 && {
             let max = typos(query) as usize;
-            distance(query, word, max) <= max
+            within_typos(query, word, max)
                 // A typo in the middle of a word being typed: compare with the word's start.
                 || word
                     .char_indices()
                     .nth(query.chars().count())
-                    .is_some_and(|(i, _)| distance(query, &word[..i], max) <= max)
+                    .is_some_and(|(i, _)| within_typos(query, &word[..i], max))
         })
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// `text` with every word matching a query word in `<mark>`, cut to about 160 characters around the first match.
@@ -300,7 +277,7 @@ fn highlight(text: &str, query: &[String]) -> Option<String> {
             last = end;
         }
     }
-    let first = first?;
+    first?;
     out.push_str(&escape(&text[last..]));
     if text.len() <= 160 {
         return Some(out);
@@ -314,7 +291,6 @@ fn highlight(text: &str, query: &[String]) -> Option<String> {
         .map(|(i, _)| i)
         .unwrap_or(0);
     let window: String = out[from..].chars().take(220).collect();
-    let _ = first;
     // Never cut inside a tag or an entity: drop a trailing partial one.
     let window = match (window.rfind('<'), window.rfind('>')) {
         (Some(lt), Some(gt)) if lt > gt => window[..lt].to_string(),
@@ -484,6 +460,26 @@ impl SearchIndex {
     ) -> anyhow::Result<Results> {
         let started = std::time::Instant::now();
         let query_words: Vec<String> = words(q).into_iter().take(8).collect();
+        let query = self.query(&query_words, filters);
+        let scored = self.ranked(&query, !query_words.is_empty(), usage)?;
+        let facets = facet_counts(&scored);
+        let total = scored.len();
+        let hits = scored
+            .into_iter()
+            .take(limit)
+            .map(|found| hit(found, &query_words))
+            .collect();
+        Ok(Results {
+            query: q.to_string(),
+            total,
+            hits,
+            facets,
+            took_ms: (started.elapsed().as_secs_f64() * 1e3 * 100.0).round() / 100.0,
+        })
+    }
+
+    /// Every query word must match (the last one also as a prefix) and every filter must hold; no words match all.
+    fn query(&self, query_words: &[String], filters: &[Filter]) -> BooleanQuery {
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (i, w) in query_words.iter().enumerate() {
             must.push((Occur::Must, self.word_query(w, i + 1 == query_words.len())));
@@ -497,81 +493,97 @@ impl SearchIndex {
         if query_words.is_empty() {
             must.push((Occur::Must, Box::new(AllQuery)));
         }
-        let query = BooleanQuery::new(must);
+        BooleanQuery::new(must)
+    }
+
+    /// Every matching product, best first: the index's score lifted a little by usage (without words, usage alone
+    /// ranks), ties broken by key.
+    fn ranked(&self, query: &BooleanQuery, has_words: bool, usage: &dyn Fn(&str) -> u64) -> anyhow::Result<Vec<Found>> {
         let searcher = self.reader.searcher();
         let docs = self.docs.load();
         let all = (searcher.num_docs() as usize).max(1);
-        let top = searcher.search(&query, &TopDocs::with_limit(all).order_by_score())?;
-        let mut scored: Vec<(f32, Arc<DocMeta>, u64)> = Vec::with_capacity(top.len());
+        let top = searcher.search(query, &TopDocs::with_limit(all).order_by_score())?;
+        let mut scored: Vec<Found> = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let column = searcher.segment_reader(addr.segment_ord).fast_fields().u64("ord")?;
             let Some(meta) = column.first(addr.doc_id).and_then(|o| docs.by_ord.get(&o)) else {
                 continue;
             };
             let used = usage(&meta.key);
-            let lifted = if query_words.is_empty() {
-                used as f32
-            } else {
+            let lifted = if has_words {
                 score * (1.0 + 0.05 * (1.0 + used as f32).ln())
+            } else {
+                used as f32
             };
-            scored.push((lifted, meta.clone(), used));
+            scored.push(Found {
+                score: lifted,
+                meta: meta.clone(),
+                used,
+            });
         }
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.key.cmp(&b.1.key)));
-        let mut facets: BTreeMap<&'static str, Vec<(String, usize)>> = BTreeMap::new();
-        for facet in FACETS {
-            let mut counts: HashMap<&str, usize> = HashMap::new();
-            for (_, m, _) in &scored {
-                for v in m.facet(facet) {
-                    *counts.entry(v.as_str()).or_default() += 1;
-                }
-            }
-            let mut list: Vec<(String, usize)> = counts.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-            list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            facets.insert(facet, list);
-        }
-        let total = scored.len();
-        let hits = scored
-            .into_iter()
-            .take(limit)
-            .map(|(score, m, used)| {
-                let mut matched = Vec::new();
-                if !query_words.is_empty() {
-                    // `texts` is in the order of TEXT_FIELDS.
-                    for ((_, texts), (_, _, label)) in m.texts.iter().zip(TEXT_FIELDS) {
-                        for t in texts {
-                            if let Some(html) = highlight(t, &query_words) {
-                                matched.push(Matched { field: label, html });
-                                break;
-                            }
-                        }
-                        if matched.len() == 3 {
-                            break;
-                        }
-                    }
-                }
-                Hit {
-                    url: crate::base::urls::product_url(&m.domain, &m.name),
-                    key: m.key.clone(),
-                    domain: m.domain.clone(),
-                    name: m.name.clone(),
-                    title: m.title.clone(),
-                    owner: m.owner.clone(),
-                    health: m.health.clone(),
-                    compliance: m.compliance.clone(),
-                    score: (score * 1000.0).round() / 1000.0,
-                    usage: used,
-                    matched,
-                }
-            })
-            .collect();
-        Ok(Results {
-            query: q.to_string(),
-            total,
-            hits,
-            facets,
-            took_ms: (started.elapsed().as_secs_f64() * 1e3 * 100.0).round() / 100.0,
-        })
+        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.meta.key.cmp(&b.meta.key)));
+        Ok(scored)
     }
+}
+
+/// A matching product with its ranking score and usage.
+struct Found {
+    score: f32,
+    meta: Arc<DocMeta>,
+    used: u64,
+}
+
+/// Facet → (value, count) over every matching product, most frequent first.
+fn facet_counts(scored: &[Found]) -> BTreeMap<&'static str, Vec<(String, usize)>> {
+    let mut facets = BTreeMap::new();
+    for facet in FACETS {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for found in scored {
+            for v in found.meta.facet(facet) {
+                *counts.entry(v.as_str()).or_default() += 1;
+            }
+        }
+        let mut list: Vec<(String, usize)> = counts.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        facets.insert(*facet, list);
+    }
+    facets
+}
+
+/// One result as shown: the product, its rounded score and why it matched.
+fn hit(found: Found, query_words: &[String]) -> Hit {
+    let Found { score, meta: m, used } = found;
+    Hit {
+        url: crate::base::urls::product_url(&m.domain, &m.name),
+        key: m.key.clone(),
+        domain: m.domain.clone(),
+        name: m.name.clone(),
+        title: m.title.clone(),
+        owner: m.owner.clone(),
+        health: m.health.clone(),
+        compliance: m.compliance.clone(),
+        score: (score * 1000.0).round() / 1000.0,
+        usage: used,
+        matched: why_matched(&m, query_words),
+    }
+}
+
+/// The first matching text of each field, in the order of the field weights, at most three.
+fn why_matched(m: &DocMeta, query_words: &[String]) -> Vec<Matched> {
+    let mut matched = Vec::new();
+    if query_words.is_empty() {
+        return matched;
+    }
+    // `texts` is in the order of TEXT_FIELDS.
+    for ((_, texts), (_, _, label)) in m.texts.iter().zip(TEXT_FIELDS) {
+        if let Some(html) = texts.iter().find_map(|t| highlight(t, query_words)) {
+            matched.push(Matched { field: label, html });
+        }
+        if matched.len() == 3 {
+            break;
+        }
+    }
+    matched
 }
 
 #[cfg(test)]
@@ -592,7 +604,9 @@ mod tests {
             "codes with digits match exactly or by prefix"
         );
         assert!(word_matches("domain0", "domain08"));
-        assert_eq!(distance("kitten", "sitting", 5), 3);
+        assert!(within_typos("kitten", "sitting", 3) && !within_typos("kitten", "sitting", 2));
+        assert!(within_typos("ab", "ba", 1), "a transposition is one edit");
+        assert!(!within_typos("ord", "orders", 2), "lengths too far apart");
     }
 
     #[test]
@@ -603,6 +617,11 @@ mod tests {
             "All &lt;<mark>orders</mark>&gt; &amp; <mark>order</mark> lines"
         );
         assert!(highlight("nothing here", &q).is_none());
+        assert_eq!(
+            highlight("the shop's \"orders\"", &q).unwrap(),
+            "the shop&#39;s &quot;<mark>orders</mark>&quot;",
+            "quotes are escaped the one way of base::html"
+        );
         let long = format!("{} order {}", "x ".repeat(200), "y ".repeat(200));
         let h = highlight(&long, &q).unwrap();
         assert!(

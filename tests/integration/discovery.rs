@@ -1,8 +1,10 @@
 //! Discovery: search relevance (names over descriptions, prefixes, typos), facets, snippets and incremental index
-//! updates; lineage edges, cycles, SVG drawings, impact analysis and usage — on the sample mesh and fixtures.
+//! updates; lineage edges, cycles, the geometry of its layout and the SVG drawn from it, impact analysis and usage —
+//! on the sample mesh, fixtures and graphs built by hand.
 
 use crate::common::{copy_fixture, fixture, get, get_json, load, query_as, serve, write};
 use axum::http::StatusCode;
+use meshbox::discovery::lineage::{Edge, Layout, Lineage, Node};
 use meshbox::discovery::search::SearchIndex;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -159,7 +161,7 @@ async fn the_search_page_and_api() {
     assert!(html.contains(r#"action="/search""#));
 }
 
-fn edges(l: &meshbox::discovery::lineage::Lineage) -> Vec<(String, String)> {
+fn edges(l: &Lineage) -> Vec<(String, String)> {
     let mut e: Vec<(String, String)> = l
         .edges
         .iter()
@@ -189,8 +191,23 @@ fn lineage_edges_of_the_sample_mesh() {
         );
     }
     assert!(l.cycles.is_empty());
+    let crossings = check_drawing(l);
+    assert!(
+        crossings.len() <= SAMPLE_CROSSINGS,
+        "{} edge crossings",
+        crossings.len()
+    );
+    let layout = l.layout();
+    let span = |a: usize| {
+        layout.boxes[layout.arrows[a].from]
+            .layer
+            .abs_diff(layout.boxes[layout.arrows[a].to].layer)
+    };
+    assert!(
+        crossings.iter().all(|(a, b)| span(*a) > 1 || span(*b) > 1),
+        "arrows between neighbouring layers never cross each other"
+    );
     let svg = l.svg(None);
-    assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
     assert_eq!(svg.matches(r#"class="node "#).count(), l.nodes.len());
     assert_eq!(svg.matches("<path class=\"edge").count(), e.len());
 }
@@ -240,6 +257,7 @@ fn cycles_and_missing_providers_are_reported() {
             ("external:c-unknown".to_string(), "d/c".to_string()),
         ]
     );
+    check_drawing(l);
     let svg = l.svg(Some("d/a"));
     assert!(
         svg.contains("not in this mesh") && svg.contains(r#"class="edge cycle""#),
@@ -255,14 +273,247 @@ fn cycles_and_missing_providers_are_reported() {
 fn every_fixture_draws() {
     for name in ["basic", "checks", "foreign", "governed"] {
         let s = load(&fixture(name));
+        check_drawing(&s.lineage);
         let svg = s.lineage.svg(None);
-        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"), "{name}");
         assert_eq!(
             svg.matches("<rect").count(),
             s.lineage.nodes.len(),
             "{name}: one box per node"
         );
     }
+}
+
+/// Edge crossings the sample mesh's drawing may have: the barycentre ordering only sees neighbouring layers, so
+/// an arrow skipping a layer (catalog/products → sales/order-lines) may cross the arrows leaving sales/orders.
+const SAMPLE_CROSSINGS: usize = 3;
+
+/// A lineage built by hand: products `d/<name>`, edges from provider to consumer.
+fn graph(names: &[&str], edges: &[(&str, &str)]) -> Lineage {
+    let index = |name: &str| names.iter().position(|n| *n == name).unwrap();
+    Lineage {
+        nodes: names
+            .iter()
+            .map(|name| Node {
+                key: format!("d/{name}"),
+                domain: "d".into(),
+                name: name.to_string(),
+                title: name.to_string(),
+                owner: None,
+                health: "passing".into(),
+                quarantined: false,
+                url: None,
+            })
+            .collect(),
+        edges: edges
+            .iter()
+            .map(|(from, to)| Edge {
+                from: index(from),
+                to: index(to),
+                contract_id: format!("c-{from}"),
+                port: None,
+            })
+            .collect(),
+        cycles: Vec::new(),
+    }
+}
+
+/// Can `to` reach `from` again along the edges (so an edge `from` → `to` lies on a cycle)?
+fn on_a_cycle(l: &Lineage, from: usize, to: usize) -> bool {
+    let mut seen = vec![false; l.nodes.len()];
+    let mut stack = vec![to];
+    while let Some(v) = stack.pop() {
+        if v == from {
+            return true;
+        }
+        if !std::mem::replace(&mut seen[v], true) {
+            stack.extend(l.edges.iter().filter(|e| e.from == v).map(|e| e.to));
+        }
+    }
+    false
+}
+
+/// The cubic Bézier of an arrow as a polyline of 32 segments.
+fn polyline(curve: &[(f64, f64); 4]) -> Vec<(f64, f64)> {
+    (0..=32)
+        .map(|i| {
+            let t = i as f64 / 32.0;
+            let u = 1.0 - t;
+            let w = [u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t];
+            (
+                (0..4).map(|k| w[k] * curve[k].0).sum(),
+                (0..4).map(|k| w[k] * curve[k].1).sum(),
+            )
+        })
+        .collect()
+}
+
+/// How often two curves cross (segments meeting properly; touching does not count).
+fn curve_crossings(a: &[(f64, f64); 4], b: &[(f64, f64); 4]) -> usize {
+    let side =
+        |p: (f64, f64), q: (f64, f64), r: (f64, f64)| ((q.0 - p.0) * (r.1 - p.1) - (q.1 - p.1) * (r.0 - p.0)).signum();
+    let (a, b) = (polyline(a), polyline(b));
+    let mut n = 0;
+    for s in a.windows(2) {
+        for t in b.windows(2) {
+            if side(s[0], s[1], t[0]) * side(s[0], s[1], t[1]) < 0.0
+                && side(t[0], t[1], s[0]) * side(t[0], t[1], s[1]) < 0.0
+            {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Checks the geometry of a lineage drawing and that the SVG draws exactly its layout: every box inside the
+/// picture and no two overlapping; one arrow per linked pair; every arrow left to right from a lower layer to a
+/// higher one, except arrows on a cycle, which are flagged and drawn as such. Returns every crossing of two arrows
+/// that share no product, as the indexes of the two arrows in the layout (twice for arrows crossing twice).
+fn check_drawing(l: &Lineage) -> Vec<(usize, usize)> {
+    let layout: Layout = l.layout();
+    assert_eq!(layout.boxes.len(), l.nodes.len(), "one box per product");
+    for (i, a) in layout.boxes.iter().enumerate() {
+        assert!(
+            a.x >= 0.0 && a.y >= 0.0 && a.x + a.width <= layout.width && a.y + a.height <= layout.height,
+            "{} lies outside the picture: {a:?}",
+            l.nodes[i].key
+        );
+        for (j, b) in layout.boxes.iter().enumerate().skip(i + 1) {
+            let overlap = a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+            assert!(
+                !overlap,
+                "{} and {} overlap: {a:?} {b:?}",
+                l.nodes[i].key, l.nodes[j].key
+            );
+        }
+    }
+    let mut pairs: Vec<(usize, usize)> = l.edges.iter().map(|e| (e.from, e.to)).collect();
+    pairs.sort();
+    pairs.dedup();
+    let mut drawn: Vec<(usize, usize)> = layout.arrows.iter().map(|a| (a.from, a.to)).collect();
+    drawn.sort();
+    assert_eq!(drawn, pairs, "one arrow per provider → consumer pair");
+    for a in &layout.arrows {
+        let (from, to) = (&layout.boxes[a.from], &layout.boxes[a.to]);
+        let name = format!("{} → {}", l.nodes[a.from].key, l.nodes[a.to].key);
+        if a.cycle {
+            assert!(
+                on_a_cycle(l, a.from, a.to),
+                "{name} is drawn as a cycle but is not on one"
+            );
+            assert!(to.layer <= from.layer, "{name}");
+        } else {
+            assert!(
+                from.layer < to.layer,
+                "{name} goes from layer {} to {}",
+                from.layer,
+                to.layer
+            );
+            assert!(
+                a.curve[0].0 < a.curve[3].0,
+                "{name} is drawn right to left: {:?}",
+                a.curve
+            );
+        }
+        assert_eq!(
+            a.curve[0],
+            (from.x + from.width, from.y + from.height / 2.0),
+            "{name} starts at its provider"
+        );
+        assert_eq!(
+            a.curve[3],
+            (to.x, to.y + to.height / 2.0),
+            "{name} ends at its consumer"
+        );
+    }
+    // The SVG is the layout, drawn.
+    let svg = l.svg(None);
+    assert!(svg.starts_with(&format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="lineage" width="{:.0}" height="{:.0}""#,
+        layout.width, layout.height
+    )));
+    for b in &layout.boxes {
+        let rect = format!(
+            r#"<rect x="{:.1}" y="{:.1}" width="{}" height="{}""#,
+            b.x, b.y, b.width, b.height
+        );
+        assert!(svg.contains(&rect), "{rect} missing from {svg}");
+    }
+    for a in &layout.arrows {
+        let [(x1, y1), (cx1, _), (cx2, _), (x2, y2)] = a.curve;
+        let d = format!(r#"d="M {x1:.1} {y1:.1} C {cx1:.1} {y1:.1}, {cx2:.1} {y2:.1}, {x2:.1} {y2:.1}""#);
+        assert!(svg.contains(&d), "{d} missing from {svg}");
+    }
+    assert_eq!(
+        svg.matches(r#"class="edge cycle""#).count(),
+        layout.arrows.iter().filter(|a| a.cycle).count()
+    );
+    let mut crossings = Vec::new();
+    for (i, a) in layout.arrows.iter().enumerate() {
+        for (j, b) in layout.arrows.iter().enumerate().skip(i + 1) {
+            if [a.from, a.to].iter().any(|v| *v == b.from || *v == b.to) {
+                continue;
+            }
+            crossings.extend(std::iter::repeat_n((i, j), curve_crossings(&a.curve, &b.curve)));
+        }
+    }
+    crossings
+}
+
+#[test]
+fn crossings_are_counted_on_the_drawn_curves() {
+    let rising = [(0.0, 100.0), (50.0, 100.0), (50.0, 0.0), (100.0, 0.0)];
+    let falling = [(0.0, 0.0), (50.0, 0.0), (50.0, 100.0), (100.0, 100.0)];
+    let level = [(0.0, 200.0), (50.0, 200.0), (50.0, 200.0), (100.0, 200.0)];
+    assert_eq!(curve_crossings(&rising, &falling), 1);
+    assert_eq!(curve_crossings(&rising, &level), 0);
+}
+
+#[test]
+fn the_lineage_layout_on_a_fixed_graph() {
+    // A twist (alphabetical order would cross all three arrows), a chain with a shortcut over one layer, and a cycle.
+    let l = graph(
+        &["a1", "a2", "a3", "z1", "z2", "z3", "s", "t", "u", "c1", "c2", "c3"],
+        &[
+            ("a1", "z3"),
+            ("a2", "z2"),
+            ("a3", "z1"),
+            ("s", "t"),
+            ("t", "u"),
+            ("s", "u"),
+            ("c1", "c2"),
+            ("c2", "c1"),
+            ("c2", "c3"),
+            ("a1", "z3"),
+        ],
+    );
+    let crossings = check_drawing(&l);
+    let layout = l.layout();
+    let layer = |name: &str| layout.boxes[l.nodes.iter().position(|n| n.name == name).unwrap()].layer;
+    assert_eq!(
+        ["a1", "s", "t", "u", "c1", "c2", "c3"].map(layer),
+        [0, 0, 1, 2, 0, 1, 2],
+        "layers by longest path"
+    );
+    let cycles: Vec<(&str, &str)> = layout
+        .arrows
+        .iter()
+        .filter(|a| a.cycle)
+        .map(|a| (l.nodes[a.from].name.as_str(), l.nodes[a.to].name.as_str()))
+        .collect();
+    assert_eq!(
+        cycles,
+        [("c2", "c1")],
+        "exactly the arrow closing the cycle points back"
+    );
+    // Nothing crosses, the twist included (drawn in alphabetical order, its three arrows would cross each other).
+    assert_eq!(crossings, [], "crossing arrows (indexes into {:?})", layout.arrows);
+    // Several ports between the same two products draw one arrow; a self-consuming product draws a loop.
+    assert_eq!(layout.arrows.len(), 9);
+    let alone = graph(&["x"], &[("x", "x")]);
+    check_drawing(&alone);
+    assert!(alone.layout().arrows[0].cycle);
+    assert_eq!(check_drawing(&graph(&[], &[])), []);
 }
 
 #[tokio::test]

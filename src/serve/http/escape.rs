@@ -1,8 +1,10 @@
-//! The escaper of every HTML template: askama's HTML escaping, plus a cap on any one value, so a manifest with a
-//! 10 MB description (or title, or any other text) renders as its first 64 KiB and a visible truncation warning.
+//! The escaper of every HTML template: the one HTML escaping of `base::html`, plus a cap on any one value, so a
+//! manifest with a 10 MB description (or title, or any other text) renders as its first 64 KiB and a visible
+//! truncation warning.
 //! The JSON twins keep the full text: they are the manifest's data, and API clients choose what to show.
 
-use askama::filters::{Escaper, Html};
+use crate::base::html::write_escaped;
+use askama::filters::Escaper;
 use std::fmt::{self, Write};
 
 /// The most bytes of one value a page shows.
@@ -15,13 +17,13 @@ pub struct CappedHtml;
 impl Escaper for CappedHtml {
     fn write_escaped_str<W: Write>(&self, mut dest: W, string: &str) -> fmt::Result {
         if string.len() <= MAX_TEXT_BYTES {
-            return Html.write_escaped_str(dest, string);
+            return write_escaped(&mut dest, string);
         }
         let cut = (0..=MAX_TEXT_BYTES)
             .rev()
             .find(|i| string.is_char_boundary(*i))
             .unwrap_or(0);
-        Html.write_escaped_str(&mut dest, &string[..cut])?;
+        write_escaped(&mut dest, &string[..cut])?;
         write!(
             dest,
             " … (truncated: this text is {} bytes; pages show the first {} KiB — the manifest holds the rest)",
@@ -30,8 +32,8 @@ impl Escaper for CappedHtml {
         )
     }
 
-    fn write_escaped_char<W: Write>(&self, dest: W, c: char) -> fmt::Result {
-        Html.write_escaped_char(dest, c)
+    fn write_escaped_char<W: Write>(&self, mut dest: W, c: char) -> fmt::Result {
+        write_escaped(&mut dest, c.encode_utf8(&mut [0; 4]))
     }
 }
 
@@ -47,7 +49,23 @@ mod tests {
 
     #[test]
     fn short_text_is_escaped_as_html() {
-        assert_eq!(escape("a <b> & \"c\""), "a &#60;b&#62; &#38; &#34;c&#34;");
+        assert_eq!(
+            escape("a <b> & \"c\" 'd'"),
+            "a &lt;b&gt; &amp; &quot;c&quot; &#39;d&#39;"
+        );
+        assert_eq!(
+            escape("a <b> & \"c\" 'd'"),
+            crate::base::html::escape("a <b> & \"c\" 'd'")
+        );
+    }
+
+    #[test]
+    fn single_characters_are_escaped_the_same_way() {
+        let mut out = String::new();
+        for c in ['<', '\'', 'é'] {
+            CappedHtml.write_escaped_char(&mut out, c).unwrap();
+        }
+        assert_eq!(out, "&lt;&#39;é");
     }
 
     #[test]
