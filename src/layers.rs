@@ -236,3 +236,27 @@ fn the_checker_sees_upward_imports_cycles_and_grouped_paths() {
     assert_eq!(module_of(Path::new("checks/mod.rs")).as_deref(), Some("checks"));
     assert_eq!(module_of(Path::new("lib.rs")), None);
 }
+
+#[test]
+fn every_file_is_listed_in_the_architecture_doc() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/architecture.md")).expect("docs/architecture.md");
+    let src = root.join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &src, &mut files);
+    let missing: Vec<String> = files
+        .iter()
+        // Every file below a stage folder; a stage's own `mod.rs` is the section's introduction.
+        .filter(|f| match f.components().count() {
+            0 | 1 => false,
+            2 => !f.ends_with("mod.rs"),
+            _ => true,
+        })
+        .map(|f| f.to_string_lossy().into_owned())
+        .filter(|f| !doc.contains(&format!("`{f}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/architecture.md does not list {missing:?} (regenerate its stage sections from the files' //! lines)"
+    );
+}

@@ -167,4 +167,45 @@ mod tests {
             assert!(scrubbed.contains("•••"), "{scrubbed}");
         }
     }
+
+    #[test]
+    fn a_short_error_is_kept_as_it_is() {
+        let text = "Catalog Error: Table with name nope does not exist!";
+        assert_eq!(clean_error(text), text);
+        assert_eq!(clean_error(""), "");
+        assert_eq!(clean_error("\n  \n"), "");
+    }
+
+    #[test]
+    fn lines_are_trimmed_joined_and_cut_after_three() {
+        let text = "  Binder Error: first  \n\n\tsecond\n   \nthird\nfourth\nfifth";
+        assert_eq!(clean_error(text), "Binder Error: first second third");
+    }
+
+    #[test]
+    fn the_quoted_line_and_what_follows_it_are_dropped() {
+        // Each marker ends the message, even before three lines are reached, and whatever follows goes with it.
+        for marker in [
+            "Original Line: 1,ada@example.com,DE89370400440532013000",
+            "LINE 1: SELECT * FROM customers WHERE email = 'ada@example.com'",
+            "Possible fixes: * set ignore_errors",
+            "Possible Solution: cast 'ada@example.com'",
+        ] {
+            let text = format!("Invalid Input Error: CSV Error on Line: 2\n  {marker}\nada@example.com\nmore");
+            let clean = clean_error(&text);
+            assert_eq!(clean, "Invalid Input Error: CSV Error on Line: 2", "{marker}");
+        }
+        // A marker is recognised only at the start of a line.
+        assert_eq!(
+            clean_error("Parser Error: syntax error near LINE 1: x"),
+            "Parser Error: syntax error near LINE 1: x"
+        );
+    }
+
+    #[test]
+    fn anything_that_displays_can_be_cleaned() {
+        let io = std::io::Error::other("Permission Error: cannot open\nLINE 1: secret");
+        assert_eq!(clean_error(io), "Permission Error: cannot open");
+        assert_eq!(clean_error(format_args!("{}\n{}", "a", "b")), "a b");
+    }
 }

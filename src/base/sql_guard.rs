@@ -383,4 +383,172 @@ mod tests {
             assert!(verdict(sql).is_ok(), "{sql}: {:?}", verdict(sql));
         }
     }
+
+    /// The refusal of `sql`, failing the test when it is accepted.
+    fn refusal(sql: &str) -> Refusal {
+        match verdict(sql) {
+            Ok(found) => panic!("{sql:?} was accepted: {found:?}"),
+            Err(r) => r,
+        }
+    }
+
+    fn accepted(sql: &str) -> Inspection {
+        verdict(sql).unwrap_or_else(|r| panic!("{sql:?} was refused: {r}"))
+    }
+
+    fn table(schema: Option<&str>, name: &str) -> (Option<String>, String) {
+        (schema.map(str::to_string), name.to_string())
+    }
+
+    #[test]
+    fn an_accepted_query_reports_the_tables_and_table_functions_it_names() {
+        let found = accepted("SELECT * FROM sales.orders o JOIN crm.customers c ON o.customer_id = c.id");
+        assert_eq!(
+            found,
+            Inspection {
+                tables: vec![table(Some("sales"), "orders"), table(Some("crm"), "customers")],
+                table_functions: vec![],
+            }
+        );
+        assert_eq!(accepted("SELECT * FROM orders").tables, [table(None, "orders")]);
+        let found = accepted("SELECT * FROM RANGE(3) r, generate_series(1, 2) g");
+        assert_eq!(
+            (found.tables.len(), found.table_functions),
+            (0, vec!["range".to_string(), "generate_series".to_string()])
+        );
+        // A common table expression is read like a table of that name.
+        assert_eq!(
+            accepted("WITH x AS (SELECT 1 AS a) SELECT a FROM x").tables,
+            [table(None, "x")]
+        );
+        assert_eq!(
+            accepted(r#"SELECT * FROM "Weird ""Name""""#).tables,
+            [table(None, r#"Weird "Name""#)]
+        );
+    }
+
+    #[test]
+    fn quotes_and_comments_hide_nothing_and_refuse_nothing() {
+        // What sits in a string, a quoted identifier or a comment is not a statement, a table or a call.
+        for sql in [
+            "SELECT 'DROP TABLE x; SELECT getenv(''HOME'')' AS s",
+            "SELECT $$; DROP TABLE x$$ AS s",
+            "SELECT 1 -- ; DROP TABLE x",
+            "SELECT 1 /* ; DROP TABLE x; SELECT * FROM pg_settings */",
+            "SELECT 'read_csv(''/etc/passwd'')' AS s",
+            "SELECT 1 AS \"getenv\", 2 AS \"pg_settings\"",
+            "  SELECT 1 ;  ",
+            "SELECT 1; -- the end",
+        ] {
+            let found = accepted(sql);
+            assert!(
+                found.tables.is_empty() && found.table_functions.is_empty(),
+                "{sql}: {found:?}"
+            );
+        }
+        // A column that happens to be named like a refused function is a column.
+        assert_eq!(
+            accepted("SELECT getenv FROM ops.env").tables,
+            [table(Some("ops"), "env")]
+        );
+        // Quoting a refused name does not unlock it, nor does a comment inside the statement.
+        for sql in [
+            r#"SELECT "GETENV"('HOME')"#,
+            r#"SELECT * FROM "read_csv"('/etc/passwd')"#,
+            "SELECT/* x */getenv/* y */('HOME')",
+            "SELECT 1 UNION ALL SELECT getenv('HOME') -- ; SELECT 1",
+        ] {
+            assert!(matches!(refusal(sql), Refusal::Refused(_)), "{sql}");
+        }
+    }
+
+    #[test]
+    fn anything_but_one_read_only_select_is_refused() {
+        let read_only = "only read-only SELECT queries are allowed";
+        for sql in [
+            "INSERT INTO t VALUES (1)",
+            "UPDATE t SET a = 1",
+            "DELETE FROM t",
+            "CREATE TABLE t AS SELECT 1",
+            "CREATE TEMP VIEW v AS SELECT 1",
+            "DROP TABLE t",
+            "ALTER TABLE t ADD COLUMN b INTEGER",
+            "COPY t TO '/tmp/x.csv'",
+            "COPY t FROM '/etc/passwd'",
+            "ATTACH '/tmp/x.db' AS x",
+            "DETACH x",
+            "INSTALL httpfs",
+            "LOAD httpfs",
+            "SET enable_external_access = true",
+            "RESET memory_limit",
+            "PRAGMA database_list",
+            "CALL pragma_version()",
+            "CHECKPOINT",
+            "VACUUM",
+            "BEGIN TRANSACTION",
+            "EXPORT DATABASE '/tmp/x'",
+            "USE memory",
+            "EXPLAIN SELECT 1",
+            "WITH x AS (SELECT 1) DELETE FROM t",
+        ] {
+            assert_eq!(refusal(sql), Refusal::Refused(read_only.into()), "{sql}");
+        }
+        for (sql, why) in [
+            ("SELECT 1; SELECT 2", "exactly one statement is allowed, found 2"),
+            ("", "the query is empty"),
+            (" \n\t ", "the query is empty"),
+        ] {
+            assert_eq!(refusal(sql), Refusal::Refused(why.into()), "{sql:?}");
+        }
+        // A harmless first statement does not carry a second one through.
+        for sql in [
+            "SELECT 1; DROP TABLE t",
+            "SELECT 1; SELECT * FROM read_csv('/etc/passwd')",
+        ] {
+            assert!(matches!(refusal(sql), Refusal::Refused(_)), "{sql}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_told_apart_from_refusals() {
+        for sql in ["SELEC 1", "SELECT 'unterminated", "SELECT * FROM", "SELECT (1"] {
+            match refusal(sql) {
+                Refusal::Syntax(m) => assert!(!m.is_empty(), "{sql}"),
+                other => panic!("{sql}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn refused_functions_are_named_wherever_they_hide() {
+        for (sql, name) in [
+            ("SELECT * FROM read_csv('/etc/passwd')", "read_csv"),
+            ("SELECT * FROM READ_PARQUET('x.parquet')", "read_parquet"),
+            ("SELECT * FROM (SELECT * FROM glob('/*')) g", "glob"),
+            ("WITH q AS (SELECT * FROM query('SELECT 1')) SELECT * FROM q", "query"),
+            (
+                "SELECT * FROM range(2) r, LATERAL (SELECT * FROM read_json_auto('/etc/passwd'))",
+                "read_json_auto",
+            ),
+        ] {
+            assert_eq!(
+                refusal(sql),
+                Refusal::Refused(format!("the table function `{name}` is not allowed here")),
+                "{sql}"
+            );
+        }
+        for (sql, name) in [
+            ("SELECT 1 WHERE getenv('HOME') IS NOT NULL", "getenv"),
+            ("SELECT 1 ORDER BY current_setting('threads')", "current_setting"),
+            ("SELECT list_transform([1], x -> getvariable('v'))", "getvariable"),
+            ("SELECT CASE WHEN true THEN read_blob('x') END", "read_blob"),
+            ("SELECT (SELECT max(write_log('x')))", "write_log"),
+        ] {
+            assert_eq!(
+                refusal(sql),
+                Refusal::Refused(format!("the function `{name}` is not allowed here")),
+                "{sql}"
+            );
+        }
+    }
 }

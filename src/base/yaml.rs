@@ -6,13 +6,18 @@ use saphyr_parser::{Event, Parser};
 use serde_yaml::{Mapping, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 /// A parsed YAML file: its value tree, where each field sits, and the problems found while reading it.
+///
+/// The text is parsed once, by serde_yaml; the index of field positions needs a second pass over the event stream,
+/// so it is built only when a diagnostic first asks where a field is (most files never have one).
 #[derive(Debug, Clone)]
 pub struct Document {
     pub file: PathBuf,
     pub value: Value,
-    spans: HashMap<String, (usize, usize)>,
+    text: Arc<str>,
+    spans: OnceLock<HashMap<String, (usize, usize)>>,
 }
 
 impl Document {
@@ -31,7 +36,8 @@ impl Document {
         Ok(Document {
             file: file.to_path_buf(),
             value,
-            spans: index_positions(text),
+            text: Arc::from(text),
+            spans: OnceLock::new(),
         })
     }
 
@@ -40,9 +46,10 @@ impl Document {
         if path.is_empty() {
             return Some((1, 1));
         }
+        let spans = self.spans.get_or_init(|| index_positions(&self.text));
         let mut p = path;
         loop {
-            if let Some(pos) = self.spans.get(p) {
+            if let Some(pos) = spans.get(p) {
                 return Some(*pos);
             }
             match p.rfind(['.', '[']) {

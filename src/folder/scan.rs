@@ -397,16 +397,6 @@ fn walk_files(ctx: &Ctx, dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Dia
     }
 }
 
-/// A fingerprint of everything that belongs to the mesh (every file below `root` that is not ignored), by path,
-/// size and modification time (nanoseconds): what the polling watcher compares.
-pub fn tree_fingerprint(root: &Path, ignore: &Ignorer) -> u64 {
-    let ctx = &Ctx { root, ignore };
-    let mut diags = Vec::new();
-    let mut files = Vec::new();
-    walk_files(ctx, root, &mut files, &mut diags);
-    fingerprint(files.iter().map(PathBuf::as_path))
-}
-
 /// A fingerprint of files by path, size and modification time: equal fingerprints mean nothing changed.
 pub fn fingerprint<'a>(files: impl IntoIterator<Item = &'a Path>) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();

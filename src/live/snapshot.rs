@@ -133,6 +133,36 @@ fn assign_tables(spec: &MeshSpec) -> (Served, HashMap<String, Vec<Diagnostic>>) 
     (served, diags)
 }
 
+/// Reads the folder's manifests and its governance files; governance that cannot be read keeps the last good one
+/// (or locks non-admin roles out on a cold start).
+fn read_folder(root: &Path, opts: &Options, prev: Option<&Snapshot>) -> anyhow::Result<(MeshSpec, Governance)> {
+    let ignorer = crate::folder::scan::Ignorer::new(root, &opts.ignore).map_err(anyhow::Error::msg)?;
+    let mut spec = read_mesh(root, prev.map(|p| &p.spec), &ignorer);
+    let domain_names: Vec<String> = spec.domains.iter().map(|d| d.name.clone()).collect();
+    let governance = crate::governance::last_good::govern(
+        &mut spec,
+        crate::governance::policy::read_policies(root, &domain_names),
+        prev.map(Snapshot::last_good),
+    );
+    Ok((spec, governance))
+}
+
+/// The catalog of a build: the folder's domains, the products in folder order, and every diagnostic of the mesh
+/// (governance first, then the folder's, then the policies').
+fn catalog_of(root: &Path, spec: &MeshSpec, governance: &Governance, products: Vec<Arc<Product>>) -> Catalog {
+    let mut diagnostics = governance.diagnostics.clone();
+    diagnostics.extend(spec.diagnostics.iter().cloned());
+    diagnostics.extend(governance.policies.diagnostics.iter().cloned());
+    Catalog {
+        name: spec.name.clone(),
+        description: spec.mesh_file.description.clone(),
+        root: root.to_path_buf(),
+        domains: spec.domains.clone(),
+        products,
+        diagnostics,
+    }
+}
+
 /// Builds a snapshot. With `serving`, changed tables are published to it; without, only loaded and tested.
 pub fn build(
     root: &Path,
@@ -144,14 +174,7 @@ pub fn build(
     if !root.is_dir() {
         anyhow::bail!("the mesh folder {} does not exist or is not a folder", root.display());
     }
-    let ignorer = crate::folder::scan::Ignorer::new(root, &opts.ignore).map_err(anyhow::Error::msg)?;
-    let mut spec = read_mesh(root, prev.map(|p| &p.spec), &ignorer);
-    let domain_names: Vec<String> = spec.domains.iter().map(|d| d.name.clone()).collect();
-    let mut governance = crate::governance::last_good::govern(
-        &mut spec,
-        crate::governance::policy::read_policies(root, &domain_names),
-        prev.map(Snapshot::last_good),
-    );
+    let (spec, mut governance) = read_folder(root, opts, prev)?;
     let t_read = started.elapsed();
     let mut opts = opts.clone();
     if opts.server.is_none() {
@@ -202,17 +225,7 @@ pub fn build(
         reloaded = to_load.len(),
         "build phases"
     );
-    let mut diagnostics = governance.diagnostics.clone();
-    diagnostics.extend(spec.diagnostics.iter().cloned());
-    diagnostics.extend(governance.policies.diagnostics.iter().cloned());
-    let mut catalog = Catalog {
-        name: spec.name.clone(),
-        description: spec.mesh_file.description.clone(),
-        root: root.to_path_buf(),
-        domains: spec.domains.clone(),
-        products,
-        diagnostics,
-    };
+    let mut catalog = catalog_of(root, &spec, &governance, products);
     let previous = previous_versions(
         &catalog,
         &governance,
@@ -915,5 +928,180 @@ impl Mesh {
                 Err(message)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::folder::scan::Ignorer;
+    use std::collections::BTreeMap;
+
+    /// An ODCS contract with one schema object per name.
+    fn contract(id: &str, tables: &[&str]) -> String {
+        let mut text =
+            format!("apiVersion: v3.1.0\nkind: DataContract\nid: {id}\nversion: 1.0.0\nstatus: active\nschema:\n");
+        for t in tables {
+            text.push_str(&format!(
+                "  - name: {t}\n    properties:\n      - name: a\n        logicalType: integer\n"
+            ));
+        }
+        text
+    }
+
+    /// The manifests of a mesh holding one contract per product (`domain/product` → its tables), as a build reads them.
+    fn spec(products: &[(&str, &[&str])]) -> (tempfile::TempDir, MeshSpec) {
+        let t = tempfile::tempdir().unwrap();
+        for (key, tables) in products {
+            let (domain, product) = key.split_once('/').unwrap();
+            let dir = t.path().join(domain).join(product);
+            std::fs::create_dir_all(&dir).unwrap();
+            let id = format!("urn:test:{domain}:{product}");
+            std::fs::write(dir.join(format!("{product}.odcs.yaml")), contract(&id, tables)).unwrap();
+        }
+        let spec = read_mesh(t.path(), None, &Ignorer::none());
+        (t, spec)
+    }
+
+    /// What `assign_tables` decided, readably: each product's served tables by name, and its diagnostics as
+    /// (code, file, field, message).
+    type Readable = (
+        BTreeMap<String, Vec<String>>,
+        BTreeMap<String, Vec<(&'static str, String, String, String)>>,
+    );
+
+    fn assigned(spec: &MeshSpec) -> Readable {
+        let (served, diags) = assign_tables(spec);
+        let tables = spec
+            .products
+            .iter()
+            .map(|p| {
+                let names = served[&p.key()]
+                    .iter()
+                    .map(|(ci, oi)| p.contracts[*ci].tables[*oi].name.clone())
+                    .collect();
+                (p.key(), names)
+            })
+            .collect();
+        let diags = diags
+            .into_iter()
+            .map(|(key, list)| {
+                let list = list
+                    .into_iter()
+                    .map(|d| {
+                        let file = d.file.map(|f| f.display().to_string()).unwrap_or_default();
+                        (d.code, file, d.field.unwrap_or_default(), d.message)
+                    })
+                    .collect();
+                (key, list)
+            })
+            .collect();
+        (tables, diags)
+    }
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn every_product_serves_its_tables_and_domains_keep_names_apart() {
+        let (_t, spec) = spec(&[
+            ("sales/orders", &["orders", "order_lines"]),
+            ("crm/customers", &["customers"]),
+            // The same table name in another domain is another table.
+            ("crm/archive", &["orders"]),
+        ]);
+        let (tables, diags) = assigned(&spec);
+        assert_eq!(
+            tables,
+            BTreeMap::from([
+                ("crm/archive".to_string(), names(&["orders"])),
+                ("crm/customers".to_string(), names(&["customers"])),
+                ("sales/orders".to_string(), names(&["orders", "order_lines"])),
+            ])
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+    }
+
+    #[test]
+    fn the_first_product_in_folder_order_keeps_a_name_and_the_next_is_told_who_has_it() {
+        let (_t, spec) = spec(&[("shop/beta", &["orders", "returns"]), ("shop/alpha", &["orders"])]);
+        let (tables, diags) = assigned(&spec);
+        assert_eq!(tables["shop/alpha"], names(&["orders"]));
+        assert_eq!(
+            tables["shop/beta"],
+            names(&["returns"]),
+            "beta's other table is still served"
+        );
+        assert_eq!(
+            diags["shop/beta"],
+            [(
+                "name-collision",
+                "shop/beta/beta.odcs.yaml".to_string(),
+                "schema[0].name".to_string(),
+                "table `shop.orders` is already provided by shop/alpha".to_string()
+            )]
+        );
+        assert!(!diags.contains_key("shop/alpha"), "{diags:?}");
+    }
+
+    #[test]
+    fn names_collide_whatever_their_case_as_they_do_in_duckdb() {
+        let (_t, spec) = spec(&[
+            ("shop/alpha", &["Orders"]),
+            ("shop/beta", &["ORDERS"]),
+            ("Shop/gamma", &["orders"]),
+        ]);
+        let (tables, diags) = assigned(&spec);
+        // `Shop` sorts before `shop`: its product claims the name first.
+        assert_eq!(tables["Shop/gamma"], names(&["orders"]));
+        assert_eq!(tables["shop/alpha"], Vec::<String>::new());
+        assert_eq!(tables["shop/beta"], Vec::<String>::new());
+        for key in ["shop/alpha", "shop/beta"] {
+            let codes: Vec<&str> = diags[key].iter().map(|d| d.0).collect();
+            assert_eq!(codes, ["name-collision"], "{key}");
+            assert!(
+                diags[key][0].3.ends_with("already provided by Shop/gamma"),
+                "{:?}",
+                diags[key]
+            );
+        }
+    }
+
+    #[test]
+    fn a_product_cannot_serve_one_name_twice() {
+        let (_t, spec) = spec(&[("shop/orders", &["orders", "lines", "orders"])]);
+        let (tables, diags) = assigned(&spec);
+        assert_eq!(tables["shop/orders"], names(&["orders", "lines"]));
+        let fields: Vec<(&str, &str)> = diags["shop/orders"].iter().map(|d| (d.0, d.2.as_str())).collect();
+        assert_eq!(fields, [("name-collision", "schema[2].name")]);
+        assert!(diags["shop/orders"][0].3.ends_with("already provided by shop/orders"));
+    }
+
+    #[test]
+    fn the_domain_of_the_metadata_tables_serves_nothing_whatever_its_case() {
+        let (_t, spec) = spec(&[
+            ("mesh/orders", &["orders"]),
+            ("MESH/people", &["people"]),
+            ("shop/orders", &["orders"]),
+        ]);
+        let (tables, diags) = assigned(&spec);
+        assert_eq!(tables["mesh/orders"], Vec::<String>::new());
+        assert_eq!(tables["MESH/people"], Vec::<String>::new());
+        assert_eq!(
+            tables["shop/orders"],
+            names(&["orders"]),
+            "other domains are unaffected"
+        );
+        for key in ["mesh/orders", "MESH/people"] {
+            let found = &diags[key];
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!(found[0].0, "reserved-name");
+            assert!(
+                found[0].3.contains("is reserved for meshbox's metadata tables"),
+                "{found:?}"
+            );
+        }
+        assert!(!diags.contains_key("shop/orders"), "{diags:?}");
     }
 }

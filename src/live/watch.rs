@@ -1,18 +1,20 @@
 //! Watches the mesh folder and rebuilds the snapshot once changes settle. Editors' temp files, `.gitignore`d paths and
 //! `--ignore` globs never trigger anything; a burst (a save by rename, a `git checkout`) becomes one rebuild; a file
 //! still being written is waited for until its size and modification time stop changing. Native notifications by
-//! default, polling on request or when the system's watch limit is reached.
+//! default, polling on request or when the system's watch limit is reached. What changed is always decided the same
+//! way: [`changes`] between two listings of the folder (path → kind, size, modification time).
 
 use crate::folder::scan::Ignorer;
 use crate::live::snapshot::Mesh;
 use notify::event::{CreateKind, MetadataKind, ModifyKind};
 use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, FileIdMap, new_debouncer_opt};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WatchMode {
@@ -46,6 +48,164 @@ pub struct Watcher {
     pub mode: WatchMode,
 }
 
+/// What an entry of the folder is. Links are never followed: a link is its own kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Folder,
+    Link,
+    /// A FIFO, socket or device.
+    Other,
+}
+
+/// What the watcher compares of one entry. It never reads content: a rewrite that keeps both the size and the
+/// modification time (`touch -r`, a restore that sets times) goes unseen — as it does for the snapshot, which compares
+/// the same two to decide what to reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub kind: EntryKind,
+    pub size: u64,
+    /// Modification time in nanoseconds since the Unix epoch (negative before it).
+    pub modified_ns: i128,
+}
+
+impl Fingerprint {
+    fn of(m: &std::fs::Metadata) -> Fingerprint {
+        let t = m.file_type();
+        let kind = if t.is_symlink() {
+            EntryKind::Link
+        } else if t.is_dir() {
+            EntryKind::Folder
+        } else if t.is_file() {
+            EntryKind::File
+        } else {
+            EntryKind::Other
+        };
+        Fingerprint {
+            kind,
+            size: m.len(),
+            modified_ns: m.modified().map(unix_ns).unwrap_or(0),
+        }
+    }
+
+    /// A folder's own size and time change with its entries, which are listed themselves: only its kind counts (so a
+    /// temp file that comes and goes beside real ones changes nothing).
+    fn same_as(&self, other: &Fingerprint) -> bool {
+        self.kind == other.kind
+            && (self.kind == EntryKind::Folder || (self.size == other.size && self.modified_ns == other.modified_ns))
+    }
+}
+
+fn unix_ns(t: SystemTime) -> i128 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(after) => after.as_nanos() as i128,
+        Err(before) => -(before.duration().as_nanos() as i128),
+    }
+}
+
+/// A look at (part of) the folder: each path with its fingerprint.
+pub type Listing = BTreeMap<PathBuf, Fingerprint>;
+
+/// What differs between two listings.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Changes {
+    pub added: BTreeSet<PathBuf>,
+    pub removed: BTreeSet<PathBuf>,
+    /// Present in both, with another kind, size or modification time.
+    pub changed: BTreeSet<PathBuf>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+}
+
+/// The change detection itself, from two listings alone: a rename is the old path removed and the new one added; a
+/// folder is changed only when it stops being a folder.
+pub fn changes(before: &Listing, after: &Listing) -> Changes {
+    let mut out = Changes::default();
+    for (path, old) in before {
+        match after.get(path) {
+            None => {
+                out.removed.insert(path.clone());
+            }
+            Some(new) if !old.same_as(new) => {
+                out.changed.insert(path.clone());
+            }
+            Some(_) => {}
+        }
+    }
+    out.added = after.keys().filter(|p| !before.contains_key(*p)).cloned().collect();
+    out
+}
+
+/// Is this path (relative to the mesh root) left out of the mesh: an editor's temp file, a hidden entry, a name that
+/// is not UTF-8 (the scan skips those too), or ignored by `.gitignore` / `--ignore`?
+fn left_out(ignore: &Ignorer, rel: &Path, is_dir: bool) -> bool {
+    rel.components()
+        .any(|c| c.as_os_str().to_str().is_none_or(crate::folder::scan::is_ignored_name))
+        || ignore.is_ignored(rel, is_dir)
+}
+
+/// Every entry below `root` that belongs to the mesh, by path relative to `root`. Links are listed, never followed.
+pub fn list_folder(root: &Path, ignore: &Ignorer) -> Listing {
+    let mut out = Listing::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(dir) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            // Gone since the folder was read: it is simply not part of this look.
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+            if left_out(ignore, &rel, meta.is_dir()) {
+                continue;
+            }
+            let fingerprint = Fingerprint::of(&meta);
+            if fingerprint.kind == EntryKind::Folder {
+                folders.push(path);
+            }
+            out.insert(rel, fingerprint);
+        }
+    }
+    out
+}
+
+/// A look at just these paths (as given); a path that does not exist is left out.
+fn list_paths<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) -> Listing {
+    paths
+        .into_iter()
+        .filter_map(|p| Some((p.clone(), Fingerprint::of(&std::fs::symlink_metadata(p).ok()?))))
+        .collect()
+}
+
+/// What the polling watcher does after a look at the folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PollStep {
+    /// Nothing changed since the last rebuild.
+    Idle,
+    /// Something changed and was still changing at this look (a file being written): look again shortly.
+    Settling,
+    /// Something changed since the last rebuild and held still since the last look.
+    Rebuild,
+}
+
+/// Decides from three listings: the one the last rebuild followed, the previous look and this one.
+fn poll_step(built: &Listing, last_look: &Listing, now: &Listing) -> PollStep {
+    if changes(built, now).is_empty() {
+        PollStep::Idle
+    } else if changes(last_look, now).is_empty() {
+        PollStep::Rebuild
+    } else {
+        PollStep::Settling
+    }
+}
+
 /// What a batch of events asks for.
 #[derive(Debug, Default)]
 struct Batch {
@@ -62,6 +222,20 @@ impl Batch {
         self.rescan |= other.rescan;
         self.new_folder |= other.new_folder;
     }
+
+    /// The changes a look found that no notification reported, as a batch of their own (paths below `root`).
+    fn missed(root: &Path, found: Changes, now: &Listing) -> Batch {
+        let new_folder = found
+            .added
+            .iter()
+            .any(|p| now.get(p).is_some_and(|f| f.kind == EntryKind::Folder));
+        let paths = found.added.into_iter().chain(found.removed).chain(found.changed);
+        Batch {
+            paths: paths.map(|p| root.join(p)).collect(),
+            rescan: false,
+            new_folder,
+        }
+    }
 }
 
 /// Reads (meshbox's own, while it rebuilds) never count; changes do.
@@ -76,12 +250,7 @@ fn relevant_kind(kind: &EventKind) -> bool {
 /// looked at (the root itself may well live under a hidden folder).
 fn relevant_path(root: &Path, ignore: &Ignorer, path: &Path) -> bool {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    if rel.as_os_str().is_empty() {
-        return true;
-    }
-    !rel.components()
-        .any(|c| c.as_os_str().to_str().is_some_and(crate::folder::scan::is_ignored_name))
-        && !ignore.is_ignored(rel, path.is_dir())
+    rel.as_os_str().is_empty() || !left_out(ignore, rel, path.is_dir())
 }
 
 fn handler(
@@ -124,17 +293,20 @@ fn handler(
     }
 }
 
+fn ignorer(mesh: &Mesh) -> Ignorer {
+    Ignorer::new(&mesh.root, &mesh.opts.ignore).unwrap_or_else(|_| Ignorer::none())
+}
+
 fn start<T: notify::Watcher>(
     mesh: &Mesh,
     opts: &WatchOptions,
     tx: mpsc::Sender<Batch>,
     config: notify::Config,
 ) -> Result<Debouncer<T, FileIdMap>, notify::Error> {
-    let ignore = Ignorer::new(&mesh.root, &mesh.opts.ignore).unwrap_or_else(|_| Ignorer::none());
     let mut d = new_debouncer_opt::<_, T, FileIdMap>(
         opts.quiet,
         Some(opts.quiet / 2),
-        handler(mesh.root.clone(), ignore, tx),
+        handler(mesh.root.clone(), ignorer(mesh), tx),
         FileIdMap::new(),
         config,
     )?;
@@ -150,70 +322,74 @@ fn is_watch_limit(e: &notify::Error) -> bool {
     }
 }
 
-/// The polling watcher: every `interval`, a fingerprint of the whole folder (paths, sizes, modification times in
-/// nanoseconds); any difference rebuilds. (notify's poller compares whole seconds and misses quick edits.)
-fn poll(mesh: Arc<Mesh>, ignore: Ignorer, mut last: u64, interval: Duration, stop: Arc<std::sync::atomic::AtomicBool>) {
-    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-        std::thread::sleep(interval);
-        let now = crate::folder::scan::tree_fingerprint(&mesh.root, &ignore);
-        if now != last {
-            // Let a file that is still being written settle for one more interval.
-            std::thread::sleep(interval.min(Duration::from_millis(200)));
-            last = crate::folder::scan::tree_fingerprint(&mesh.root, &ignore);
-            if last == now {
-                let _ = mesh.rebuild();
-            }
+/// The polling watcher: every `interval`, a listing of the whole folder (paths, kinds, sizes, modification times in
+/// nanoseconds; notify's poller compares whole seconds and misses quick edits); a change is looked at again shortly
+/// and rebuilt once it holds still. `first` is the listing the current snapshot follows.
+fn poll(mesh: Arc<Mesh>, ignore: Ignorer, first: Listing, interval: Duration, stop: Arc<AtomicBool>) {
+    let settle = interval.min(Duration::from_millis(200));
+    let (mut built, mut last_look) = (first.clone(), first);
+    let mut wait = interval;
+    loop {
+        std::thread::sleep(wait);
+        if stop.load(Ordering::SeqCst) {
+            return;
         }
+        let now = list_folder(&mesh.root, &ignore);
+        wait = match poll_step(&built, &last_look, &now) {
+            PollStep::Idle => interval,
+            PollStep::Settling => settle,
+            PollStep::Rebuild => {
+                // `now` was taken before the rebuild reads the folder: whatever changes meanwhile is seen next time.
+                let _ = mesh.rebuild();
+                built = now.clone();
+                interval
+            }
+        };
+        last_look = now;
     }
 }
 
 /// Stops the polling thread when the watcher is dropped.
-struct PollHandle(Arc<std::sync::atomic::AtomicBool>);
+struct PollHandle(Arc<AtomicBool>);
 
 impl Drop for PollHandle {
     fn drop(&mut self) {
-        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.0.store(true, Ordering::SeqCst);
     }
 }
 
-fn start_polling(mesh: &Arc<Mesh>, interval: Duration) -> anyhow::Result<Box<dyn std::any::Any + Send>> {
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+fn start_polling(mesh: &Arc<Mesh>, interval: Duration) -> anyhow::Result<Watcher> {
+    let stop = Arc::new(AtomicBool::new(false));
     let (m, s) = (mesh.clone(), stop.clone());
     // The starting point is taken now, before returning: a change right after `spawn` must count as a change.
-    let ignore = Ignorer::new(&mesh.root, &mesh.opts.ignore).unwrap_or_else(|_| Ignorer::none());
-    let first = crate::folder::scan::tree_fingerprint(&mesh.root, &ignore);
+    let ignore = ignorer(mesh);
+    let first = list_folder(&mesh.root, &ignore);
     std::thread::Builder::new()
         .name("meshbox-poll".into())
         .spawn(move || poll(m, ignore, first, interval, s))?;
-    Ok(Box::new(PollHandle(stop)))
+    mesh.set_watch_mode("poll");
+    Ok(Watcher {
+        _debouncer: Box::new(PollHandle(stop)),
+        mode: WatchMode::Poll,
+    })
 }
 
 /// Starts watching `mesh.root`; each settled batch of changes triggers one rebuild on a background thread.
 pub fn spawn(mesh: Arc<Mesh>, opts: WatchOptions) -> anyhow::Result<Watcher> {
     if opts.mode == WatchMode::Poll {
-        let handle = start_polling(&mesh, opts.poll_interval)?;
-        mesh.set_watch_mode("poll");
-        return Ok(Watcher {
-            _debouncer: handle,
-            mode: WatchMode::Poll,
-        });
+        return start_polling(&mesh, opts.poll_interval);
     }
     let (tx, rx) = mpsc::channel::<Batch>();
     let config = notify::Config::default().with_follow_symlinks(false);
-    let debouncer: Box<dyn std::any::Any + Send> = match start::<notify::RecommendedWatcher>(&mesh, &opts, tx, config) {
-        Ok(d) => Box::new(d),
+    let debouncer = match start::<notify::RecommendedWatcher>(&mesh, &opts, tx, config) {
+        Ok(d) => d,
         Err(e) if is_watch_limit(&e) => {
             tracing::warn!(
                 error = %e,
                 "the system's file watch limit is reached (raise fs.inotify.max_user_watches); watching by polling every {} ms instead",
                 opts.poll_interval.as_millis()
             );
-            let handle = start_polling(&mesh, opts.poll_interval)?;
-            mesh.set_watch_mode("poll");
-            return Ok(Watcher {
-                _debouncer: handle,
-                mode: WatchMode::Poll,
-            });
+            return start_polling(&mesh, opts.poll_interval);
         }
         Err(e) => return Err(e.into()),
     };
@@ -221,73 +397,381 @@ pub fn spawn(mesh: Arc<Mesh>, opts: WatchOptions) -> anyhow::Result<Watcher> {
     let quiet = opts.quiet;
     std::thread::Builder::new()
         .name("meshbox-rebuild".into())
-        .spawn(move || {
-            let mut pending: Option<Batch> = None;
-            loop {
-                let mut batch = match pending.take() {
-                    Some(b) => b,
-                    None => match rx.recv() {
-                        Ok(b) => b,
-                        Err(_) => return,
-                    },
-                };
-                // The debouncer already waited for `quiet`; events arriving while the files settle join the batch.
-                let changed = batch.paths.clone();
-                wait_until_written(&changed, &rx, &mut batch, quiet);
-                let _ = mesh.rebuild();
-                if batch.new_folder {
-                    // Files written into a folder right after it was created can escape the watch: look once more
-                    // (unless new changes arrive first, which cause a rebuild anyway).
-                    match rx.recv_timeout(Duration::from_millis(300)) {
-                        Ok(more) => pending = Some(more),
-                        Err(mpsc::RecvTimeoutError::Timeout) => {
-                            let _ = mesh.rebuild();
-                        }
-                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
-                    }
-                }
-            }
-        })?;
+        .spawn(move || rebuild_on_batches(&mesh, &rx, quiet))?;
     Ok(Watcher {
-        _debouncer: debouncer,
+        _debouncer: Box::new(debouncer),
         mode: WatchMode::Native,
     })
 }
 
-/// Size and modification time of a file, when it is one.
-fn stat(p: &Path) -> Option<(u64, std::time::SystemTime)> {
-    let m = std::fs::metadata(p).ok()?;
-    if !m.is_file() {
-        return None;
+/// How long after a rebuild for a new folder the folder is looked at again.
+const NEW_FOLDER_LOOK: Duration = Duration::from_millis(300);
+
+/// Rebuilds once per settled batch of notified changes, until the watcher is dropped.
+fn rebuild_on_batches(mesh: &Mesh, rx: &mpsc::Receiver<Batch>, quiet: Duration) {
+    let ignore = ignorer(mesh);
+    let mut pending: Option<Batch> = None;
+    loop {
+        let mut batch = match pending.take() {
+            Some(b) => b,
+            None => match rx.recv() {
+                Ok(b) => b,
+                Err(_) => return,
+            },
+        };
+        // The debouncer already waited for `quiet`; events arriving while the files settle join the batch.
+        wait_until_written(rx, &mut batch, quiet);
+        // Taken before the rebuild reads the folder: a later look compares against what the rebuild saw at least.
+        let built = batch.new_folder.then(|| list_folder(&mesh.root, &ignore));
+        let _ = mesh.rebuild();
+        let Some(built) = built else { continue };
+        // Files written into a folder right after it was created can escape the watch: look once more (unless new
+        // changes arrive first, which cause a rebuild anyway); what the look finds is handled like a notified batch.
+        match rx.recv_timeout(NEW_FOLDER_LOOK) {
+            Ok(more) => pending = Some(more),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let now = list_folder(&mesh.root, &ignore);
+                let missed = changes(&built, &now);
+                if !missed.is_empty() {
+                    pending = Some(Batch::missed(&mesh.root, missed, &now));
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
     }
-    Some((m.len(), m.modified().ok()?))
 }
 
-/// Waits (at most 60 s) until none of the changed files grows any more: a big export copied in several writes is
-/// loaded once, complete. Events arriving meanwhile join the batch.
-fn wait_until_written(paths: &BTreeSet<PathBuf>, rx: &mpsc::Receiver<Batch>, batch: &mut Batch, interval: Duration) {
+/// Waits (at most 60 s) until none of the batch's paths changes any more between two looks `interval` apart: a big
+/// export copied in several writes is loaded once, complete. Batches arriving meanwhile join this one.
+fn wait_until_written(rx: &mpsc::Receiver<Batch>, batch: &mut Batch, interval: Duration) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut watched: Vec<PathBuf> = paths.iter().filter(|p| p.is_file()).cloned().collect();
-    let mut before: Vec<_> = watched.iter().map(|p| stat(p)).collect();
-    loop {
+    let mut before = list_paths(&batch.paths);
+    while Instant::now() < deadline {
         match rx.recv_timeout(interval) {
             Ok(more) => {
-                for p in &more.paths {
-                    if p.is_file() && !watched.contains(p) {
-                        watched.push(p.clone());
-                        before.push(None);
-                    }
-                }
                 batch.merge(more);
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
-        let now: Vec<_> = watched.iter().map(|p| stat(p)).collect();
-        if now == before || Instant::now() > deadline {
+        let now = list_paths(&batch.paths);
+        if changes(&before, &now).is_empty() {
             return;
         }
         before = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i128 = 1_700_000_000_000_000_000;
+
+    fn file(size: u64, modified_ns: i128) -> Fingerprint {
+        Fingerprint {
+            kind: EntryKind::File,
+            size,
+            modified_ns,
+        }
+    }
+
+    fn folder(size: u64, modified_ns: i128) -> Fingerprint {
+        Fingerprint {
+            kind: EntryKind::Folder,
+            size,
+            modified_ns,
+        }
+    }
+
+    fn listing(entries: &[(&str, Fingerprint)]) -> Listing {
+        entries.iter().map(|(p, f)| (PathBuf::from(p), *f)).collect()
+    }
+
+    fn paths(list: &[&str]) -> BTreeSet<PathBuf> {
+        list.iter().map(PathBuf::from).collect()
+    }
+
+    fn only_changed(list: &[&str]) -> Changes {
+        Changes {
+            changed: paths(list),
+            ..Changes::default()
+        }
+    }
+
+    const CSV: &str = "shop/orders/data/orders.csv";
+    const CONTRACT: &str = "shop/orders/orders.odcs.yaml";
+
+    fn mesh_listing() -> Listing {
+        listing(&[
+            ("shop", folder(4096, T0)),
+            ("shop/orders", folder(4096, T0)),
+            ("shop/orders/data", folder(4096, T0)),
+            (CSV, file(120, T0)),
+            (CONTRACT, file(800, T0)),
+        ])
+    }
+
+    #[test]
+    fn identical_listings_have_no_changes() {
+        assert!(changes(&mesh_listing(), &mesh_listing()).is_empty());
+        assert!(changes(&Listing::new(), &Listing::new()).is_empty());
+    }
+
+    #[test]
+    fn an_edit_is_a_change_of_size_or_of_modification_time_down_to_the_nanosecond() {
+        let before = mesh_listing();
+        let mut grown = before.clone();
+        grown.insert(CSV.into(), file(150, T0));
+        assert_eq!(changes(&before, &grown), only_changed(&[CSV]));
+        let mut touched = before.clone();
+        touched.insert(CONTRACT.into(), file(800, T0 + 1));
+        assert_eq!(changes(&before, &touched), only_changed(&[CONTRACT]));
+        let mut both = grown.clone();
+        both.insert(CONTRACT.into(), file(800, T0 + 1));
+        assert_eq!(changes(&before, &both), only_changed(&[CONTRACT, CSV]));
+    }
+
+    #[test]
+    fn a_rewrite_keeping_size_and_modification_time_is_not_seen_because_content_is_never_read() {
+        // `touch -r` after an edit of the same length: the listing cannot tell, and neither can the snapshot.
+        let before = mesh_listing();
+        let rewritten = mesh_listing();
+        assert!(changes(&before, &rewritten).is_empty());
+    }
+
+    #[test]
+    fn adds_and_removes_are_told_apart() {
+        let before = mesh_listing();
+        let mut after = before.clone();
+        after.remove(Path::new(CONTRACT));
+        after.insert("shop/orders/orders.odps.yaml".into(), file(300, T0 + 5));
+        let found = changes(&before, &after);
+        assert_eq!(found.added, paths(&["shop/orders/orders.odps.yaml"]));
+        assert_eq!(found.removed, paths(&[CONTRACT]));
+        assert!(found.changed.is_empty(), "{found:?}");
+        // The other way round, the roles swap.
+        let back = changes(&after, &before);
+        assert_eq!((back.added, back.removed), (found.removed, found.added));
+    }
+
+    #[test]
+    fn a_rename_is_the_old_path_removed_and_the_new_one_added() {
+        let before = mesh_listing();
+        // A renamed product folder: every path below it moves; the fingerprints travel along.
+        let after: Listing = before
+            .iter()
+            .map(|(p, f)| {
+                let moved = p.to_str().unwrap().replacen("shop/orders", "shop/sales", 1);
+                (PathBuf::from(moved), *f)
+            })
+            .collect();
+        let found = changes(&before, &after);
+        let under = |product: &str| {
+            paths(&[
+                &format!("shop/{product}"),
+                &format!("shop/{product}/data"),
+                &format!("shop/{product}/data/orders.csv"),
+                &format!("shop/{product}/orders.odcs.yaml"),
+            ])
+        };
+        assert_eq!(found.removed, under("orders"));
+        assert_eq!(found.added, under("sales"));
+        assert!(
+            found.changed.is_empty(),
+            "the domain folder `shop` itself did not change: {found:?}"
+        );
+        // A save by rename over the original (write a temp file, rename it over): the path stays, its fingerprint
+        // changes.
+        let mut saved = before.clone();
+        saved.insert(CSV.into(), file(120, T0 + 2_000_000));
+        assert_eq!(changes(&before, &saved), only_changed(&[CSV]));
+    }
+
+    #[test]
+    fn a_folder_changes_only_when_it_stops_being_a_folder() {
+        let before = mesh_listing();
+        // Its size and time follow its entries (a temp file that came and went): not a change by itself.
+        let mut busy = before.clone();
+        busy.insert("shop/orders/data".into(), folder(8192, T0 + 9));
+        assert!(changes(&before, &busy).is_empty());
+        // A new empty folder is added, a deleted one removed.
+        let mut created = before.clone();
+        created.insert("lab".into(), folder(4096, T0 + 1));
+        assert_eq!(changes(&before, &created).added, paths(&["lab"]));
+        assert_eq!(changes(&created, &before).removed, paths(&["lab"]));
+        // A file replaced by a folder of the same name, or by a link, changes kind.
+        let mut replaced = before.clone();
+        replaced.insert(CSV.into(), folder(120, T0));
+        assert_eq!(changes(&before, &replaced), only_changed(&[CSV]));
+        let mut linked = before.clone();
+        linked.insert(
+            CSV.into(),
+            Fingerprint {
+                kind: EntryKind::Link,
+                size: 120,
+                modified_ns: T0,
+            },
+        );
+        assert_eq!(changes(&before, &linked), only_changed(&[CSV]));
+    }
+
+    #[test]
+    fn the_poller_rebuilds_once_a_change_holds_still() {
+        let built = mesh_listing();
+        assert_eq!(poll_step(&built, &built, &built), PollStep::Idle);
+        // A file being written: it differs from the last rebuild and from the previous look, look after look.
+        let mut looks = Vec::new();
+        for size in [1_000, 2_000, 3_000] {
+            let mut l = built.clone();
+            l.insert(CSV.into(), file(size, T0 + size as i128));
+            looks.push(l);
+        }
+        assert_eq!(poll_step(&built, &built, &looks[0]), PollStep::Settling);
+        assert_eq!(poll_step(&built, &looks[0], &looks[1]), PollStep::Settling);
+        assert_eq!(poll_step(&built, &looks[1], &looks[2]), PollStep::Settling);
+        // Complete: the same twice in a row.
+        assert_eq!(poll_step(&built, &looks[2], &looks[2]), PollStep::Rebuild);
+        // After that rebuild, the same listing is nothing new.
+        assert_eq!(poll_step(&looks[2], &looks[2], &looks[2]), PollStep::Idle);
+    }
+
+    #[test]
+    fn the_poller_does_not_lose_a_change_that_settles_later() {
+        let built = mesh_listing();
+        let mut writing = built.clone();
+        writing.insert(CSV.into(), file(500, T0 + 1));
+        let mut done = built.clone();
+        done.insert(CSV.into(), file(900, T0 + 2));
+        assert_eq!(poll_step(&built, &built, &writing), PollStep::Settling);
+        assert_eq!(poll_step(&built, &writing, &done), PollStep::Settling);
+        // Compared with the last rebuild, not with the last look: the finished file is still a change.
+        assert_eq!(poll_step(&built, &done, &done), PollStep::Rebuild);
+        // A change undone before it settled is nothing to rebuild.
+        assert_eq!(poll_step(&built, &writing, &built), PollStep::Idle);
+    }
+
+    #[test]
+    fn missed_changes_become_a_batch_below_the_root() {
+        let before = mesh_listing();
+        let mut now = before.clone();
+        now.insert("lab".into(), folder(4096, T0));
+        now.insert("lab/fresh.csv".into(), file(6, T0));
+        now.remove(Path::new(CONTRACT));
+        let batch = Batch::missed(Path::new("/m"), changes(&before, &now), &now);
+        assert_eq!(
+            batch.paths,
+            paths(&["/m/lab", "/m/lab/fresh.csv", &format!("/m/{CONTRACT}")])
+        );
+        assert!(batch.new_folder, "a new folder is looked at once more");
+        let mut edited = before.clone();
+        edited.insert(CSV.into(), file(1, T0 + 1));
+        assert!(!Batch::missed(Path::new("/m"), changes(&before, &edited), &edited).new_folder);
+    }
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    fn set_modified(path: &Path, at: SystemTime) {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(at)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_listing_holds_what_belongs_to_the_mesh_and_never_follows_links() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        write(root, CSV, "a\n1\n");
+        write(root, CONTRACT, "kind: DataContract\n");
+        for junk in [
+            "shop/orders/data/.orders.csv.swp",
+            "shop/orders/data/orders.csv~",
+            "shop/orders/data/4913",
+            "shop/orders/data/x.tmp",
+            "shop/.hidden/file.csv",
+            "scratch/notes.csv",
+            "shop/orders/data/big.parquet",
+        ] {
+            write(root, junk, "junk");
+        }
+        write(root, ".gitignore", "scratch/\n");
+        std::os::unix::fs::symlink("/etc/passwd", root.join("shop/orders/data/link.csv")).unwrap();
+        let ignore = Ignorer::new(root, &["**/*.parquet".into()]).unwrap();
+        let listed = list_folder(root, &ignore);
+        let kinds: Vec<(&str, EntryKind)> = listed.iter().map(|(p, f)| (p.to_str().unwrap(), f.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("shop", EntryKind::Folder),
+                ("shop/orders", EntryKind::Folder),
+                ("shop/orders/data", EntryKind::Folder),
+                ("shop/orders/data/link.csv", EntryKind::Link),
+                (CSV, EntryKind::File),
+                (CONTRACT, EntryKind::File),
+            ]
+        );
+        assert_eq!(listed[Path::new(CSV)].size, 4);
+        assert_eq!(
+            listed[Path::new("shop/orders/data/link.csv")].size,
+            "/etc/passwd".len() as u64,
+            "the link itself, not what it points to"
+        );
+    }
+
+    #[test]
+    fn a_listing_sees_what_the_folder_holds_now() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        let ignore = Ignorer::none();
+        write(root, CSV, "a\n1\n");
+        let csv = root.join(CSV);
+        let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        set_modified(&csv, at);
+        let before = list_folder(root, &ignore);
+        // Same length, other content, the time put back: unseen (content is never read).
+        std::fs::write(&csv, "a\n2\n").unwrap();
+        set_modified(&csv, at);
+        assert!(changes(&before, &list_folder(root, &ignore)).is_empty());
+        // Same length, a millisecond later: seen.
+        set_modified(&csv, at + Duration::from_millis(1));
+        assert_eq!(changes(&before, &list_folder(root, &ignore)), only_changed(&[CSV]));
+        // A temp file beside it comes and goes: nothing.
+        write(root, "shop/orders/data/.orders.csv.swp", "x");
+        set_modified(&csv, at);
+        assert!(changes(&before, &list_folder(root, &ignore)).is_empty());
+        // Deleted: removed, with nothing else.
+        std::fs::remove_file(&csv).unwrap();
+        let found = changes(&before, &list_folder(root, &ignore));
+        assert_eq!((found.removed, found.added.len()), (paths(&[CSV]), 0));
+    }
+
+    #[test]
+    fn notified_paths_count_unless_they_are_temp_files_hidden_or_ignored() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        let ignore = Ignorer::new(root, &["scratch".into()]).unwrap();
+        for rel in ["", CSV, "shop/orders/orders.odcs.yaml", "lab/fresh"] {
+            assert!(relevant_path(root, &ignore, &root.join(rel)), "{rel}");
+        }
+        for rel in [
+            "shop/orders/data/.orders.csv.swp",
+            "shop/orders/data/#orders.csv#",
+            "shop/orders/data/___jb_tmp___",
+            "shop/.git/index",
+            "scratch/a.csv",
+        ] {
+            assert!(!relevant_path(root, &ignore, &root.join(rel)), "{rel}");
+        }
+        // The root's own location never counts against it.
+        let hidden_root = root.join(".meshes/m");
+        assert!(relevant_path(&hidden_root, &Ignorer::none(), &hidden_root.join(CSV)));
     }
 }

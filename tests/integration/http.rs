@@ -4,7 +4,7 @@ use crate::common::{copy_fixture, fixture, get, get_json, query, query_as, send,
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use meshbox::serve::query::Limits;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn products_list_every_product_with_its_tables() {
@@ -49,17 +49,24 @@ async fn product_detail_and_not_found() {
 #[tokio::test]
 async fn query_answers_columns_rows_and_timing() {
     let s = serve(&fixture("basic"));
+    let started = Instant::now();
     let (status, v) = query(
         &s.app,
         "SELECT order_id, amount, placed_at FROM shop.orders ORDER BY order_id",
     )
     .await;
+    let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["columns"], serde_json::json!(["order_id", "amount", "placed_at"]));
     assert_eq!(v["types"], serde_json::json!(["BIGINT", "DECIMAL(10,2)", "TIMESTAMP"]));
     assert_eq!(v["rows"][0], serde_json::json!([1, 19.99, "2024-03-01T10:00:00"]));
     assert_eq!(v["truncated"], false);
-    assert!(v["elapsed_ms"].as_f64().unwrap() >= 0.0);
+    // The query's own time, to 0.1 ms: never more than the whole request took from out here.
+    let elapsed = v["elapsed_ms"].as_f64().unwrap_or(f64::NAN);
+    assert!(
+        (0.0..=wall_ms + 0.05).contains(&elapsed),
+        "elapsed_ms {elapsed} of a {wall_ms:.3} ms request: {v}"
+    );
     // Joins across domains work: the mesh is one database.
     let join = "SELECT c.name, count(*) AS n FROM shop.orders o JOIN people.customers c ON c.id = o.customer_id GROUP BY 1 ORDER BY 1";
     let (status, v) = query_as(&s.app, "admin", join).await;
@@ -105,13 +112,18 @@ async fn a_runaway_query_is_stopped_at_the_time_limit() {
 async fn the_query_path_refuses_writes_files_and_multiple_statements() {
     let dir = copy_fixture("basic");
     let s = serve(dir.path());
+    // Where the writing attempts aim: a fresh folder outside the mesh, which must stay empty.
+    let outside = tempfile::tempdir().unwrap();
+    let out = outside.path().display();
+    let copy_out = format!("COPY shop.orders TO '{out}/leak.csv'");
+    let export = format!("EXPORT DATABASE '{out}/export'");
     let attacks = [
         "CREATE TABLE x AS SELECT 1",
         "DROP TABLE shop.orders",
         "DELETE FROM shop.orders",
         "INSERT INTO shop.orders VALUES (9, 9, 9, NULL)",
         "UPDATE shop.orders SET amount = 0",
-        "COPY shop.orders TO '/tmp/meshbox-leak.csv'",
+        copy_out.as_str(),
         "SELECT 1; DROP TABLE shop.orders",
         "SELECT * FROM read_csv('/etc/passwd')",
         "SELECT * FROM read_text('/etc/passwd')",
@@ -125,7 +137,7 @@ async fn the_query_path_refuses_writes_files_and_multiple_statements() {
         "LOAD httpfs",
         "SET enable_external_access = true",
         "PRAGMA show_tables",
-        "EXPORT DATABASE '/tmp/meshbox-export'",
+        export.as_str(),
         "CREATE TEMP VIEW orders AS SELECT 1",
         "/* comment */ DROP TABLE shop.orders; -- SELECT 1",
         "WITH x AS (SELECT 1) DELETE FROM shop.orders",
@@ -142,8 +154,8 @@ async fn the_query_path_refuses_writes_files_and_multiple_statements() {
     let (status, v) = query(&s.app, "SELECT count(*) FROM shop.orders").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["rows"][0][0], 3);
-    assert!(!std::path::Path::new("/tmp/meshbox-leak.csv").exists());
-    assert!(!std::path::Path::new("/tmp/meshbox-export").exists());
+    let written: Vec<_> = std::fs::read_dir(outside.path()).unwrap().collect();
+    assert!(written.is_empty(), "{written:?}");
 }
 
 #[tokio::test]
