@@ -417,13 +417,19 @@ impl Lineage {
                 boxes[*v].y = PAD + offset + i as f64 * (BOX_HEIGHT + GAP_Y);
             }
         }
-        let width = PAD * 2.0 + layers.len() as f64 * (BOX_WIDTH + GAP_X) - GAP_X;
+        let mut width = PAD * 2.0 + layers.len() as f64 * (BOX_WIDTH + GAP_X) - GAP_X;
         let height = PAD * 2.0 + tallest as f64 * (BOX_HEIGHT + GAP_Y) - GAP_Y;
         let mut drawn = BTreeSet::new();
-        let arrows = self
-            .edges
-            .iter()
-            .filter(|e| drawn.insert((e.from, e.to)))
+        let linked: Vec<&Edge> = self.edges.iter().filter(|e| drawn.insert((e.from, e.to))).collect();
+        // A cycle's arrow loops out past its boxes: widen the picture on both sides so the loop is not clipped.
+        if linked.iter().any(|e| boxes[e.to].layer <= boxes[e.from].layer) {
+            for b in &mut boxes {
+                b.x += LOOP - PAD;
+            }
+            width += 2.0 * (LOOP - PAD);
+        }
+        let arrows = linked
+            .into_iter()
             .map(|e| Arrow::between(&boxes[e.from], &boxes[e.to], e))
             .collect();
         Layout {
@@ -477,6 +483,8 @@ const BOX_HEIGHT: f64 = 42.0;
 const GAP_X: f64 = 90.0;
 const GAP_Y: f64 = 16.0;
 const PAD: f64 = 12.0;
+/// How far an arrow closing a cycle loops out past the box it leaves and the box it enters.
+const LOOP: f64 = 120.0;
 
 /// Where a drawing puts each product and each arrow: `Lineage::svg` draws exactly this.
 #[derive(Debug, Clone, Serialize)]
@@ -518,7 +526,7 @@ impl Arrow {
         let (x2, y2) = (to.x, to.y + to.height / 2.0);
         let cycle = to.layer <= from.layer;
         // Forward arrows bend halfway across; a cycle loops out right of its start and back in left of its end.
-        let bend = if cycle { 120.0 } else { (x2 - x1) / 2.0 };
+        let bend = if cycle { LOOP } else { (x2 - x1) / 2.0 };
         Arrow {
             from: edge.from,
             to: edge.to,

@@ -393,6 +393,19 @@ fn check_drawing(l: &Lineage) -> Vec<(usize, usize)> {
     let mut drawn: Vec<(usize, usize)> = layout.arrows.iter().map(|a| (a.from, a.to)).collect();
     drawn.sort();
     assert_eq!(drawn, pairs, "one arrow per provider → consumer pair");
+    // A Bézier curve stays inside the hull of its control points: points inside the picture, curve inside it.
+    for arrow in &layout.arrows {
+        assert!(
+            arrow
+                .curve
+                .iter()
+                .all(|&(x, y)| (0.0..=layout.width).contains(&x) && (0.0..=layout.height).contains(&y)),
+            "the arrow {} → {} is drawn outside the picture: {:?}",
+            l.nodes[arrow.from].key,
+            l.nodes[arrow.to].key,
+            arrow.curve
+        );
+    }
     for a in &layout.arrows {
         let (from, to) = (&layout.boxes[a.from], &layout.boxes[a.to]);
         let name = format!("{} → {}", l.nodes[a.from].key, l.nodes[a.to].key);
