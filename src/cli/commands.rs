@@ -54,6 +54,11 @@ fn print(text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Writes a note to standard error; a closed or full stderr is not worth failing (or panicking) over.
+fn note(text: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
 fn existing_dir(dir: &Path) -> anyhow::Result<PathBuf> {
     if !dir.is_dir() {
         return Err(Unusable(format!("{} is not a folder", dir.display())).into());
@@ -116,7 +121,7 @@ pub fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let (contract, diagnostics) = read_contract(&path, &root);
     let Some(contract) = contract else {
         for d in &diagnostics {
-            eprintln!("{d}");
+            note(d);
         }
         return Err(Unusable(format!("{} is not a readable ODCS contract", args.contract.display())).into());
     };
@@ -427,7 +432,7 @@ pub fn new(args: &crate::cli::args::NewArgs) -> anyhow::Result<ExitCode> {
         for d in crate::folder::lint::lint_file(f, &args.mesh) {
             if d.is_error() {
                 problems += 1;
-                eprintln!("{d}");
+                note(d);
             }
         }
     }
@@ -550,6 +555,6 @@ pub fn export(args: &crate::cli::args::ExportArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let written = plan.write(args.force).map_err(|e| Unusable(e.to_string()))?;
-    eprintln!("wrote {} file(s) to {}", written.len(), output.display());
+    note(format_args!("wrote {} file(s) to {}", written.len(), output.display()));
     Ok(ExitCode::SUCCESS)
 }

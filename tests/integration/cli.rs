@@ -253,6 +253,23 @@ fn a_closed_pipe_ends_a_command_quietly() {
     }
 }
 
+#[test]
+fn a_closed_standard_error_does_not_panic() {
+    // `test` of an unreadable contract writes its diagnostics to stderr before it exits 2.
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_contract = dir.path().join("list.odcs.yaml");
+    std::fs::write(&not_a_contract, "- just\n- a list\n").unwrap();
+    let mut child = command(&["test", not_a_contract.to_str().unwrap()], dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let out = child.wait_with_output().unwrap();
+    // A panic would exit 101 (and could not even say so); the user mistake keeps its code.
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
 /// Waits until the child logs a line holding `needle`; its standard error keeps being read (and dropped) after.
 fn wait_for_log(child: &mut Child, needle: &'static str) {
     let (tx, rx) = std::sync::mpsc::channel();
