@@ -545,26 +545,36 @@ fn diff_column_docs_and_rules(table: &str, o: &Column, n: &Column, out: &mut Out
             n.description.clone(),
         );
     }
-    if o.quality.len() != n.quality.len() {
-        let added = n.quality.len() > o.quality.len();
-        out.push(
-            if added {
-                "quality-rule-added"
-            } else {
-                "quality-rule-removed"
-            },
-            Impact::NonBreaking,
-            Some(table),
-            Some(col),
-            format!(
-                "{} quality rule(s) {} on `{table}.{col}`",
-                n.quality.len().abs_diff(o.quality.len()),
-                if added { "added" } else { "removed" }
-            ),
-            Some(o.quality.len().to_string()),
-            Some(n.quality.len().to_string()),
-        );
+    let on = format!("on `{table}.{col}`");
+    diff_rule_count(
+        o.quality.len(),
+        n.quality.len(),
+        "quality rule(s)",
+        &on,
+        (table, Some(col)),
+        out,
+    );
+}
+
+/// Quality rules added or removed (counted: rules have no identity to match them by), on a column or a table.
+fn diff_rule_count(old: usize, new: usize, what: &str, on: &str, at: (&str, Option<&str>), out: &mut Out) {
+    if old == new {
+        return;
     }
+    let (kind, verb) = if new > old {
+        ("quality-rule-added", "added")
+    } else {
+        ("quality-rule-removed", "removed")
+    };
+    out.push(
+        kind,
+        Impact::NonBreaking,
+        Some(at.0),
+        at.1,
+        format!("{} {what} {verb} {on}", new.abs_diff(old)),
+        Some(old.to_string()),
+        Some(new.to_string()),
+    );
 }
 
 /// An SLA value in seconds (freshness/latency and retention), when its unit is known.
@@ -699,27 +709,15 @@ fn diff_table(t: &Table, n: &Table, out: &mut Out) {
         );
     }
     diff_columns(t, n, out);
-    if t.quality.len() != n.quality.len() {
-        let added = n.quality.len() > t.quality.len();
-        out.push(
-            if added {
-                "quality-rule-added"
-            } else {
-                "quality-rule-removed"
-            },
-            Impact::NonBreaking,
-            Some(&t.name),
-            None,
-            format!(
-                "{} table quality rule(s) {} on `{}`",
-                n.quality.len().abs_diff(t.quality.len()),
-                if added { "added" } else { "removed" },
-                t.name
-            ),
-            Some(t.quality.len().to_string()),
-            Some(n.quality.len().to_string()),
-        );
-    }
+    let on = format!("on `{}`", t.name);
+    diff_rule_count(
+        t.quality.len(),
+        n.quality.len(),
+        "table quality rule(s)",
+        &on,
+        (&t.name, None),
+        out,
+    );
 }
 
 /// SLAs removed, changed and added.
