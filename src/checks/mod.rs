@@ -7,6 +7,7 @@ pub mod diff;
 pub mod pipeline;
 pub mod plan;
 pub mod reads;
+pub mod references;
 pub mod run;
 pub mod sla;
 

@@ -2,5 +2,6 @@
 //! search, and the data product scorecard. Takes in a catalog and its governance; hands on indexes and views.
 
 pub mod lineage;
+pub mod glossary;
 pub mod scorecard;
 pub mod search;

@@ -4,6 +4,7 @@
 pub mod mesh;
 pub mod odcs;
 pub mod odps;
+pub mod relationships;
 
 use crate::base::yaml::{Problem, Reader, scalar_text};
 use serde::Serialize;
