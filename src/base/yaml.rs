@@ -413,6 +413,15 @@ pub fn path_of(parent: &str, key: &str) -> String {
     join_key(parent, key)
 }
 
+/// Whether the field at path `child` lies strictly inside the one at `parent` (`a.b[0]` is inside `a.b` and `a`).
+pub fn is_inside(child: &str, parent: &str) -> bool {
+    match child.strip_prefix(parent) {
+        Some(rest) if parent.is_empty() => !rest.is_empty(),
+        Some(rest) => rest.starts_with('.') || rest.starts_with('['),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

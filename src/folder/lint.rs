@@ -1,10 +1,11 @@
-//! `meshbox lint`: structural validation of ODCS contracts and ODPS descriptors against the rules of their declared
-//! version (required fields, types, allowed values, unknown fields), every problem at once, each with file, line,
-//! column, the JSON path of the field and a hint.
+//! `meshbox lint`: ODCS contracts and ODPS descriptors judged by the official JSON schema of their declared version,
+//! explained by meshbox's own rules (required fields, types, allowed values, unknown fields): every problem at once,
+//! each with file, line, column, the JSON path of the field and a hint.
 
 use crate::base::diagnostics::{Diagnostic, Severity};
-use crate::base::yaml::{Document, Problem, kind_of, path_of};
+use crate::base::yaml::{Document, Problem, is_inside, kind_of, path_of};
 use crate::folder::scan::{ManifestKind, manifest_kind_by_name};
+use crate::folder::standard_schema::{self, Standard, Violation};
 use crate::model::manifest::odcs::Metric;
 use serde_yaml::{Mapping, Value};
 use std::path::{Path, PathBuf};
@@ -1515,7 +1516,9 @@ const ODPS_LISTS: &[OdpsList] = &[
     },
 ];
 
-/// Lints one manifest file. Files that are neither ODCS nor ODPS get a single diagnostic saying so.
+/// Lints one manifest file. Files that are neither ODCS nor ODPS get a single diagnostic saying so. The verdict is the
+/// official schema's (of the version the file declares): what it rejects is an error, what it accepts has no error —
+/// meshbox's own rules beyond it stay warnings with hints.
 pub fn lint_file(path: &Path, display_root: &Path) -> Vec<Diagnostic> {
     let doc = match crate::folder::manifests::read_document(path) {
         Ok(d) => d,
@@ -1528,19 +1531,40 @@ pub fn lint_file(path: &Path, display_root: &Path) -> Vec<Diagnostic> {
                 .relative_to(display_root),
         ];
     };
-    let kind = root.get("kind").and_then(Value::as_str);
     let api = root.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let standard = standard_of(&root, path);
+    let own = own_rules(&doc, &root, standard, api);
+    let judged = match standard {
+        Some(standard) => agree_with_schema(&doc, standard, api, own),
+        None => own,
+    };
+    let mut out: Vec<Diagnostic> = judged.into_iter().map(|d| d.relative_to(display_root)).collect();
+    out.sort_by_key(|d| (d.line, d.column));
+    out
+}
+
+/// The standard a manifest follows: by its `kind`, else by its file name.
+fn standard_of(root: &Mapping, path: &Path) -> Option<Standard> {
     let by_name = path
         .file_name()
         .and_then(|n| n.to_str())
         .and_then(manifest_kind_by_name);
+    match (root.get("kind").and_then(Value::as_str), by_name) {
+        (Some("DataContract"), _) | (None, Some(ManifestKind::Contract)) => Some(Standard::Odcs),
+        (Some("DataProduct"), _) | (None, Some(ManifestKind::Descriptor)) => Some(Standard::Odps),
+        _ => None,
+    }
+}
+
+/// meshbox's own reading of the file, rule by rule (with hints and did-you-mean suggestions).
+fn own_rules(doc: &Document, root: &Mapping, standard: Option<Standard>, api: &str) -> Vec<Diagnostic> {
     let mut lint = Lint {
-        doc: &doc,
+        doc,
         v: V::V320,
         out: Vec::new(),
     };
-    match (kind, by_name) {
-        (Some("DataContract"), _) | (None, Some(ManifestKind::Contract)) => {
+    match standard {
+        Some(Standard::Odcs) => {
             match V::parse(api) {
                 Some(v) => lint.v = v,
                 None => lint.push(
@@ -1555,9 +1579,9 @@ pub fn lint_file(path: &Path, display_root: &Path) -> Vec<Diagnostic> {
                     Some("use v3.0.0, v3.0.1, v3.0.2, v3.1.0 or v3.2.0".into()),
                 ),
             }
-            lint.contract(&root);
+            lint.contract(root);
         }
-        (Some("DataProduct"), _) | (None, Some(ManifestKind::Descriptor)) => {
+        Some(Standard::Odps) => {
             let v11 = match api {
                 "v1.1.0" => true,
                 "v1.0.0" => false,
@@ -1571,18 +1595,83 @@ pub fn lint_file(path: &Path, display_root: &Path) -> Vec<Diagnostic> {
                     true
                 }
             };
-            lint.descriptor(&root, v11);
+            lint.descriptor(root, v11);
         }
-        _ => lint.error(
+        None => lint.error(
             "not-a-manifest",
             "kind",
             "not an ODCS contract or ODPS descriptor".into(),
             Some("contracts say `kind: DataContract`, descriptors `kind: DataProduct`".into()),
         ),
     }
-    let mut out: Vec<Diagnostic> = lint.out.into_iter().map(|d| d.relative_to(display_root)).collect();
-    out.sort_by_key(|d| (d.line, d.column));
+    lint.out
+}
+
+/// Makes the verdict the official schema's: own errors the schema also rejects stay errors (they explain better);
+/// own errors it accepts become warnings; what only the schema rejects is added. Without a schema for the declared
+/// version (or a document JSON cannot hold), meshbox's own reading stands.
+fn agree_with_schema(doc: &Document, standard: Standard, api: &str, own: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let Ok(json) = serde_json::to_value(&doc.value) else {
+        return own;
+    };
+    let Some(violations) = standard_schema::validate(standard, api, &json) else {
+        return own;
+    };
+    let schema = standard_schema::schema_name(standard, api);
+    let anchors: Vec<String> = violations.iter().map(Violation::anchor).collect();
+    let mut out: Vec<Diagnostic> = own
+        .into_iter()
+        .map(|d| {
+            let field = d.field.clone().unwrap_or_default();
+            if d.is_error() && !anchors.iter().any(|a| related(a, &field)) {
+                own_rule_only(d, &schema)
+            } else {
+                d
+            }
+        })
+        .collect();
+    let explained: Vec<String> = out
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.field.clone().unwrap_or_default())
+        .collect();
+    for (violation, anchor) in violations.into_iter().zip(anchors) {
+        if !explained.iter().any(|f| related(&anchor, f)) {
+            out.push(schema_diagnostic(doc, violation, &schema));
+        }
+    }
     out
+}
+
+/// An own error the official schema accepts: a warning, saying so.
+fn own_rule_only(mut d: Diagnostic, schema: &str) -> Diagnostic {
+    d.severity = Severity::Warning;
+    let note = format!("meshbox's own rule: the {schema} schema accepts this");
+    d.hint = Some(match d.hint.take() {
+        Some(h) => format!("{h} ({note})"),
+        None => note,
+    });
+    d
+}
+
+/// A schema violation meshbox's own rules did not explain, as an error at its field.
+fn schema_diagnostic(doc: &Document, v: Violation, schema: &str) -> Diagnostic {
+    let path = match v.code {
+        "unknown-field" => v.anchor(),
+        _ => v.path.clone(),
+    };
+    doc.diagnostic(Problem {
+        severity: Severity::Error,
+        code: v.code,
+        path,
+        message: format!("{} (the {schema} schema)", v.message),
+        hint: v.hint,
+    })
+}
+
+/// Two field paths speak of the same place: equal, or one inside the other (never through the document root).
+fn related(a: &str, b: &str) -> bool {
+    a == b || (!a.is_empty() && !b.is_empty() && (is_inside(a, b) || is_inside(b, a)))
 }
 
 /// The manifests to lint under `target`: the file itself, or every manifest found in the folder.
@@ -1716,6 +1805,7 @@ mod tests {
         assert_eq!(
             messages("v1.1.0"),
             [
+                "`synonyms[0]` expects an object, found text (the ODPS v1.1.0 schema)",
                 "a management port needs `content`",
                 "an ODPS support channel needs `url`"
             ]
