@@ -16,6 +16,8 @@ enum CellEncoder<'a> {
     Json(arrow_json::writer::NullableEncoder<'a>),
     /// Types arrow-json cannot write (intervals, some binaries) are written as their display text.
     Text(ArrayFormatter<'a>, &'a dyn Array),
+    /// A type Arrow can neither write nor display: a placeholder naming it, never a panic.
+    Unrenderable(String, &'a dyn Array),
 }
 
 impl<'a> RowEncoder<'a> {
@@ -28,10 +30,10 @@ impl<'a> RowEncoder<'a> {
         for (field, column) in fields.iter().zip(batch.columns()) {
             let enc = match arrow_json::writer::make_encoder(field, column.as_ref(), options) {
                 Ok(e) => CellEncoder::Json(e),
-                Err(_) => CellEncoder::Text(
-                    ArrayFormatter::try_new(column.as_ref(), &text_options()).expect("every array has a display form"),
-                    column.as_ref(),
-                ),
+                Err(_) => match ArrayFormatter::try_new(column.as_ref(), &text_options()) {
+                    Ok(f) => CellEncoder::Text(f, column.as_ref()),
+                    Err(_) => CellEncoder::Unrenderable(format!("({} value)", type_name(field)), column.as_ref()),
+                },
             };
             encoders.push(enc);
         }
@@ -52,8 +54,14 @@ impl<'a> RowEncoder<'a> {
                 if array.is_null(row) {
                     out.extend_from_slice(b"null");
                 } else {
-                    let s = f.value(row).to_string();
-                    out.extend_from_slice(serde_json::to_string(&s).expect("strings serialize").as_bytes());
+                    write_json_string(&f.value(row).to_string(), out);
+                }
+            }
+            CellEncoder::Unrenderable(placeholder, array) => {
+                if array.is_null(row) {
+                    out.extend_from_slice(b"null");
+                } else {
+                    write_json_string(placeholder, out);
                 }
             }
         }
@@ -70,6 +78,12 @@ impl<'a> RowEncoder<'a> {
         }
         out.push(b']');
     }
+}
+
+/// Appends `text` as a JSON string.
+fn write_json_string(text: &str, out: &mut Vec<u8>) {
+    // Writing into a Vec cannot fail, and a &str is always valid JSON string content.
+    let _ = serde_json::to_writer(&mut *out, text);
 }
 
 fn text_options() -> FormatOptions<'static> {
@@ -134,5 +148,31 @@ pub fn type_name(field: &Field) -> String {
         D::Map(..) => "MAP".into(),
         D::Dictionary(..) => "VARCHAR".into(),
         other => format!("{other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use duckdb::arrow::array::{ArrayRef, TimestampMicrosecondArray};
+    use duckdb::arrow::datatypes::Schema;
+    use std::sync::Arc;
+
+    fn one_column(array: ArrayRef) -> RecordBatch {
+        let schema = Schema::new(vec![Field::new("v", array.data_type().clone(), true)]);
+        RecordBatch::try_new(Arc::new(schema), vec![array]).unwrap()
+    }
+
+    #[test]
+    fn timestamps_render_in_named_zones_and_offsets() {
+        for (zone, want) in [
+            ("UTC", "1970-01-01T00:00:00Z"),
+            ("Europe/Berlin", "1970-01-01T01:00:00+01:00"),
+            ("+05:30", "1970-01-01T05:30:00+05:30"),
+        ] {
+            let array = TimestampMicrosecondArray::from(vec![Some(0), None]).with_timezone(zone);
+            let rows = batch_rows(&one_column(Arc::new(array)), 10);
+            assert_eq!(rows, vec![vec![Json::from(want)], vec![Json::Null]], "{zone}");
+        }
     }
 }

@@ -184,7 +184,10 @@ pub fn plan_table(contract: &Contract, object: usize, load: Option<&TableLoad>, 
         let detail: Vec<String> = load
             .malformed
             .iter()
-            .map(|m| format!("line {}: {}", m.line, m.error))
+            .map(|m| match &m.file {
+                Some(file) => format!("{file} line {}: {}", m.line, m.error),
+                None => format!("line {}: {}", m.line, m.error),
+            })
             .collect();
         let p = b.push(
             Category::Load,

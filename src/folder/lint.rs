@@ -305,7 +305,18 @@ const SERVER_TYPES_30: &[&str] = &[
     "custom",
 ];
 const SERVER_TYPES_31: &[&str] = &["hive", "impala", "zen"];
-const SERVER_TYPES_32: &[&str] = &["exasol", "hana", "iceberg", "teradata"];
+const SERVER_TYPES_32: &[&str] = &[
+    "btrieve",
+    "exasol",
+    "fastobjects",
+    "hana",
+    "iceberg",
+    "ingres",
+    "poet",
+    "teradata",
+    "vectorwise",
+    "versant",
+];
 
 /// Fields a server of each type may have, beyond the common ones.
 fn server_fields(kind: &str) -> &'static [&'static str] {
@@ -1630,17 +1641,24 @@ fn agree_with_schema(doc: &Document, standard: Standard, api: &str, own: Vec<Dia
             }
         })
         .collect();
-    let explained: Vec<String> = out
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| d.field.clone().unwrap_or_default())
+    let missing: Vec<Diagnostic> = violations
+        .into_iter()
+        .zip(anchors)
+        .filter(|(violation, anchor)| !out.iter().any(|own| own.is_error() && explains(own, violation, anchor)))
+        .map(|(violation, _)| schema_diagnostic(doc, violation, &schema))
         .collect();
-    for (violation, anchor) in violations.into_iter().zip(anchors) {
-        if !explained.iter().any(|f| related(&anchor, f)) {
-            out.push(schema_diagnostic(doc, violation, &schema));
-        }
-    }
+    out.extend(missing);
     out
+}
+
+/// Whether an own error already tells the user about a violation. A missing field is explained only by an error on
+/// the object that misses it naming that field (an unknown server `type` does not explain a missing `host`).
+fn explains(own: &Diagnostic, violation: &Violation, anchor: &str) -> bool {
+    let field = own.field.as_deref().unwrap_or_default();
+    match (&violation.field, violation.code) {
+        (Some(name), "missing-field") => field == anchor && own.message.contains(&format!("`{name}`")),
+        _ => related(anchor, field),
+    }
 }
 
 /// An own error the official schema accepts: a warning, saying so.
@@ -1701,6 +1719,46 @@ mod tests {
         let p = dir.path().join("c.odcs.yaml");
         std::fs::write(&p, text).unwrap();
         lint_file(&p, dir.path())
+    }
+
+    #[test]
+    fn the_schema_decides_and_own_rules_explain() {
+        let head = "apiVersion: v3.2.0\nkind: DataContract\nid: x\nversion: 1.0.0\nstatus: active\n";
+        // Only the schema knows this rule: its words, at the field, as an error.
+        let d = lint(&format!("{head}servers:\n  - server: s\n    type: versant\n"));
+        let errors: Vec<(&str, Option<usize>, String)> = d
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| (d.field.as_deref().unwrap_or(""), d.line, d.message.clone()))
+            .collect();
+        assert_eq!(
+            errors,
+            [(
+                "servers[0]",
+                Some(7),
+                "`database` is required here (the ODCS v3.2.0 schema)".to_string()
+            )]
+        );
+        // Echoes of a failed branch are dropped: the wrong operator is the one error, not also `metric`.
+        let d = lint(&format!(
+            "{head}schema:\n  - name: t\n    quality:\n      - metric: rowCount\n        mustBeLessThan: \"5\"\n"
+        ));
+        let fields: Vec<&str> = d
+            .iter()
+            .filter(|d| d.is_error())
+            .filter_map(|d| d.field.as_deref())
+            .collect();
+        assert_eq!(fields, ["schema[0].quality[0].mustBeLessThan"]);
+        // An own rule the schema does not share stays a warning that says so.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.odcs.yaml");
+        std::fs::write(&path, format!("{head}schema:\n  - name: t\n")).unwrap();
+        let doc = crate::folder::manifests::read_document(&path).unwrap();
+        let own = vec![Diagnostic::error("made-up", "an own rule").field("schema[0].name")];
+        let d = agree_with_schema(&doc, Standard::Odcs, "v3.2.0", own);
+        assert_eq!((d.len(), d[0].severity), (1, Severity::Warning), "{d:?}");
+        let hint = d[0].hint.as_deref().unwrap_or("");
+        assert_eq!(hint, "meshbox's own rule: the ODCS v3.2.0 schema accepts this");
     }
 
     #[test]

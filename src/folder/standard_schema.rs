@@ -5,6 +5,7 @@ use jsonschema::JsonType;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::paths::LocationSegment;
 use serde_json::Value as Json;
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 /// Which standard a manifest follows.
@@ -104,25 +105,28 @@ pub fn validate(standard: Standard, version: &str, doc: &Json) -> Option<Vec<Vio
     let index = OFFICIAL
         .iter()
         .position(|o| o.standard == standard && o.versions.contains(&version))?;
-    let validator = compiled(index)?;
-    let mut out: Vec<Violation> = validator.iter_errors(doc).flat_map(|e| violations_of(&e)).collect();
+    let judge = compiled(index)?;
+    let mut out: Vec<Violation> = judge
+        .validator
+        .iter_errors(doc)
+        .flat_map(|e| violations_of(&e))
+        .collect();
     out.dedup();
-    Some(without_echoes(out))
+    Some(without_echoes(out, &judge.field_names))
 }
 
-/// Drops the "unexpected field" echoes of another violation: when a rule inside an object fails (a quality rule's
-/// operator of the wrong type), the branch that declares the object's fields fails with it, and the schema then calls
-/// every field that branch declares unexpected (`metric`). The verdict is the same; the message would mislead. The
-/// root declares its fields unconditionally: its unexpected fields are never echoes.
-fn without_echoes(violations: Vec<Violation>) -> Vec<Violation> {
+/// Drops the "unexpected field" echoes of another violation: when a rule on an object's own field fails (a quality
+/// rule's operator of the wrong type), the branch declaring the object's fields fails with it, and the schema then
+/// calls every field that branch declares unexpected (`metric`). The verdict is the same; the message would mislead.
+/// A name the schema declares nowhere (a typo) is never an echo, nor is anything at the root.
+fn without_echoes(violations: Vec<Violation>, field_names: &HashSet<String>) -> Vec<Violation> {
     let echoed = |v: &Violation| {
         v.code == "unknown-field"
             && !v.path.is_empty()
-            && violations.iter().any(|other| {
-                other.code != "unknown-field"
-                    && (crate::base::yaml::is_inside(&other.path, &v.path)
-                        || (other.path == v.path && other.code == "schema-rule"))
-            })
+            && v.field.as_ref().is_some_and(|f| field_names.contains(f))
+            && violations
+                .iter()
+                .any(|other| other.code != "unknown-field" && is_own_field_or_self(&other.path, &v.path))
     };
     let keep: Vec<bool> = violations.iter().map(|v| !echoed(v)).collect();
     violations
@@ -132,9 +136,24 @@ fn without_echoes(violations: Vec<Violation>) -> Vec<Violation> {
         .collect()
 }
 
-/// The validator of `OFFICIAL[index]`, compiled on first use (a few milliseconds each) and kept.
-fn compiled(index: usize) -> Option<&'static jsonschema::Validator> {
-    static COMPILED: [OnceLock<Option<jsonschema::Validator>>; 7] = [const { OnceLock::new() }; 7];
+/// `path` is the object at `object` or one of its own fields (not something nested deeper).
+fn is_own_field_or_self(path: &str, object: &str) -> bool {
+    path == object
+        || path
+            .strip_prefix(object)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|field| !field.contains(['.', '[']))
+}
+
+/// A compiled official schema and every field name it declares anywhere.
+struct Judge {
+    validator: jsonschema::Validator,
+    field_names: HashSet<String>,
+}
+
+/// The judge of `OFFICIAL[index]`, compiled on first use (a few milliseconds each) and kept.
+fn compiled(index: usize) -> Option<&'static Judge> {
+    static COMPILED: [OnceLock<Option<Judge>>; 7] = [const { OnceLock::new() }; 7];
     COMPILED[index]
         .get_or_init(|| {
             let official = &OFFICIAL[index];
@@ -142,13 +161,30 @@ fn compiled(index: usize) -> Option<&'static jsonschema::Validator> {
             if official.as_v300 {
                 as_v300(&mut schema);
             }
-            jsonschema::options()
+            let validator = jsonschema::options()
                 .with_draft(jsonschema::Draft::Draft201909)
                 .should_validate_formats(false)
                 .build(&schema)
-                .ok()
+                .ok()?;
+            let mut field_names = HashSet::new();
+            declared_names(&schema, &mut field_names);
+            Some(Judge { validator, field_names })
         })
         .as_ref()
+}
+
+/// Every key of every `properties` object in a schema.
+fn declared_names(schema: &Json, out: &mut HashSet<String>) {
+    match schema {
+        Json::Object(map) => {
+            if let Some(Json::Object(props)) = map.get("properties") {
+                out.extend(props.keys().cloned());
+            }
+            map.values().for_each(|v| declared_names(v, out));
+        }
+        Json::Array(items) => items.iter().for_each(|v| declared_names(v, out)),
+        _ => {}
+    }
 }
 
 /// The v3.0.1 schema as v3.0.0 was: no top-level `authoritativeDefinitions` yet, a top-level `type` still there.
@@ -286,7 +322,8 @@ mod tests {
     #[test]
     fn every_official_schema_compiles() {
         for (i, o) in OFFICIAL.iter().enumerate() {
-            assert!(compiled(i).is_some(), "{:?} {:?}", o.standard, o.versions);
+            let judge = compiled(i).unwrap_or_else(|| panic!("{:?} {:?}", o.standard, o.versions));
+            assert!(judge.field_names.contains("name"), "{:?} {:?}", o.standard, o.versions);
         }
     }
 

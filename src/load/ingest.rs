@@ -128,6 +128,8 @@ pub struct CastFailure {
 /// A line of a file that could not be read at all (too many columns, unterminated quote, bad encoding).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct MalformedLine {
+    /// The file's name, when the table reads several files.
+    pub file: Option<String>,
     pub line: u64,
     pub error: String,
 }
@@ -569,39 +571,80 @@ fn check_inside(files: Vec<PathBuf>, policy: &PathPolicy) -> Result<Vec<PathBuf>
 /// The SQL that reads a source; `csv_types` maps CSV header names to types (None: read every column as text).
 fn reader_sql(source: &Source, csv_types: Option<&[(String, String)]>, rejects: Option<&str>) -> String {
     let files: Vec<String> = source.files.iter().map(|f| f.to_string_lossy().into_owned()).collect();
-    let files = literal_list(&files);
     let many = source.files.len() > 1;
     match source.format {
-        Format::Csv => {
-            let mut opts = vec!["header = true".to_string()];
-            if let Some(d) = &source.delimiter {
-                let d = if d == "\\t" || d.eq_ignore_ascii_case("tab") {
-                    "\t"
-                } else {
-                    d.as_str()
-                };
-                opts.push(format!("delim = {}", quote_literal(d)));
-            }
-            if many {
-                opts.push("union_by_name = true".into());
-            }
-            match csv_types {
-                Some(types) => {
-                    let pairs: Vec<String> = types
-                        .iter()
-                        .map(|(n, t)| format!("{}: {}", quote_literal(n), quote_literal(t)))
-                        .collect();
-                    opts.push(format!("types = {{{}}}", pairs.join(", ")));
-                }
-                None => opts.push("all_varchar = true".into()),
-            }
-            if let Some(r) = rejects {
-                opts.push("store_rejects = true".into());
-                opts.push(format!("rejects_table = {}", quote_literal(&format!("{r}_errors"))));
-                opts.push(format!("rejects_scan = {}", quote_literal(&format!("{r}_scans"))));
-            }
-            format!("read_csv({files}, {})", opts.join(", "))
+        // DuckDB cannot keep rejected lines while matching columns by name across files: read each file on its own
+        // (they share the rejects tables) and stack them by name, so columns added or reordered over time line up.
+        Format::Csv if many && rejects.is_some() => {
+            let each: Vec<String> = files
+                .iter()
+                .map(|f| {
+                    format!(
+                        "SELECT * FROM {}",
+                        csv_reader(
+                            &literal_list(std::slice::from_ref(f)),
+                            source,
+                            false,
+                            csv_types,
+                            rejects
+                        )
+                    )
+                })
+                .collect();
+            format!("({}) AS evolving", each.join(" UNION ALL BY NAME "))
         }
+        _ => single_reader_sql(source, &literal_list(&files), many, csv_types, rejects),
+    }
+}
+
+/// `read_csv` over `files` (a SQL list), matching columns by name across them when `by_name`.
+fn csv_reader(
+    files: &str,
+    source: &Source,
+    by_name: bool,
+    csv_types: Option<&[(String, String)]>,
+    rejects: Option<&str>,
+) -> String {
+    let mut opts = vec!["header = true".to_string()];
+    if let Some(d) = &source.delimiter {
+        let d = if d == "\\t" || d.eq_ignore_ascii_case("tab") {
+            "\t"
+        } else {
+            d.as_str()
+        };
+        opts.push(format!("delim = {}", quote_literal(d)));
+    }
+    if by_name {
+        opts.push("union_by_name = true".into());
+    }
+    match csv_types {
+        Some(types) => {
+            let pairs: Vec<String> = types
+                .iter()
+                .map(|(n, t)| format!("{}: {}", quote_literal(n), quote_literal(t)))
+                .collect();
+            opts.push(format!("types = {{{}}}", pairs.join(", ")));
+        }
+        None => opts.push("all_varchar = true".into()),
+    }
+    if let Some(r) = rejects {
+        opts.push("store_rejects = true".into());
+        opts.push(format!("rejects_table = {}", quote_literal(&format!("{r}_errors"))));
+        opts.push(format!("rejects_scan = {}", quote_literal(&format!("{r}_scans"))));
+    }
+    format!("read_csv({files}, {})", opts.join(", "))
+}
+
+/// The SQL reading one source in a single reader call (every format; evolving CSV files are stacked by the caller).
+fn single_reader_sql(
+    source: &Source,
+    files: &str,
+    many: bool,
+    csv_types: Option<&[(String, String)]>,
+    rejects: Option<&str>,
+) -> String {
+    match source.format {
+        Format::Csv => csv_reader(files, source, many, csv_types, rejects),
         Format::Parquet => {
             if many {
                 format!("read_parquet({files}, union_by_name = true)")
@@ -1020,7 +1063,7 @@ fn read_rejects(conn: &Connection, rejects: &str) -> Result<(u64, (u64, Vec<Malf
     let scans = quote_ident(&format!("{rejects}_scans"));
     // The reader creates the table when it stores rejects; without it there is nothing to report.
     let Ok((cast, other)) = conn.query_row(
-        &format!("SELECT count(*) FILTER (WHERE error_type = 'CAST'), count(DISTINCT line) FILTER (WHERE error_type <> 'CAST') FROM {errors}"),
+        &format!("SELECT count(*) FILTER (WHERE error_type = 'CAST'), count(DISTINCT (scan_id, file_id, line)) FILTER (WHERE error_type <> 'CAST') FROM {errors}"),
         [],
         |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
     ) else {
@@ -1030,15 +1073,30 @@ fn read_rejects(conn: &Connection, rejects: &str) -> Result<(u64, (u64, Vec<Malf
     if other > 0 {
         let mut stmt = conn
             .prepare(&format!(
-                "SELECT line, min(error_type) FROM {errors} WHERE error_type <> 'CAST' GROUP BY line ORDER BY line LIMIT 5"
+                "SELECT e.line, min(e.error_type), min(s.file_path), (SELECT count(*) FROM {scans}) > 1 \
+                 FROM {errors} e LEFT JOIN {scans} s USING (scan_id, file_id) WHERE e.error_type <> 'CAST' \
+                 GROUP BY e.scan_id, e.file_id, e.line ORDER BY e.scan_id, e.file_id, e.line LIMIT 5"
             ))
             .map_err(clean_error)?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, bool>(3)?,
+                ))
+            })
             .map_err(clean_error)?;
         for row in rows {
-            let (line, kind) = row.map_err(clean_error)?;
+            let (line, kind, path, several_files) = row.map_err(clean_error)?;
+            let file = path.filter(|_| several_files).map(|p| {
+                Path::new(&p)
+                    .file_name()
+                    .map_or(p.clone(), |n| n.to_string_lossy().into_owned())
+            });
             samples.push(MalformedLine {
+                file,
                 line: line as u64,
                 error: kind.replace('_', " ").to_lowercase(),
             });

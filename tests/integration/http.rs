@@ -472,3 +472,15 @@ async fn the_home_page_shows_recent_changes() {
     let (_, html) = get(&s.app, "/").await;
     assert!(html.contains("Recent changes"));
 }
+
+#[tokio::test]
+async fn timestamps_with_a_time_zone_answer_like_any_value() {
+    let s = serve(&fixture("basic"));
+    let sql = "SELECT TIMESTAMPTZ '2024-01-01 12:00:00+00' AS t, now() IS NOT NULL AS n, now() AS now";
+    let (status, v) = query(&s.app, sql).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["types"], serde_json::json!(["TIMESTAMPTZ", "BOOLEAN", "TIMESTAMPTZ"]));
+    let t = v["rows"][0][0].as_str().unwrap_or_default();
+    assert!(t.starts_with("2024-01-01T12:00:00"), "{v}");
+    assert_eq!(v["rows"][0][1], true);
+}

@@ -2,6 +2,7 @@
 
 use crate::common::{copy_fixture, fixture, load, product, write};
 use meshbox::model::catalog::Status;
+use meshbox::model::check::CheckStatus;
 use std::path::Path;
 
 #[test]
@@ -193,4 +194,46 @@ fn a_mesh_written_only_with_odps_and_odcs_files_loads() {
         .find(|c| c.key == "suppliers__rating__field_type")
         .unwrap();
     assert_eq!(rating.measured, Some(1.0));
+}
+
+#[test]
+fn evolving_csv_files_load_by_column_name_and_their_type_errors_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "geo/cities/cities.odcs.yaml",
+        "apiVersion: v3.1.0\nkind: DataContract\nid: cities\nversion: 1.0.0\nstatus: active\nservers:\n\
+         \x20 - server: local\n    type: local\n    path: data/cities-*.csv\n    format: csv\nschema:\n  - name: cities\n\
+         \x20   properties:\n      - name: id\n        logicalType: integer\n        physicalType: BIGINT\n\
+         \x20     - name: name\n        logicalType: string\n      - name: population\n        logicalType: integer\n\
+         \x20       physicalType: BIGINT\n",
+    );
+    // The first file predates `population`; the second adds it; the third reorders the columns and has a bad value.
+    write(dir.path(), "geo/cities/data/cities-1.csv", "id,name\n1,Oslo\n2,Rome\n");
+    write(
+        dir.path(),
+        "geo/cities/data/cities-2.csv",
+        "id,name,population\n3,Lyon,522000\n",
+    );
+    write(
+        dir.path(),
+        "geo/cities/data/cities-3.csv",
+        "population,id,name\n1000,4,Bree\nmany,5,Dale\n",
+    );
+    let s = load(dir.path());
+    let cities = product(&s, "geo/cities");
+    assert!(cities.errors().next().is_none(), "{:?}", cities.diagnostics);
+    assert_eq!(cities.tables[0].row_count, 5);
+    assert!(
+        cities.checks.iter().all(|c| c.kind != "load_malformed_lines"),
+        "{:?}",
+        cities.checks
+    );
+    let population = cities.checks.iter().find(|c| c.key == "cities__population__field_type");
+    let population = population.unwrap_or_else(|| panic!("a type check on population: {:?}", cities.checks));
+    assert_eq!(
+        (population.status, population.measured),
+        (CheckStatus::Fail, Some(1.0)),
+        "{population:?}"
+    );
 }
