@@ -1,5 +1,5 @@
-//! Catalog search: one tantivy document per product (name, title, domain, tags, owner, descriptions, tables,
-//! columns, classifications), kept in memory and updated incrementally from each snapshot. Queries match words
+//! Catalog search: one tantivy document per product (name, title, synonyms, business names, domain, tags, owner,
+//! descriptions, tables, columns, classifications), kept in memory and updated incrementally from each snapshot. Queries match words
 //! exactly, by prefix (search-as-you-type) and within one or two typos; names weigh more than descriptions; usage
 //! lifts a result a little. Facets and "why it matched" snippets are computed from the catalog-side copy of each
 //! document, so a query reads nothing but the index.
@@ -19,11 +19,14 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 const TEXT_FIELDS: &[(&str, f32, &str)] = &[
     ("name", 6.0, "name"),
     ("title", 5.0, "title"),
+    ("synonyms", 4.0, "synonym"),
     ("tags", 3.0, "tag"),
+    ("business_names", 2.5, "business name"),
     ("tables", 2.5, "table"),
     ("domain", 2.0, "domain"),
     ("owner", 2.0, "owner"),
     ("columns", 1.5, "column"),
+    ("column_terms", 1.5, "column business name"),
     ("classification", 1.0, "classification"),
     ("description", 1.0, "description"),
     ("column_text", 0.5, "column description"),
@@ -50,6 +53,10 @@ pub struct DocMeta {
     pub owner: Option<String>,
     pub health: String,
     pub compliance: String,
+    /// The product is deprecated (ODPS `deprecated`, or a deprecated/retired status).
+    pub deprecated: bool,
+    /// Its deprecated schema objects (`table`) and columns (`table.column`).
+    pub deprecated_elements: Vec<String>,
     /// Facet values by facet name.
     pub facets: Vec<(&'static str, Vec<String>)>,
     /// Text by field name (as in TEXT_FIELDS).
@@ -59,32 +66,7 @@ pub struct DocMeta {
 impl DocMeta {
     pub fn of(p: &crate::model::catalog::Product, compliance: &Compliance) -> DocMeta {
         let key = p.key();
-        let mut tables = Vec::new();
-        let mut columns = Vec::new();
-        let mut column_text = Vec::new();
-        let mut classes: Vec<String> = Vec::new();
-        let mut description: Vec<String> = Vec::new();
-        let d = p.description();
-        description.extend([d.purpose, d.usage, d.limitations].into_iter().flatten());
-        for c in &p.contracts {
-            description.extend(c.description.purpose.clone());
-            for t in &c.tables {
-                tables.push(t.name.clone());
-                tables.extend(t.business_name.clone());
-                description.extend(t.description.clone());
-                for col in &t.columns {
-                    columns.push(col.name.clone());
-                    column_text.extend(col.business_name.clone());
-                    column_text.extend(col.description.clone());
-                    if let Some(cl) = &col.classification
-                        && !classes.contains(&cl.to_lowercase())
-                    {
-                        classes.push(cl.to_lowercase());
-                    }
-                }
-            }
-        }
-        description.dedup();
+        let words = ProductWords::of(p);
         let compliance = if compliance.is_quarantined(&key) {
             "quarantined"
         } else if compliance.is_compliant(&key) {
@@ -100,11 +82,13 @@ impl DocMeta {
             title: p.title(),
             health: p.status.as_str().to_string(),
             compliance: compliance.to_string(),
+            deprecated: p.is_deprecated(),
+            deprecated_elements: p.deprecated_elements(),
             facets: vec![
                 ("domain", vec![p.domain.clone()]),
                 ("tag", tags.clone()),
                 ("owner", owner.iter().cloned().collect()),
-                ("classification", classes.clone()),
+                ("classification", words.classes.clone()),
                 ("type", p.product_type().map(str::to_string).into_iter().collect()),
                 ("compliance", vec![compliance.to_string()]),
                 ("health", vec![p.status.as_str().to_string()]),
@@ -112,14 +96,17 @@ impl DocMeta {
             texts: vec![
                 ("name", vec![p.name.clone()]),
                 ("title", vec![p.title()]),
+                ("synonyms", words.synonyms),
                 ("tags", tags),
-                ("tables", tables),
+                ("business_names", words.business_names),
+                ("tables", words.tables),
                 ("domain", vec![p.domain.clone()]),
                 ("owner", owner.iter().cloned().collect()),
-                ("columns", columns),
-                ("classification", classes),
-                ("description", description),
-                ("column_text", column_text),
+                ("columns", words.columns),
+                ("column_terms", words.column_terms),
+                ("classification", words.classes),
+                ("description", words.description),
+                ("column_text", words.column_text),
             ],
             owner,
             key,
@@ -140,6 +127,77 @@ impl DocMeta {
             .map(|(_, v)| v.as_slice())
             .unwrap_or_default()
     }
+}
+
+/// The texts of a product's manifests, by the field they are indexed in.
+#[derive(Default)]
+struct ProductWords {
+    /// Synonyms of the product, its output ports and its tables.
+    synonyms: Vec<String>,
+    /// Business names of its tables.
+    business_names: Vec<String>,
+    tables: Vec<String>,
+    columns: Vec<String>,
+    /// Business names and synonyms of its columns.
+    column_terms: Vec<String>,
+    /// Lower case, each once.
+    classes: Vec<String>,
+    /// Purpose, usage, limitations, table descriptions and the contexts' instructions and questions.
+    description: Vec<String>,
+    column_text: Vec<String>,
+}
+
+impl ProductWords {
+    fn of(p: &crate::model::catalog::Product) -> ProductWords {
+        let mut w = ProductWords::default();
+        let d = p.description();
+        w.description
+            .extend([d.purpose, d.usage, d.limitations].into_iter().flatten());
+        if let Some(d) = &p.descriptor {
+            w.synonyms.extend(d.synonyms.iter().map(|s| s.synonym.clone()));
+            w.description.extend(d.context.iter().flat_map(context_text));
+            for port in &d.output_ports {
+                w.synonyms.extend(port.synonyms.iter().map(|s| s.synonym.clone()));
+            }
+        }
+        for c in &p.contracts {
+            w.description.extend(c.description.purpose.clone());
+            w.description.extend(c.context.iter().flat_map(context_text));
+            for t in &c.tables {
+                w.add_table(t);
+            }
+        }
+        w.description.dedup();
+        w
+    }
+
+    fn add_table(&mut self, t: &crate::model::manifest::odcs::Table) {
+        self.tables.push(t.name.clone());
+        self.business_names.extend(t.business_name.clone());
+        self.synonyms.extend(t.synonyms.iter().map(|s| s.synonym.clone()));
+        self.description.extend(t.description.clone());
+        self.description.extend(t.context.iter().flat_map(context_text));
+        for col in &t.columns {
+            self.columns.push(col.name.clone());
+            self.column_terms.extend(col.business_name.clone());
+            self.column_terms.extend(col.synonyms.iter().map(|s| s.synonym.clone()));
+            self.column_text.extend(col.description.clone());
+            if let Some(cl) = &col.classification
+                && !self.classes.contains(&cl.to_lowercase())
+            {
+                self.classes.push(cl.to_lowercase());
+            }
+        }
+    }
+}
+
+/// A context's instructions and canonical questions: what people ask of the element.
+fn context_text(c: &crate::model::manifest::odcs::Context) -> Vec<String> {
+    c.instructions
+        .iter()
+        .cloned()
+        .chain(c.verified_statements.iter().map(|v| v.question.clone()))
+        .collect()
 }
 
 struct Fields {
@@ -191,6 +249,10 @@ pub struct Hit {
     pub owner: Option<String>,
     pub health: String,
     pub compliance: String,
+    /// The product is deprecated: new work should not depend on it.
+    pub deprecated: bool,
+    /// Its deprecated tables and columns (`table`, `table.column`).
+    pub deprecated_elements: Vec<String>,
     pub url: String,
     pub score: f32,
     pub usage: u64,
@@ -562,6 +624,8 @@ fn hit(found: Found, query_words: &[String]) -> Hit {
         owner: m.owner.clone(),
         health: m.health.clone(),
         compliance: m.compliance.clone(),
+        deprecated: m.deprecated,
+        deprecated_elements: m.deprecated_elements.clone(),
         score: (score * 1000.0).round() / 1000.0,
         usage: used,
         matched: why_matched(&m, query_words),

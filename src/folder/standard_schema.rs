@@ -268,7 +268,13 @@ fn violations_of(error: &jsonschema::ValidationError) -> Vec<Violation> {
             format!("`{}` must be {expected_value}", leaf_name(&path)),
             None,
         )],
-        _ => vec![here("schema-rule", error.to_string(), None)],
+        _ => vec![Violation {
+            path: path.clone(),
+            field: None,
+            code: "schema-rule",
+            message: error.to_string(),
+            hint: None,
+        }],
     }
 }
 

@@ -326,6 +326,8 @@ fn products_table(seen: &Seen) -> MetaTable {
             ("row_count", i),
             ("descriptor_file", t),
             ("contract_files", l),
+            ("deprecated", b),
+            ("synonyms", l),
         ],
     );
     let compliance = seen.compliance;
@@ -361,8 +363,27 @@ fn products_table(seen: &Seen) -> MetaTable {
         products.int(17, Some(p.tables.iter().map(|t| t.row_count as i64).sum()));
         products.text(18, p.descriptor.as_ref().map(|d| seen.rel(&d.doc.file)));
         products.list(19, p.contracts.iter().map(|c| seen.rel(&c.doc.file)).collect());
+        products.bool(20, Some(p.is_deprecated()));
+        products.list(21, product_synonyms(p));
     }
     products
+}
+
+/// The synonyms of a product's descriptor and its output ports.
+fn product_synonyms(p: &Product) -> Vec<String> {
+    let Some(d) = &p.descriptor else {
+        return Vec::new();
+    };
+    d.synonyms
+        .iter()
+        .chain(d.output_ports.iter().flat_map(|o| o.synonyms.iter()))
+        .map(|s| s.synonym.clone())
+        .collect()
+}
+
+/// The words of a list of synonyms.
+fn synonym_words(synonyms: &[crate::model::manifest::odcs::Synonym]) -> Vec<String> {
+    synonyms.iter().map(|s| s.synonym.clone()).collect()
 }
 
 /// Every table a product's contracts declare, with its contract and what was loaded of it (None: not loaded).
@@ -390,6 +411,9 @@ fn tables_table(seen: &Seen) -> MetaTable {
             ("column_count", i),
             ("format", t),
             ("contract_file", t),
+            ("business_name", t),
+            ("deprecated", b),
+            ("synonyms", l),
         ],
     );
     for (p, _) in seen.granted() {
@@ -405,6 +429,9 @@ fn tables_table(seen: &Seen) -> MetaTable {
             tables.int(8, Some(object.columns.len() as i64));
             tables.text(9, loaded.map(|t| t.format.clone()));
             tables.text(10, Some(seen.rel(&c.doc.file)));
+            tables.text(11, object.business_name.clone());
+            tables.bool(12, Some(object.deprecated));
+            tables.list(13, synonym_words(&object.synonyms));
         }
     }
     tables
@@ -431,6 +458,11 @@ fn columns_table(seen: &Seen) -> MetaTable {
             ("pii_detector", t),
             ("pii_share", f),
             ("pii_confidence", f),
+            ("business_name", t),
+            ("semantic_type", t),
+            ("transform_logic", t),
+            ("deprecated", b),
+            ("synonyms", l),
         ],
     );
     for (p, _) in seen.granted() {
@@ -461,6 +493,11 @@ fn columns_table(seen: &Seen) -> MetaTable {
                 columns.text(14, pii.map(|f| f.detector.to_string()));
                 columns.float(15, pii.map(|f| f.share));
                 columns.float(16, pii.map(|f| f.confidence));
+                columns.text(17, decl.and_then(|c| c.business_name.clone()));
+                columns.text(18, decl.and_then(|c| c.semantic_type.clone()));
+                columns.text(19, decl.and_then(|c| c.transform_logic.clone()));
+                columns.bool(20, Some(decl.is_some_and(|c| c.deprecated)));
+                columns.list(21, decl.map(|c| synonym_words(&c.synonyms)).unwrap_or_default());
             }
         }
     }

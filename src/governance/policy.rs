@@ -101,7 +101,8 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ),
     (
         "no_deprecated_inputs",
-        "the product consumes no deprecated or retired product or contract",
+        "the product consumes no deprecated or retired product, contract or output port, and no transform of it reads \
+         a deprecated table or column",
     ),
     (
         "no_undeclared_pii",
@@ -789,13 +790,19 @@ fn consumed_contract_active(cx: &mut Ctx, all: &[Arc<Product>], root: &Path) {
     }
 }
 
-/// `no_deprecated_inputs`: no consumed contract, nor the product providing it, is deprecated or retired.
+/// `no_deprecated_inputs`: the product consumes nothing deprecated — no input port names a contract that is, or
+/// whose product or output port is, deprecated or retired; no transform of a derived product reads a deprecated table
+/// or column of another product.
 fn no_deprecated_inputs(cx: &mut Ctx, all: &[Arc<Product>], root: &Path) {
+    ports_consume_deprecated(cx, all, root);
+    transforms_read_deprecated(cx, all);
+}
+
+/// `no_deprecated_inputs`, input ports: the consumed contract's status, its product and the output port offering it.
+fn ports_consume_deprecated(cx: &mut Ctx, all: &[Arc<Product>], root: &Path) {
     let p = cx.product;
     let Some(d) = &p.descriptor else { return };
     let file = rel(&d.doc.file, root);
-    let deprecated =
-        |s: Option<&str>| s.is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "deprecated" | "retired"));
     for Consumed {
         id,
         line,
@@ -804,17 +811,114 @@ fn no_deprecated_inputs(cx: &mut Ctx, all: &[Arc<Product>], root: &Path) {
     } in consumed(p, all)
     {
         let Some((q, c)) = provider else { continue };
-        if deprecated(c.status.as_deref()) || deprecated(q.lifecycle()) {
-            cx.violate(
-                None,
-                None,
-                format!("consumes {} (`{id}`), which is deprecated", q.key()),
-                Some(&file),
-                line,
-                Some(field),
-            );
+        let Some(why) = deprecation_of(q, c) else {
+            continue;
+        };
+        cx.violate(
+            None,
+            None,
+            format!("consumes {} (`{id}`), which is deprecated ({why})", q.key()),
+            Some(&file),
+            line,
+            Some(field),
+        );
+    }
+}
+
+/// Why a contract of product `q` must not be newly consumed, if it must not.
+fn deprecation_of(q: &Product, c: &crate::model::manifest::odcs::Contract) -> Option<String> {
+    use crate::model::catalog::is_deprecated_status;
+    if let Some(s) = c.status.as_deref().filter(|s| is_deprecated_status(s)) {
+        return Some(format!("contract status `{s}`"));
+    }
+    if q.descriptor.as_ref().is_some_and(|d| d.deprecated) {
+        return Some("the product is marked `deprecated: true`".into());
+    }
+    if let Some(s) = q.lifecycle().filter(|s| is_deprecated_status(s)) {
+        return Some(format!("product status `{s}`"));
+    }
+    let port = q
+        .descriptor
+        .iter()
+        .flat_map(|d| d.output_ports.iter())
+        .find(|o| o.deprecated && o.contract_id.is_some() && o.contract_id == c.id)?;
+    Some(format!(
+        "its output port `{}` is marked `deprecated: true`",
+        port.name.as_deref().unwrap_or("(unnamed)")
+    ))
+}
+
+/// `no_deprecated_inputs`, derived products: a transform whose SQL reads a table another product marks `deprecated`,
+/// or may read one of its `deprecated` columns (DuckDB's parser says which columns can reach the result).
+fn transforms_read_deprecated(cx: &mut Ctx, all: &[Arc<Product>]) {
+    let p = cx.product;
+    let declares_deprecated = |q: &Product| {
+        q.contracts
+            .iter()
+            .flat_map(|c| c.tables.iter())
+            .any(|t| t.deprecated || t.columns.iter().any(|c| c.deprecated))
+    };
+    if p.derived.is_empty() || !all.iter().any(|q| q.key() != p.key() && declares_deprecated(q)) {
+        return;
+    }
+    let Ok(conn) = duckdb::Connection::open_in_memory() else {
+        return;
+    };
+    for d in &p.derived {
+        let Ok(reach) = crate::load::reach::Reach::of(&conn, &d.sql) else {
+            continue;
+        };
+        for (i, r) in reach.tables.iter().enumerate() {
+            let Some((q, object)) = declared_table(all, r).filter(|(q, _)| q.key() != p.key()) else {
+                continue;
+            };
+            let sql_name = format!("{}.{}", q.domain, object.name);
+            let message = if object.deprecated {
+                format!(
+                    "builds `{}` from `{sql_name}` ({}), which is deprecated",
+                    d.table,
+                    q.key()
+                )
+            } else {
+                let names: Vec<String> = object.columns.iter().map(|c| c.name.clone()).collect();
+                let read: Vec<String> = reach
+                    .columns_read(i, &names)
+                    .into_iter()
+                    .filter(|&c| object.columns[c].deprecated)
+                    .map(|c| format!("`{sql_name}.{}`", names[c]))
+                    .collect();
+                if read.is_empty() {
+                    continue;
+                }
+                format!(
+                    "builds `{}` reading {} ({}), deprecated",
+                    d.table,
+                    read.join(", "),
+                    q.key()
+                )
+            };
+            let line = r.offset.map(|o| line_at(&d.sql, o));
+            cx.violate(Some(&d.table), None, message, Some(&d.file), line, None);
         }
     }
+}
+
+/// The product serving the table an SQL reference names, and the schema object declaring it.
+fn declared_table<'a>(
+    all: &'a [Arc<Product>],
+    r: &crate::load::reach::TableRef,
+) -> Option<(&'a Arc<Product>, &'a crate::model::manifest::odcs::Table)> {
+    all.iter().find_map(|q| {
+        q.tables
+            .iter()
+            .find(|t| r.names(&t.schema, &t.name))
+            .map(|t| (q, &q.contracts[t.contract].tables[t.object]))
+    })
+}
+
+/// The 1-based line of a byte offset in `text` (an offset past the end counts as the last line).
+fn line_at(text: &str, offset: usize) -> usize {
+    text.bytes().take(offset).filter(|b| *b == b'\n').count() + 1
 }
 
 /// `breaking_changes_versioned`: a contract changed in a breaking way since the previous version (with consumers)

@@ -211,6 +211,29 @@ impl Product {
             .or_else(|| self.contracts.first().and_then(|c| c.status.as_deref()))
     }
 
+    /// Deprecated as a whole: its descriptor says `deprecated: true` (ODPS 1.1), or its lifecycle status is
+    /// `deprecated` or `retired`.
+    pub fn is_deprecated(&self) -> bool {
+        self.descriptor.as_ref().is_some_and(|d| d.deprecated) || self.lifecycle().is_some_and(is_deprecated_status)
+    }
+
+    /// The schema objects (`table`) and columns (`table.column`) its contracts mark `deprecated` (ODCS 3.2).
+    pub fn deprecated_elements(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in self.contracts.iter().flat_map(|c| c.tables.iter()) {
+            if t.deprecated {
+                out.push(t.name.clone());
+            }
+            out.extend(
+                t.columns
+                    .iter()
+                    .filter(|col| col.deprecated)
+                    .map(|col| format!("{}.{}", t.name, col.name)),
+            );
+        }
+        out
+    }
+
     pub fn tags(&self) -> Vec<String> {
         let mut tags: Vec<String> = self.descriptor.iter().flat_map(|d| d.tags.iter().cloned()).collect();
         for c in &self.contracts {
@@ -342,4 +365,9 @@ pub fn classification_rank(class: Option<&str>) -> u8 {
         "restricted" | "secret" | "highly_confidential" | "highly-confidential" => 3,
         _ => 2,
     }
+}
+
+/// A lifecycle status that means "do not start depending on this": `deprecated` or `retired`, in any case.
+pub fn is_deprecated_status(status: &str) -> bool {
+    matches!(status.trim().to_ascii_lowercase().as_str(), "deprecated" | "retired")
 }

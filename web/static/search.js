@@ -38,7 +38,16 @@
       a.href = h.url;
       li.append(a, ' ', el('code', null, h.key), ' ', el('span', 'pill status-' + h.health, h.health));
       if (h.compliance !== 'compliant') li.append(' ', el('span', 'pill status-failing', h.compliance));
+      if (h.deprecated) li.append(' ', el('span', 'pill deprecated', 'deprecated'));
       if (h.owner) li.append(' ', el('span', 'muted', 'owner ' + h.owner));
+      if (h.deprecated_elements && h.deprecated_elements.length) {
+        const span = el('span', 'muted deprecated-elements', 'deprecated: ');
+        h.deprecated_elements.forEach((e, i) => {
+          if (i > 0) span.append(', ');
+          span.append(el('code', null, e));
+        });
+        li.append(' ', span);
+      }
       if (h.matched.length) {
         const ul = el('ul', 'why');
         for (const m of h.matched) {

@@ -25,6 +25,10 @@ pub struct Contract {
     pub tenant: Option<String>,
     pub tags: Vec<String>,
     pub description: Description,
+    /// v3.2 `context`: guidance for people and AI agents on the whole contract.
+    pub context: Option<Context>,
+    /// `authoritativeDefinitions[]` of the contract (glossary, ontology, taxonomy links, ...).
+    pub authoritative_definitions: Vec<AuthoritativeDefinition>,
     pub tables: Vec<Table>,
     pub servers: Vec<Server>,
     pub team: Option<Team>,
@@ -44,6 +48,12 @@ pub struct Table {
     pub business_name: Option<String>,
     pub description: Option<String>,
     pub tags: Vec<String>,
+    /// v3.2 `deprecated`: the object should not be used in new work.
+    pub deprecated: bool,
+    pub synonyms: Vec<Synonym>,
+    pub authoritative_definitions: Vec<AuthoritativeDefinition>,
+    /// v3.2 `context` of the schema object.
+    pub context: Option<Context>,
     pub columns: Vec<Column>,
     pub quality: Vec<QualityRule>,
 }
@@ -70,6 +80,75 @@ pub struct Column {
     /// v3.2 `enum[]` values (the `value` of each entry, or the scalar itself).
     pub enum_values: Vec<String>,
     pub quality: Vec<QualityRule>,
+    /// v3.2 `deprecated`: the column should not be used in new work.
+    pub deprecated: bool,
+    pub synonyms: Vec<Synonym>,
+    pub authoritative_definitions: Vec<AuthoritativeDefinition>,
+    /// v3.2 `semanticType`: column (the default), measure or dimension.
+    pub semantic_type: Option<String>,
+    /// `transformLogic`: how the value is computed (a measure's aggregation, e.g. `SUM(amount)`).
+    pub transform_logic: Option<String>,
+    pub transform_description: Option<String>,
+    pub transform_source_objects: Vec<String>,
+}
+
+/// The `semanticType` values of ODCS v3.2.
+pub const SEMANTIC_TYPES: &[&str] = &["column", "measure", "dimension"];
+
+/// An `authoritativeDefinitions[]` entry: where the element is defined for good (a glossary, ontology or taxonomy
+/// entry, a canonical URL, a tutorial). The URL is kept as written: pages link only http(s) ones.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct AuthoritativeDefinition {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: String,
+    pub description: Option<String>,
+}
+
+/// A `synonyms[]` entry (ODCS v3.2, ODPS v1.1): another name people use for the element.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Synonym {
+    pub synonym: String,
+    pub description: Option<String>,
+    /// BCP 47 language tag, when the synonym belongs to one language.
+    pub locale: Option<String>,
+    pub source: Option<String>,
+    pub status: Option<String>,
+}
+
+/// `context` (ODCS v3.2 on the contract and schema objects, ODPS v1.1 on the product and output ports): guidance for
+/// people and AI agents. A plain text is the instructions alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Context {
+    pub instructions: Option<String>,
+    /// Canonical questions, with their verified answer when there is one.
+    pub verified_statements: Vec<VerifiedStatement>,
+    /// What must not be done with the element.
+    pub constraints: Vec<ContextConstraint>,
+}
+
+impl Context {
+    pub fn is_empty(&self) -> bool {
+        self.instructions.is_none() && self.verified_statements.is_empty() && self.constraints.is_empty()
+    }
+}
+
+/// A `context.verifiedStatements[]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct VerifiedStatement {
+    pub id: Option<String>,
+    pub question: String,
+    pub answer: Option<String>,
+    pub authoritative_definitions: Vec<AuthoritativeDefinition>,
+}
+
+/// A `context.constraints[]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct ContextConstraint {
+    pub id: Option<String>,
+    pub constraint: String,
+    pub tags: Vec<String>,
+    pub authoritative_definitions: Vec<AuthoritativeDefinition>,
 }
 
 /// `logicalTypeOptions` (or the v3.0 flat equivalents on the property itself).
@@ -306,6 +385,8 @@ impl Contract {
             tenant: r.string(&root, "tenant", ""),
             tags: r.strings(&root, "tags", ""),
             description: Description::read(&mut r, &root, ""),
+            context: read_context(&mut r, &root, ""),
+            authoritative_definitions: read_authoritative_definitions(&mut r, &root, ""),
             tables,
             servers,
             team: Team::read(&mut r, &root, ""),
@@ -474,6 +555,10 @@ fn read_table(r: &mut Reader, v: &Value, path: &str) -> Option<Table> {
         business_name: r.string(m, "businessName", path),
         description: r.string(m, "description", path),
         tags: r.strings(m, "tags", path),
+        deprecated: r.bool(m, "deprecated", path).unwrap_or(false),
+        synonyms: read_synonyms(r, m, path),
+        authoritative_definitions: read_authoritative_definitions(r, m, path),
+        context: read_context(r, m, path),
         quality: read_rules(r, m, path),
         columns,
         name,
@@ -493,7 +578,37 @@ fn read_column(r: &mut Reader, v: &Value, path: &str) -> Option<Column> {
         );
         return None;
     };
-    // v3.0 put some options on the property itself; v3.1+ nests them in logicalTypeOptions.
+    Some(Column {
+        logical_type: r.string(m, "logicalType", path),
+        physical_type: r.string(m, "physicalType", path),
+        business_name: r.string(m, "businessName", path),
+        description: r.string(m, "description", path),
+        required: r.bool(m, "required", path).unwrap_or(false),
+        unique: r.bool(m, "unique", path).unwrap_or(false),
+        primary_key: r.bool(m, "primaryKey", path).unwrap_or(false),
+        primary_key_position: r.integer(m, "primaryKeyPosition", path).filter(|p| *p >= 0),
+        partitioned: r.bool(m, "partitioned", path).unwrap_or(false),
+        critical: r.bool(m, "criticalDataElement", path).unwrap_or(false),
+        classification: r.string(m, "classification", path),
+        tags: r.strings(m, "tags", path),
+        examples: read_examples(m),
+        options: read_logical_type_options(r, m, path),
+        enum_values: read_enum_values(r, m, path),
+        quality: read_rules(r, m, path),
+        deprecated: r.bool(m, "deprecated", path).unwrap_or(false),
+        synonyms: read_synonyms(r, m, path),
+        authoritative_definitions: read_authoritative_definitions(r, m, path),
+        semantic_type: read_semantic_type(r, m, path),
+        transform_logic: r.string(m, "transformLogic", path),
+        transform_description: r.string(m, "transformDescription", path),
+        transform_source_objects: r.strings(m, "transformSourceObjects", path),
+        name,
+        path: path.to_string(),
+    })
+}
+
+/// `logicalTypeOptions`, or (v3.0) the same options on the property itself.
+fn read_logical_type_options(r: &mut Reader, m: &Mapping, path: &str) -> LogicalTypeOptions {
     let opt_path = path_of(path, "logicalTypeOptions");
     let opts_map = r.mapping(m, "logicalTypeOptions", path);
     let mut options = LogicalTypeOptions::default();
@@ -515,6 +630,11 @@ fn read_column(r: &mut Reader, v: &Value, path: &str) -> Option<Column> {
             .or(map.get("exclusiveMaximum").cloned());
         options.multiple_of = options.multiple_of.or(r.number(map, "multipleOf", &p));
     }
+    options
+}
+
+/// v3.2 `enum[]`: the `value` of each entry, or the scalar itself.
+fn read_enum_values(r: &mut Reader, m: &Mapping, path: &str) -> Vec<String> {
     let mut enum_values = Vec::new();
     for (p, v) in r.list(m, "enum", path) {
         match v {
@@ -543,31 +663,167 @@ fn read_column(r: &mut Reader, v: &Value, path: &str) -> Option<Column> {
             },
         }
     }
-    let examples = match m.get("examples") {
+    enum_values
+}
+
+/// `examples`: a list of values, or a single one.
+fn read_examples(m: &Mapping) -> Vec<String> {
+    match m.get("examples") {
         Some(Value::Sequence(items)) => items.iter().filter_map(scalar_text).collect(),
         Some(v) => scalar_text(v).into_iter().collect(),
         None => Vec::new(),
+    }
+}
+
+/// v3.2 `semanticType`; a value the standard does not define is kept, with a warning.
+fn read_semantic_type(r: &mut Reader, m: &Mapping, path: &str) -> Option<String> {
+    let value = r.string(m, "semanticType", path)?;
+    if !SEMANTIC_TYPES.contains(&value.as_str()) {
+        r.problem(
+            Severity::Warning,
+            "unknown-value",
+            &path_of(path, "semanticType"),
+            format!("unknown semanticType `{value}`"),
+            Some(format!("use one of {}", SEMANTIC_TYPES.join(", "))),
+        );
+    }
+    Some(value)
+}
+
+/// `synonyms[]` (ODCS v3.2, ODPS v1.1): entries without a `synonym` are skipped with a warning; a plain text is read
+/// as the synonym, with a warning.
+pub fn read_synonyms(r: &mut Reader, m: &Mapping, path: &str) -> Vec<Synonym> {
+    let mut synonyms = Vec::new();
+    for (p, v) in r.list(m, "synonyms", path) {
+        if let Value::String(s) = v {
+            r.problem(
+                Severity::Warning,
+                "wrong-type",
+                &p,
+                "a synonym is a mapping with `synonym`, found a plain text".into(),
+                Some(format!("write `- synonym: {s}`")),
+            );
+            synonyms.push(Synonym {
+                synonym: s.clone(),
+                description: None,
+                locale: None,
+                source: None,
+                status: None,
+            });
+            continue;
+        }
+        let Some(e) = r.as_mapping(v, &p) else { continue };
+        let Some(synonym) = r.string(e, "synonym", &p) else {
+            r.problem(
+                Severity::Warning,
+                "missing-field",
+                &p,
+                "a synonym needs `synonym`".into(),
+                Some("e.g. `- synonym: client`".into()),
+            );
+            continue;
+        };
+        synonyms.push(Synonym {
+            synonym,
+            description: r.string(e, "description", &p),
+            locale: r.string(e, "locale", &p),
+            source: r.string(e, "source", &p),
+            status: r.string(e, "status", &p),
+        });
+    }
+    synonyms
+}
+
+/// `authoritativeDefinitions[]`: entries without `url` or `type` are skipped with a warning.
+pub fn read_authoritative_definitions(r: &mut Reader, m: &Mapping, path: &str) -> Vec<AuthoritativeDefinition> {
+    let mut definitions = Vec::new();
+    for (p, v) in r.list(m, "authoritativeDefinitions", path) {
+        let Some(e) = r.as_mapping(v, &p) else { continue };
+        let (url, kind) = (r.string(e, "url", &p), r.string(e, "type", &p));
+        let (Some(url), Some(kind)) = (url, kind) else {
+            r.problem(
+                Severity::Warning,
+                "missing-field",
+                &p,
+                "an authoritative definition needs `type` and `url`".into(),
+                Some("e.g. `- type: glossary` and `url: https://glossary.example/customer`".into()),
+            );
+            continue;
+        };
+        definitions.push(AuthoritativeDefinition {
+            kind,
+            url,
+            description: r.string(e, "description", &p),
+        });
+    }
+    definitions
+}
+
+/// `context`: a mapping with instructions, verified statements and constraints, or a plain text (the instructions).
+/// None when absent or empty.
+pub fn read_context(r: &mut Reader, m: &Mapping, path: &str) -> Option<Context> {
+    if let Some(Value::String(s)) = m.get("context") {
+        return Some(Context {
+            instructions: Some(s.clone()),
+            ..Context::default()
+        });
+    }
+    let c = r.mapping(m, "context", path)?;
+    let p = path_of(path, "context");
+    let context = Context {
+        instructions: r.string(c, "instructions", &p),
+        verified_statements: read_verified_statements(r, c, &p),
+        constraints: read_context_constraints(r, c, &p),
     };
-    Some(Column {
-        logical_type: r.string(m, "logicalType", path),
-        physical_type: r.string(m, "physicalType", path),
-        business_name: r.string(m, "businessName", path),
-        description: r.string(m, "description", path),
-        required: r.bool(m, "required", path).unwrap_or(false),
-        unique: r.bool(m, "unique", path).unwrap_or(false),
-        primary_key: r.bool(m, "primaryKey", path).unwrap_or(false),
-        primary_key_position: r.integer(m, "primaryKeyPosition", path).filter(|p| *p >= 0),
-        partitioned: r.bool(m, "partitioned", path).unwrap_or(false),
-        critical: r.bool(m, "criticalDataElement", path).unwrap_or(false),
-        classification: r.string(m, "classification", path),
-        tags: r.strings(m, "tags", path),
-        examples,
-        options,
-        enum_values,
-        quality: read_rules(r, m, path),
-        name,
-        path: path.to_string(),
-    })
+    (!context.is_empty()).then_some(context)
+}
+
+fn read_verified_statements(r: &mut Reader, c: &Mapping, path: &str) -> Vec<VerifiedStatement> {
+    let mut statements = Vec::new();
+    for (p, v) in r.list(c, "verifiedStatements", path) {
+        let Some(e) = r.as_mapping(v, &p) else { continue };
+        let Some(question) = r.string(e, "question", &p) else {
+            r.problem(
+                Severity::Warning,
+                "missing-field",
+                &p,
+                "a verified statement needs a `question`".into(),
+                None,
+            );
+            continue;
+        };
+        statements.push(VerifiedStatement {
+            id: r.string(e, "id", &p),
+            question,
+            answer: r.string(e, "answer", &p),
+            authoritative_definitions: read_authoritative_definitions(r, e, &p),
+        });
+    }
+    statements
+}
+
+fn read_context_constraints(r: &mut Reader, c: &Mapping, path: &str) -> Vec<ContextConstraint> {
+    let mut constraints = Vec::new();
+    for (p, v) in r.list(c, "constraints", path) {
+        let Some(e) = r.as_mapping(v, &p) else { continue };
+        let Some(constraint) = r.string(e, "constraint", &p) else {
+            r.problem(
+                Severity::Warning,
+                "missing-field",
+                &p,
+                "a context constraint needs `constraint`".into(),
+                None,
+            );
+            continue;
+        };
+        constraints.push(ContextConstraint {
+            id: r.string(e, "id", &p),
+            constraint,
+            tags: r.strings(e, "tags", &p),
+            authoritative_definitions: read_authoritative_definitions(r, e, &p),
+        });
+    }
+    constraints
 }
 
 const OPERATORS: &[&str] = &[
@@ -910,6 +1166,99 @@ servers:
         assert_eq!(rules[0].metric, Some(Metric::InvalidValues));
         assert_eq!(rules[0].valid_values.len(), 1);
         assert_eq!(rules[1].metric, Some(Metric::NullValues));
+    }
+
+    #[test]
+    fn reads_the_v32_semantics() {
+        let (c, problems) = read(
+            r#"
+apiVersion: v3.2.0
+kind: DataContract
+id: urn:x
+version: 1.0.0
+status: active
+context: Use it for revenue analysis.
+authoritativeDefinitions:
+  - {type: canonicalUrl, url: "https://example.com/contract"}
+schema:
+  - name: turnover
+    businessName: Turnover
+    deprecated: true
+    synonyms:
+      - {synonym: sales, locale: en-GB, source: finance-team, status: active, description: what finance says}
+    context:
+      instructions: Always filter by date.
+      verifiedStatements:
+        - question: What was revenue last year?
+          answer: SUM(total) by year.
+          authoritativeDefinitions: [{type: glossary, url: "https://g.example/revenue"}]
+        - question: Which country sells most?
+      constraints:
+        - {id: no-pii, constraint: Do not join with customer PII., tags: [gdpr]}
+    properties:
+      - name: total
+        semanticType: measure
+        transformLogic: SUM(amount)
+        transformDescription: the sum of the order amounts
+        transformSourceObjects: [orders]
+        businessName: Total turnover
+        authoritativeDefinitions:
+          - {type: ontology, url: "https://o.example/Turnover", description: FIBO}
+      - name: legacy_code
+        deprecated: true
+        semanticType: kpi
+        synonyms:
+          - {description: no synonym here}
+          - old code
+"#,
+        );
+        let c = c.unwrap();
+        assert_eq!(
+            c.context.as_ref().unwrap().instructions.as_deref(),
+            Some("Use it for revenue analysis.")
+        );
+        assert_eq!(c.authoritative_definitions[0].kind, "canonicalUrl");
+        let t = &c.tables[0];
+        assert!(t.deprecated);
+        assert_eq!(t.business_name.as_deref(), Some("Turnover"));
+        assert_eq!(t.synonyms[0].synonym, "sales");
+        assert_eq!(t.synonyms[0].locale.as_deref(), Some("en-GB"));
+        let context = t.context.as_ref().unwrap();
+        assert_eq!(context.instructions.as_deref(), Some("Always filter by date."));
+        assert_eq!(context.verified_statements.len(), 2);
+        assert_eq!(
+            context.verified_statements[0].answer.as_deref(),
+            Some("SUM(total) by year.")
+        );
+        assert_eq!(
+            context.verified_statements[0].authoritative_definitions[0].kind,
+            "glossary"
+        );
+        assert_eq!(context.constraints[0].constraint, "Do not join with customer PII.");
+        assert_eq!(context.constraints[0].tags, ["gdpr"]);
+        let total = &t.columns[0];
+        assert_eq!(total.semantic_type.as_deref(), Some("measure"));
+        assert_eq!(total.transform_logic.as_deref(), Some("SUM(amount)"));
+        assert_eq!(total.transform_source_objects, ["orders"]);
+        assert_eq!(total.authoritative_definitions[0].description.as_deref(), Some("FIBO"));
+        assert!(!total.deprecated);
+        let legacy = &t.columns[1];
+        assert!(legacy.deprecated);
+        assert_eq!(
+            legacy.synonyms.iter().map(|s| s.synonym.as_str()).collect::<Vec<_>>(),
+            ["old code"],
+            "an entry without `synonym` is skipped, a plain text is read"
+        );
+        let found: Vec<(&str, &str)> = problems.iter().map(|p| (p.path.as_str(), p.code)).collect();
+        assert_eq!(
+            found,
+            [
+                ("schema[0].properties[1].synonyms[0]", "missing-field"),
+                ("schema[0].properties[1].synonyms[1]", "wrong-type"),
+                ("schema[0].properties[1].semanticType", "unknown-value"),
+            ]
+        );
+        assert!(problems.iter().all(|p| p.severity == Severity::Warning), "{problems:?}");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! ODPS v1.0/v1.1 data product descriptors (`*.odps.yaml`) as typed values; the raw document is kept.
 
+use super::odcs::{AuthoritativeDefinition, Context, Synonym};
+use super::odcs::{read_authoritative_definitions, read_context, read_synonyms};
 use super::{Description, Support, Team, read_custom_properties};
 use crate::base::diagnostics::Severity;
 use crate::base::yaml::{Document, Problem, Reader};
@@ -23,6 +25,13 @@ pub struct Descriptor {
     pub product_type: Option<String>,
     pub description: Description,
     pub tags: Vec<String>,
+    /// ODPS 1.1 `deprecated`: the product should not be used in new work.
+    pub deprecated: bool,
+    /// ODPS 1.1 `synonyms[]`: other names people use for the product.
+    pub synonyms: Vec<Synonym>,
+    /// ODPS 1.1 `context`: guidance for people and AI agents.
+    pub context: Option<Context>,
+    pub authoritative_definitions: Vec<AuthoritativeDefinition>,
     pub team: Option<Team>,
     pub support: Vec<Support>,
     pub input_ports: Vec<InputPort>,
@@ -37,6 +46,8 @@ pub struct InputPort {
     pub name: Option<String>,
     pub version: Option<String>,
     pub contract_id: Option<String>,
+    /// ODPS 1.1 `deprecated` on the port.
+    pub deprecated: bool,
 }
 
 /// An `outputPorts[]` entry: what the product offers, described by a contract.
@@ -48,6 +59,22 @@ pub struct OutputPort {
     pub port_type: Option<String>,
     pub version: Option<String>,
     pub contract_id: Option<String>,
+    /// ODPS 1.1 `deprecated` on the port.
+    pub deprecated: bool,
+    pub synonyms: Vec<Synonym>,
+    pub context: Option<Context>,
+    pub authoritative_definitions: Vec<AuthoritativeDefinition>,
+    /// `sbom[]`: software bills of materials of the port's version.
+    pub sbom: Vec<Sbom>,
+}
+
+/// An output port's `sbom[]` entry: the kind of bill and where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sbom {
+    /// `type`, `external` when not given (the standard's default).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: Option<String>,
 }
 
 impl Descriptor {
@@ -85,6 +112,10 @@ impl Descriptor {
             product_type,
             description: Description::read(&mut r, &root, ""),
             tags: r.strings(&root, "tags", ""),
+            deprecated: r.bool(&root, "deprecated", "").unwrap_or(false),
+            synonyms: read_synonyms(&mut r, &root, ""),
+            context: read_context(&mut r, &root, ""),
+            authoritative_definitions: read_authoritative_definitions(&mut r, &root, ""),
             team: Team::read(&mut r, &root, ""),
             support: Support::read_all(&mut r, &root, ""),
             input_ports,
@@ -143,6 +174,7 @@ fn read_input_ports(r: &mut Reader, root: &Mapping) -> Vec<InputPort> {
             name: r.string(m, "name", &p),
             version: r.string(m, "version", &p),
             contract_id: r.string(m, "contractId", &p),
+            deprecated: r.bool(m, "deprecated", &p).unwrap_or(false),
             path: p,
         });
     }
@@ -161,10 +193,28 @@ fn read_output_ports(r: &mut Reader, root: &Mapping) -> Vec<OutputPort> {
             port_type: r.string(m, "type", &p),
             version: r.string(m, "version", &p),
             contract_id: r.string(m, "contractId", &p),
+            deprecated: r.bool(m, "deprecated", &p).unwrap_or(false),
+            synonyms: read_synonyms(r, m, &p),
+            context: read_context(r, m, &p),
+            authoritative_definitions: read_authoritative_definitions(r, m, &p),
+            sbom: read_sbom(r, m, &p),
             path: p,
         });
     }
     ports
+}
+
+/// An output port's `sbom[]`.
+fn read_sbom(r: &mut Reader, port: &Mapping, path: &str) -> Vec<Sbom> {
+    let mut sbom = Vec::new();
+    for (p, v) in r.list(port, "sbom", path) {
+        let Some(m) = r.as_mapping(v, &p) else { continue };
+        sbom.push(Sbom {
+            kind: r.string(m, "type", &p).unwrap_or_else(|| "external".into()),
+            url: r.string(m, "url", &p),
+        });
+    }
+    sbom
 }
 
 /// ODPS 1.1 `type`, else (1.0) a `type`-like custom property.
@@ -197,5 +247,44 @@ mod tests {
         assert_eq!(d.product_type.as_deref(), Some("aggregate"));
         assert_eq!(d.input_ports[0].contract_id.as_deref(), Some("urn:orders"));
         assert_eq!(d.output_ports[0].name.as_deref(), Some("daily"));
+    }
+
+    #[test]
+    fn reads_the_v11_semantics() {
+        let doc = Document::parse(
+            Path::new("p.odps.yaml"),
+            "apiVersion: v1.1.0\nkind: DataProduct\nid: p\nstatus: active\ndeprecated: true\n\
+             synonyms:\n  - {synonym: client list, locale: en}\n\
+             context:\n  instructions: Join on id.\n  constraints: [{constraint: No exports.}]\n\
+             authoritativeDefinitions:\n  - {type: glossary, url: \"https://g.example/p\"}\n\
+             inputPorts:\n  - {name: in, version: 1.0.0, contractId: urn:in, deprecated: true}\n\
+             outputPorts:\n  - name: out\n    deprecated: true\n    synonyms: [{synonym: feed}]\n\
+             \x20   sbom: [{url: \"https://s.example/sbom.json\"}, {type: internal}]\n",
+        )
+        .unwrap();
+        let mut problems = Vec::new();
+        let d = Descriptor::read(doc, &mut problems).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(d.deprecated);
+        assert_eq!(d.synonyms[0].synonym, "client list");
+        assert_eq!(d.context.as_ref().unwrap().constraints[0].constraint, "No exports.");
+        assert_eq!(d.authoritative_definitions[0].url, "https://g.example/p");
+        assert!(d.input_ports[0].deprecated);
+        let out = &d.output_ports[0];
+        assert!(out.deprecated);
+        assert_eq!(out.synonyms[0].synonym, "feed");
+        assert_eq!(
+            out.sbom,
+            [
+                Sbom {
+                    kind: "external".into(),
+                    url: Some("https://s.example/sbom.json".into())
+                },
+                Sbom {
+                    kind: "internal".into(),
+                    url: None
+                }
+            ]
+        );
     }
 }

@@ -1,8 +1,10 @@
-//! Discovery pages and their JSON twins: `/search` (results update while typing), `/lineage` (the mesh map) and
+//! Discovery pages and their JSON twins: `/search` (results update while typing), `/lineage` (the mesh map),
+//! `/glossary` (the mesh's shared vocabulary, as the caller's role may see it) and
 //! `GET /api/products/{domain}/{product}/impact`.
 
 use super::pages::{Chrome, render};
 use super::{AppError, AppState, Caller};
+use crate::discovery::glossary::Glossary;
 use crate::discovery::search::{FACETS, Filter, Results};
 use askama::Template;
 use axum::Json;
@@ -172,6 +174,39 @@ pub async fn lineage_page(State(st): State<Arc<AppState>>, caller: Caller) -> Re
             .iter()
             .map(|d| (d.name.clone(), s.catalog.products_in(&d.name).count()))
             .collect(),
+    })
+}
+
+/// The glossary of the products `caller` may read: the rule of the `mesh.*` metadata tables — a product the role may
+/// not read (its level, the contract's roles, quarantine) is left out, with every term, synonym and definition only it
+/// carries.
+fn glossary_for(st: &AppState, caller: &Caller) -> Glossary {
+    let s = st.mesh.snapshot();
+    Glossary::of(&s.catalog, &|p| s.decide(&caller.role, p).granted)
+}
+
+/// `GET /api/glossary`: every term, its synonyms, definitions and carriers, and the synonym index.
+pub async fn glossary(State(st): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, AppError> {
+    serde_json::to_value(glossary_for(&st, &caller))
+        .map(Json)
+        .map_err(AppError::internal)
+}
+
+#[derive(Template)]
+#[template(path = "glossary.html")]
+struct GlossaryPage {
+    chrome: Chrome,
+    g: Glossary,
+    /// Products of the mesh in all (the glossary may show fewer to this role).
+    all_products: usize,
+}
+
+pub async fn glossary_page(State(st): State<Arc<AppState>>, caller: Caller) -> Result<Response, AppError> {
+    let all_products = st.mesh.snapshot().catalog.products.len();
+    render(&GlossaryPage {
+        chrome: Chrome::new(&st, &caller, "glossary", "/api/glossary".into()).at("/glossary"),
+        g: glossary_for(&st, &caller),
+        all_products,
     })
 }
 

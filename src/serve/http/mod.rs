@@ -12,6 +12,7 @@ mod host;
 mod models;
 mod pages;
 mod room;
+mod semantics;
 mod source;
 mod views;
 
@@ -217,8 +218,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/role", post(caller::switch))
         .route("/search", get(discovery::search_page))
         .route("/lineage", get(discovery::lineage_page))
+        .route("/glossary", get(discovery::glossary_page))
         .route("/api/search", get(discovery::search))
         .route("/api/lineage", get(discovery::lineage))
+        .route("/api/glossary", get(discovery::glossary))
         .route("/api/products/{domain}/{product}/impact", get(discovery::impact))
         .route("/api/compliance", get(governance::compliance))
         .route("/api/audit", get(governance::audit))

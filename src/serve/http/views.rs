@@ -47,6 +47,8 @@ pub struct ProductSummary {
     pub status: Status,
     pub stale: bool,
     pub lifecycle: Option<String>,
+    /// Deprecated (ODPS `deprecated: true`, or a deprecated/retired status): new work should not depend on it.
+    pub deprecated: bool,
     #[serde(rename = "type")]
     pub product_type: Option<String>,
     pub owner: Option<String>,
@@ -79,6 +81,7 @@ impl ProductSummary {
             status: p.status,
             stale: p.stale,
             lifecycle: p.lifecycle().map(str::to_string),
+            deprecated: p.is_deprecated(),
             product_type: p.product_type().map(str::to_string),
             owner: p.owner(),
             purpose: p.description().purpose,
@@ -492,6 +495,18 @@ pub struct ColumnView {
     pub classification: Option<String>,
     pub declared: bool,
     pub constraints: Vec<String>,
+    pub business_name: Option<String>,
+    /// `column` (when declared so), `measure` or `dimension`.
+    pub semantic_type: Option<String>,
+    /// How the value is computed (a measure's aggregation).
+    pub transform_logic: Option<String>,
+    pub transform_description: Option<String>,
+    pub deprecated: bool,
+    pub synonyms: Vec<crate::model::manifest::odcs::Synonym>,
+    pub definitions: Vec<crate::discovery::glossary::Definition>,
+    /// The column's anchor on the product page.
+    #[serde(skip)]
+    pub anchor: String,
     /// How the viewing role sees this column's values (None: as they are).
     pub masked: Option<crate::governance::policy::MaskMethod>,
     /// What the PII scan found in its values.
@@ -548,6 +563,11 @@ pub struct TableView {
     pub sql_name: String,
     pub name: String,
     pub description: Option<String>,
+    pub business_name: Option<String>,
+    pub deprecated: bool,
+    pub synonyms: Vec<crate::model::manifest::odcs::Synonym>,
+    pub definitions: Vec<crate::discovery::glossary::Definition>,
+    pub context: Option<super::semantics::ContextView>,
     /// None for a role that may not read the product.
     pub row_count: Option<u64>,
     #[serde(skip)]
@@ -581,6 +601,13 @@ pub struct PortView {
     /// For input ports: the product that provides the contract.
     pub provider: Option<String>,
     pub provider_url: Option<String>,
+    /// The port is marked `deprecated: true` (ODPS 1.1).
+    pub deprecated: bool,
+    /// For input ports: the providing product is deprecated.
+    pub provider_deprecated: bool,
+    pub synonyms: Vec<crate::model::manifest::odcs::Synonym>,
+    pub definitions: Vec<crate::discovery::glossary::Definition>,
+    pub sbom: Vec<super::semantics::SbomView>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -599,6 +626,8 @@ pub struct ProductDetail {
     #[serde(flatten)]
     pub summary: ProductSummary,
     pub description: Description,
+    /// Synonyms, authoritative definitions, contexts and deprecation of the product as a whole.
+    pub meaning: super::semantics::Meaning,
     pub team: Vec<String>,
     pub support: Vec<(String, Option<String>)>,
     pub table_details: Vec<TableView>,
@@ -674,6 +703,7 @@ impl ProductDetail {
         ProductDetail {
             summary: ProductSummary::of(p, s),
             description: p.description(),
+            meaning: super::semantics::Meaning::of(p),
             team: team_lines(p),
             support: p
                 .support()
@@ -786,6 +816,14 @@ impl TableView {
             sql_name: t.sql_name(),
             name: t.name.clone(),
             description: object.description.clone(),
+            business_name: object.business_name.clone(),
+            deprecated: object.deprecated,
+            synonyms: object.synonyms.clone(),
+            definitions: super::semantics::definitions(&object.authoritative_definitions),
+            context: object
+                .context
+                .as_ref()
+                .map(|c| super::semantics::ContextView::of(format!("table {}", t.name), c)),
             // A row count is a fact about the data: only for roles that may read it.
             row_count: granted.then_some(t.row_count),
             rows_text: if granted {
@@ -831,6 +869,16 @@ impl ColumnView {
             classification: decl.and_then(|c| c.classification.clone()),
             declared: lc.declared,
             constraints: decl.map(declared_constraints).unwrap_or_default(),
+            business_name: decl.and_then(|c| c.business_name.clone()),
+            semantic_type: decl.and_then(|c| c.semantic_type.clone()),
+            transform_logic: decl.and_then(|c| c.transform_logic.clone()),
+            transform_description: decl.and_then(|c| c.transform_description.clone()),
+            deprecated: decl.is_some_and(|c| c.deprecated),
+            synonyms: decl.map(|c| c.synonyms.clone()).unwrap_or_default(),
+            definitions: decl
+                .map(|c| super::semantics::definitions(&c.authoritative_definitions))
+                .unwrap_or_default(),
+            anchor: format!("column-{}-{}", t.name, lc.name),
             masked: mask,
             pii: t.pii.iter().find(|f| f.column == lc.name).cloned(),
         }
@@ -916,6 +964,11 @@ fn output_ports(p: &Product) -> Vec<PortView> {
                 tables: tables_of_contract(o.contract_id.as_deref()),
                 provider: None,
                 provider_url: None,
+                deprecated: o.deprecated,
+                provider_deprecated: false,
+                synonyms: o.synonyms.clone(),
+                definitions: super::semantics::definitions(&o.authoritative_definitions),
+                sbom: o.sbom.iter().map(super::semantics::SbomView::of).collect(),
             })
             .collect(),
         _ => p
@@ -935,6 +988,11 @@ fn output_ports(p: &Product) -> Vec<PortView> {
                     .collect(),
                 provider: None,
                 provider_url: None,
+                deprecated: false,
+                provider_deprecated: false,
+                synonyms: Vec::new(),
+                definitions: Vec::new(),
+                sbom: Vec::new(),
             })
             .collect(),
     }
@@ -959,6 +1017,11 @@ fn input_ports(p: &Product, catalog: &Catalog) -> Vec<PortView> {
                 tables: Vec::new(),
                 provider: provider.map(|p| p.key()),
                 provider_url: provider.map(|p| product_url(&p.domain, &p.name)),
+                deprecated: i.deprecated,
+                provider_deprecated: provider.is_some_and(|p| p.is_deprecated()),
+                synonyms: Vec::new(),
+                definitions: Vec::new(),
+                sbom: Vec::new(),
             }
         })
         .collect()
