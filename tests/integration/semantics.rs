@@ -471,10 +471,13 @@ async fn search_results_flag_deprecated_products_and_columns() {
     assert!(html.contains(r#"deprecated: <code>customers.fax</code>"#), "{html}");
 }
 
+/// A policy violation as the tests compare it: product, file, line, field, message.
+type Found = (String, Option<String>, Option<usize>, Option<String>, String);
+
 #[test]
 fn consuming_deprecated_products_or_columns_violates_no_deprecated_inputs() {
     let s = load(&mesh());
-    let mut found: Vec<(String, Option<String>, Option<usize>, Option<String>, String)> = s
+    let mut found: Vec<Found> = s
         .governance
         .compliance
         .violations
