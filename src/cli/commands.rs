@@ -147,8 +147,17 @@ pub fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
         fingerprint: 0,
         transforms: Vec::new(),
     };
-    let (_staging, outcomes) = crate::checks::pipeline::load_and_check(&[&spec], &root, &opts)?;
-    let outcome = outcomes.into_iter().next().expect("one product in, one outcome out");
+    let (staging, outcomes) = crate::checks::pipeline::load_and_check(&[&spec], &root, &opts)?;
+    let mut outcome = outcomes.into_iter().next().expect("one product in, one outcome out");
+    // Relationships inside the contract run; references to other contracts are skipped as unresolved.
+    let relationships = crate::checks::references::check_contract(
+        &staging.conn,
+        &spec.domain,
+        &spec.contracts[0],
+        &outcome.tables,
+        &root,
+    );
+    outcome.checks.extend(relationships);
     let mut diags = spec.diagnostics.clone();
     diags.extend(outcome.diagnostics);
     if outcome.tables.is_empty() && !spec.contracts[0].tables.is_empty() {

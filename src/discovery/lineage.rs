@@ -1,7 +1,9 @@
 //! Lineage between products: an ODPS input port naming a contract makes the product that provides the contract
 //! upstream of the one that consumes it. Cycles are found (and reported), impact is walked downstream, and any part
 //! of the graph is drawn as SVG from its `Layout`, layered (layers by longest path, order by barycentres) and public
-//! so its geometry can be checked.
+//! so its geometry can be checked. ODCS relationships between products' tables are drawn beside the data flow as
+//! dotted "references" edges (referencing product → referenced product); they carry no data and take no part in
+//! layers, cycles or impact.
 
 use crate::base::html::escape;
 use crate::governance::compliance::Compliance;
@@ -32,12 +34,24 @@ pub struct Edge {
     pub port: Option<String>,
 }
 
+/// A product whose tables reference another product's (ODCS relationships, foreign keys).
+#[derive(Debug, Clone, Serialize)]
+pub struct Reference {
+    /// Indexes into `nodes`: `from` references `to`.
+    pub from: usize,
+    pub to: usize,
+    /// The relationships, e.g. `orders.customer_id references customer_profiles.customer_id`.
+    pub relationships: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Lineage {
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
     /// Each cycle as the product keys on it.
     pub cycles: Vec<Vec<String>>,
+    /// Relationships between products' tables, one per referencing → referenced pair.
+    pub references: Vec<Reference>,
 }
 
 /// A product a change would reach, and how.
@@ -110,10 +124,12 @@ impl Lineage {
                 });
             }
         }
+        let references = references_between(catalog, &nodes);
         let mut lineage = Lineage {
             nodes,
             edges,
             cycles: Vec::new(),
+            references,
         };
         lineage.cycles = lineage.find_cycles();
         lineage
@@ -232,6 +248,17 @@ impl Lineage {
     /// The graph restricted to `keep`.
     pub fn subgraph(&self, keep: &BTreeSet<usize>) -> Lineage {
         let map: HashMap<usize, usize> = keep.iter().enumerate().map(|(new, old)| (*old, new)).collect();
+        let references = self
+            .references
+            .iter()
+            .filter_map(|r| {
+                Some(Reference {
+                    from: *map.get(&r.from)?,
+                    to: *map.get(&r.to)?,
+                    relationships: r.relationships.clone(),
+                })
+            })
+            .collect();
         Lineage {
             nodes: keep.iter().map(|i| self.nodes[*i].clone()).collect(),
             edges: self
@@ -247,6 +274,7 @@ impl Lineage {
                 })
                 .collect(),
             cycles: Vec::new(),
+            references,
         }
     }
 
@@ -432,11 +460,31 @@ impl Lineage {
             .into_iter()
             .map(|e| Arrow::between(&boxes[e.from], &boxes[e.to], e))
             .collect();
+        // A reference within one layer loops out right of its boxes: room for the loop.
+        if self.references.iter().any(|r| boxes[r.from].layer == boxes[r.to].layer) {
+            width += REFERENCE_LOOP;
+        }
+        let references: Vec<ReferenceArrow> = self
+            .references
+            .iter()
+            .map(|r| ReferenceArrow::between(&boxes[r.from], &boxes[r.to], r))
+            .collect();
+        let (width, height) = (width.max(BOX_WIDTH + 2.0 * PAD), height.max(BOX_HEIGHT + 2.0 * PAD));
         Layout {
-            width: width.max(BOX_WIDTH + 2.0 * PAD),
-            height: height.max(BOX_HEIGHT + 2.0 * PAD),
+            // The legend (drawn when there are references) sits below the boxes.
+            width: if references.is_empty() {
+                width
+            } else {
+                width.max(LEGEND_WIDTH)
+            },
+            height: if references.is_empty() {
+                height
+            } else {
+                height + LEGEND_HEIGHT
+            },
             boxes,
             arrows,
+            references,
         }
     }
 
@@ -447,7 +495,7 @@ impl Lineage {
         let mut s = String::new();
         let _ = write!(
             s,
-            r##"<svg xmlns="http://www.w3.org/2000/svg" class="lineage" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.0} {h:.0}" role="img" aria-label="lineage: {n} products, {e} dependencies"><defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#7a8596"/></marker></defs>"##,
+            r##"<svg xmlns="http://www.w3.org/2000/svg" class="lineage" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.0} {h:.0}" role="img" aria-label="lineage: {n} products, {e} dependencies"><defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#7a8596"/></marker><marker id="reference-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 1 1 L 9 5 L 1 9" fill="none" stroke="{REFERENCE_COLOUR}" stroke-width="1.5"/></marker></defs>"##,
             w = layout.width,
             h = layout.height,
             n = self.nodes.len(),
@@ -456,11 +504,29 @@ impl Lineage {
         for arrow in &layout.arrows {
             self.draw_arrow(&mut s, arrow);
         }
+        for reference in &layout.references {
+            self.draw_reference(&mut s, reference);
+        }
         for (node, placed) in self.nodes.iter().zip(&layout.boxes) {
             draw_box(&mut s, node, placed, focus == Some(node.key.as_str()));
         }
+        if !layout.references.is_empty() {
+            draw_legend(&mut s, layout.height - LEGEND_HEIGHT + 6.0);
+        }
         s.push_str("</svg>");
         s
+    }
+
+    /// A references edge: dotted, in its own colour and with an open arrowhead, so it never reads as data flow.
+    fn draw_reference(&self, s: &mut String, arrow: &ReferenceArrow) {
+        let [(x1, y1), (cx1, cy1), (cx2, cy2), (x2, y2)] = arrow.curve;
+        let _ = write!(
+            s,
+            r#"<path class="reference" d="M {x1:.1} {y1:.1} C {cx1:.1} {cy1:.1}, {cx2:.1} {cy2:.1}, {x2:.1} {y2:.1}" fill="none" stroke="{REFERENCE_COLOUR}" stroke-width="1.4" stroke-dasharray="2 4" stroke-linecap="round" marker-end="url(#reference-arrow)"><title>{} references {}: {}</title></path>"#,
+            escape(&self.nodes[arrow.from].key),
+            escape(&self.nodes[arrow.to].key),
+            escape(&arrow.relationships.join("; "))
+        );
     }
 
     fn draw_arrow(&self, s: &mut String, arrow: &Arrow) {
@@ -485,6 +551,13 @@ const GAP_Y: f64 = 16.0;
 const PAD: f64 = 12.0;
 /// How far an arrow closing a cycle loops out past the box it leaves and the box it enters.
 const LOOP: f64 = 120.0;
+/// How far a references edge between two boxes of one layer loops out right of them.
+const REFERENCE_LOOP: f64 = 40.0;
+/// The strip below the boxes that holds the legend, and the width its text needs.
+const LEGEND_HEIGHT: f64 = 26.0;
+const LEGEND_WIDTH: f64 = 500.0;
+/// The colour of references edges (data-flow arrows are grey).
+const REFERENCE_COLOUR: &str = "#7d3c98";
 
 /// Where a drawing puts each product and each arrow: `Lineage::svg` draws exactly this.
 #[derive(Debug, Clone, Serialize)]
@@ -495,6 +568,43 @@ pub struct Layout {
     pub boxes: Vec<NodeBox>,
     /// One per provider → consumer pair (several ports between the same two products draw one arrow).
     pub arrows: Vec<Arrow>,
+    /// One per referencing → referenced pair, drawn dotted.
+    pub references: Vec<ReferenceArrow>,
+}
+
+/// A references edge: from the referencing product's box to the referenced one's, a quarter of a box below the
+/// middle (where data-flow arrows attach) so the two kinds never share a line.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferenceArrow {
+    pub from: usize,
+    pub to: usize,
+    pub relationships: Vec<String>,
+    /// The cubic Bézier drawn: facing sides across layers; within one layer, a loop out right of both boxes.
+    pub curve: [(f64, f64); 4],
+}
+
+impl ReferenceArrow {
+    fn between(from: &NodeBox, to: &NodeBox, r: &Reference) -> ReferenceArrow {
+        let (y1, y2) = (from.y + from.height * 0.75, to.y + to.height * 0.75);
+        let curve = if from.layer == to.layer {
+            let (x1, x2) = (from.x + from.width, to.x + to.width);
+            [(x1, y1), (x1 + REFERENCE_LOOP, y1), (x2 + REFERENCE_LOOP, y2), (x2, y2)]
+        } else {
+            let (x1, x2) = if from.layer < to.layer {
+                (from.x + from.width, to.x)
+            } else {
+                (from.x, to.x + to.width)
+            };
+            let mid = (x1 + x2) / 2.0;
+            [(x1, y1), (mid, y1), (mid, y2), (x2, y2)]
+        };
+        ReferenceArrow {
+            from: r.from,
+            to: r.to,
+            relationships: r.relationships.clone(),
+            curve,
+        }
+    }
 }
 
 /// A product's box: its layer (0 is leftmost) and its rectangle.
@@ -610,6 +720,42 @@ fn draw_box(s: &mut String, n: &Node, at: &NodeBox, focused: bool) {
         ),
         None => write!(s, r#"<g class="{class}" data-key="{}">{rect}</g>"#, escape(&n.key)),
     };
+}
+
+/// The references between products of the catalog, one per referencing → referenced pair, with node indexes.
+fn references_between(catalog: &Catalog, nodes: &[Node]) -> Vec<Reference> {
+    let index = |key: &str| nodes.iter().position(|n| n.key == key);
+    let mut out: Vec<Reference> = Vec::new();
+    for (from, to, relationship) in crate::checks::references::edges(&catalog.products) {
+        let (Some(from), Some(to)) = (index(&from), index(&to)) else {
+            continue;
+        };
+        match out.iter_mut().find(|r| r.from == from && r.to == to) {
+            Some(r) => r.relationships.push(relationship),
+            None => out.push(Reference {
+                from,
+                to,
+                relationships: vec![relationship],
+            }),
+        }
+    }
+    out
+}
+
+/// The key below the boxes: a data-flow arrow and a references edge, each with its meaning.
+fn draw_legend(s: &mut String, y: f64) {
+    let line = y + 8.0;
+    let _ = write!(
+        s,
+        r##"<g class="legend"><line x1="{x0:.1}" y1="{line:.1}" x2="{x1:.1}" y2="{line:.1}" stroke="#7a8596" stroke-width="1.4" marker-end="url(#arrow)"/><text x="{t0:.1}" y="{text:.1}" class="sub">input port (data flows)</text><line x1="{x2:.1}" y1="{line:.1}" x2="{x3:.1}" y2="{line:.1}" stroke="{REFERENCE_COLOUR}" stroke-width="1.4" stroke-dasharray="2 4" stroke-linecap="round" marker-end="url(#reference-arrow)"/><text x="{t1:.1}" y="{text:.1}" class="sub">references (ODCS relationship, foreign key)</text></g>"##,
+        x0 = PAD,
+        x1 = PAD + 30.0,
+        t0 = PAD + 36.0,
+        x2 = PAD + 180.0,
+        x3 = PAD + 210.0,
+        t1 = PAD + 216.0,
+        text = line + 4.0,
+    );
 }
 
 /// Diagnostics for cycles, one per cycle (on the mesh, naming its products).

@@ -22,6 +22,10 @@ pub struct Sight {
     masked: BTreeMap<String, BTreeSet<String>>,
     /// A derived product whose inputs the role may not read unmasked: messages of its build quote their data.
     inputs_hidden: bool,
+    /// What the role may see of the products the product's relationships compare with, by product key.
+    referenced: BTreeMap<String, Sight>,
+    /// Sees every product as it is (the unmasked database's metadata): relationships need no lookup.
+    all_products: bool,
 }
 
 impl Sight {
@@ -31,6 +35,8 @@ impl Sight {
             granted: true,
             masked: BTreeMap::new(),
             inputs_hidden: false,
+            referenced: BTreeMap::new(),
+            all_products: true,
         }
     }
 
@@ -40,12 +46,37 @@ impl Sight {
             granted: false,
             masked: BTreeMap::new(),
             inputs_hidden: false,
+            referenced: BTreeMap::new(),
+            all_products: false,
         }
     }
 
     /// What `role` may see of `p`: its access decision, and every column it sees masked (declared columns by their
     /// classification, loaded columns as they are served, PII findings included).
     pub fn of(catalog: &Catalog, gov: &Governance, role: &Role, p: &Product) -> Sight {
+        let mut sight = Sight::of_own(catalog, gov, role, p);
+        if !sight.granted {
+            return sight;
+        }
+        for c in &p.checks {
+            if let Reads::Related { domain, product, .. } = &c.reads {
+                let key = format!("{domain}/{product}");
+                if sight.referenced.contains_key(&key) {
+                    continue;
+                }
+                // A product the catalog does not hold (any more) is seen as nothing.
+                let seen = catalog
+                    .product(domain, product)
+                    .map(|q| Sight::of_own(catalog, gov, role, q))
+                    .unwrap_or_else(Sight::nothing);
+                sight.referenced.insert(key, seen);
+            }
+        }
+        sight
+    }
+
+    /// What `role` may see of `p`'s own data, leaving its relationships to other products aside.
+    fn of_own(catalog: &Catalog, gov: &Governance, role: &Role, p: &Product) -> Sight {
         if !gov.decide(role, p).granted {
             return Sight::nothing();
         }
@@ -60,6 +91,8 @@ impl Sight {
             granted: true,
             masked: masked_columns(gov, role, p),
             inputs_hidden,
+            referenced: BTreeMap::new(),
+            all_products: false,
         }
     }
 
@@ -78,6 +111,21 @@ impl Sight {
             Reads::Schema => true,
             _ if !self.granted => false,
             Reads::Everything => !self.inputs_hidden && self.masked.values().all(BTreeSet::is_empty),
+            Reads::Related {
+                columns,
+                domain,
+                product,
+                table: other,
+                keys,
+            } => {
+                let other_sees = |s: &Sight| s.sees(Some(other), &Reads::Columns(keys.clone()));
+                self.sees(table, &Reads::Columns(columns.clone()))
+                    && (self.all_products
+                        || self
+                            .referenced
+                            .get(&format!("{domain}/{product}"))
+                            .is_some_and(other_sees))
+            }
             Reads::Columns(columns) => {
                 let table = table.map(str::to_lowercase);
                 let sets: Vec<&BTreeSet<String>> = match &table {
@@ -175,6 +223,8 @@ mod tests {
                 ("lines".to_string(), BTreeSet::new()),
             ]),
             inputs_hidden: false,
+            referenced: BTreeMap::new(),
+            all_products: false,
         };
         assert!(sight.sees(Some("orders"), &Reads::column("amount")));
         assert!(!sight.sees(Some("Orders"), &Reads::column("EMAIL")));
@@ -185,5 +235,34 @@ mod tests {
         assert!(!Sight::nothing().sees(Some("orders"), &Reads::Columns(Vec::new())));
         assert!(Sight::nothing().sees(Some("orders"), &Reads::Schema));
         assert!(Sight::everything().sees_everything());
+    }
+
+    #[test]
+    fn a_relationship_is_seen_only_with_both_sides_keys() {
+        let related = Reads::Related {
+            columns: vec!["customer_id".into()],
+            domain: "customers".into(),
+            product: "profiles".into(),
+            table: "profiles".into(),
+            keys: vec!["id".into()],
+        };
+        let own = |referenced: BTreeMap<String, Sight>| Sight {
+            granted: true,
+            masked: BTreeMap::new(),
+            inputs_hidden: false,
+            referenced,
+            all_products: false,
+        };
+        let parent_masked = Sight {
+            masked: BTreeMap::from([("profiles".to_string(), BTreeSet::from(["id".to_string()]))]),
+            ..own(BTreeMap::new())
+        };
+        let key = "customers/profiles".to_string();
+        assert!(!own(BTreeMap::new()).sees(Some("orders"), &related), "parent unknown");
+        assert!(!own(BTreeMap::from([(key.clone(), Sight::nothing())])).sees(Some("orders"), &related));
+        assert!(!own(BTreeMap::from([(key.clone(), parent_masked)])).sees(Some("orders"), &related));
+        assert!(own(BTreeMap::from([(key.clone(), own(BTreeMap::new()))])).sees(Some("orders"), &related));
+        assert!(Sight::everything().sees(Some("orders"), &related));
+        assert!(!Sight::nothing().sees(Some("orders"), &related));
     }
 }

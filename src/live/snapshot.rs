@@ -213,8 +213,9 @@ pub fn build(
         built.publish(db, staging.as_ref())?;
     }
     let t_publish = started.elapsed();
-    drop(staging);
     let (products, reloaded) = built.in_folder_order(&spec, &mut reused, prev);
+    let products = built.check_references(products, &reloaded, serving, staging.as_ref(), root);
+    drop(staging);
     let unchanged = products.len() - reloaded.len();
     tracing::debug!(
         read_ms = t_read.as_secs_f64() * 1e3,
@@ -517,6 +518,46 @@ impl Built {
             .retain(|t| !(t.schema == publish.schema && t.name == publish.table));
         p.status = Status::Failed;
         self.products.insert(key, Arc::new(p));
+    }
+
+    /// Runs the mesh's relationship checks on the database holding every product's tables (the serving one; when
+    /// only loading, staging, which then holds every product) and attaches them to the referencing products.
+    fn check_references(
+        &self,
+        products: Vec<Arc<Product>>,
+        reloaded: &[String],
+        serving: Option<&ServingDb>,
+        staging: Option<&crate::load::ingest::Staging>,
+        root: &Path,
+    ) -> Vec<Arc<Product>> {
+        let started = Instant::now();
+        let served = match serving.map(ServingDb::connect).transpose() {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "relationship checks not run: no connection to the serving database");
+                return products;
+            }
+        };
+        let Some(conn) = served.as_ref().or(staging.map(|s| &s.conn)) else {
+            return products;
+        };
+        let staged: HashMap<(String, String), String> = self
+            .updates
+            .iter()
+            .map(|u| (table_key(&u.schema, &u.table), u.from.clone()))
+            .collect();
+        let quote = crate::base::sql::quote_ident;
+        let relation = |t: &Table| match serving {
+            Some(_) => Some(format!("{}.{}", quote(&t.schema), quote(&t.name))),
+            None => staged.get(&table_key(&t.schema, &t.name)).cloned(),
+        };
+        let reloaded: HashSet<String> = reloaded.iter().cloned().collect();
+        let products = crate::checks::references::attach(products, &reloaded, conn, &relation, root);
+        tracing::debug!(
+            references_ms = started.elapsed().as_secs_f64() * 1e3,
+            "relationship checks"
+        );
+        products
     }
 
     /// Every product of the folder in its order, reloaded or reused, and the keys of those reloaded.

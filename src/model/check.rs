@@ -62,6 +62,15 @@ pub enum Reads {
     Columns(Vec<String>),
     /// Only the contract and the shape of the data (column names, presence): nothing a catalog reader cannot see.
     Schema,
+    /// A relationship: these columns of the check's table compared with the key columns `keys` of `table` in the
+    /// product `domain`/`product`. Its count and rows tell which keys that table lacks, so they are data of both.
+    Related {
+        columns: Vec<String>,
+        domain: String,
+        product: String,
+        table: String,
+        keys: Vec<String>,
+    },
 }
 
 impl Reads {

@@ -314,6 +314,7 @@ fn graph(names: &[&str], edges: &[(&str, &str)]) -> Lineage {
             })
             .collect(),
         cycles: Vec::new(),
+        references: Vec::new(),
     }
 }
 
