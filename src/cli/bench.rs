@@ -3,7 +3,7 @@
 //! soak of edits. Timings are wall clock on a shared machine: compare figures from one run, not across runs.
 
 use crate::checks::pipeline::Options;
-use crate::live::snapshot::{Event, Mesh};
+use crate::live::snapshot::Mesh;
 use crate::serve::query::Limits;
 use axum::body::Body;
 use axum::http::Request;
@@ -147,15 +147,6 @@ pub fn render(sample: &Path, products: usize, runs: usize) -> anyhow::Result<Str
     Ok(out)
 }
 
-fn big_csv(path: &Path, rows: usize, marker: u64) -> std::io::Result<()> {
-    let mut s = String::with_capacity(rows * 32);
-    s.push_str("id,col_1,col_2\n");
-    for i in 0..rows {
-        let _ = writeln!(s, "{i},{marker},row-{i}");
-    }
-    std::fs::write(path, s)
-}
-
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -171,85 +162,198 @@ fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
 }
 
-/// Write-to-query latency through the watcher, reload cost at two mesh sizes, and a soak of `edits` edits.
+/// Edits live: write to query answer through the real watcher on the sample mesh and a 1,000-product mesh with five
+/// masked role databases, with the phases of each rebuild; reload cost at two mesh sizes; a soak of `edits` edits.
 pub fn reload(runs: usize, edits: usize) -> anyhow::Result<String> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let mut out = String::new();
-    watcher_latency(&rt, runs, &mut out)?;
+    edits_live(&rt, runs, &mut out)?;
     reload_by_mesh_size(runs, &mut out)?;
     soak(edits, &mut out)?;
     Ok(out)
 }
 
-/// A 50-product mesh whose first product is a 100k-row CSV table: the table's SQL name and its CSV file.
-fn latency_mesh(dir: &Path) -> anyhow::Result<(String, PathBuf)> {
-    let keys = crate::cli::bench_mesh::generate(dir, 50, 10, 50)?;
-    let (domain, name) = keys[0].split_once('/').expect("domain/product");
-    let product_dir = dir.join(&keys[0]);
-    let table = "big_table";
-    std::fs::write(
-        product_dir.join(format!("{name}.odcs.yaml")),
-        format!(
-            "apiVersion: v3.1.0\nkind: DataContract\nid: urn:synthetic:0\nversion: 1.0.0\nstatus: active\nschema:\n  - name: {table}\n    properties:\n\
-             \x20     - name: id\n        logicalType: integer\n      - name: col_1\n        logicalType: integer\n      - name: col_2\n        logicalType: string\n\
-             servers:\n  - server: local\n    type: local\n    format: csv\n    path: data.csv\n"
-        ),
-    )?;
-    let csv = product_dir.join("data.csv");
-    big_csv(&csv, 100_000, 0)?;
-    Ok((format!("{domain}.{table}"), csv))
+/// A mesh to edit: where it is, the CSV file to append to, and how a new line and the query that finds it look.
+struct EditTarget {
+    label: String,
+    root: PathBuf,
+    csv: PathBuf,
+    /// The line for edit `n` (without its line ending) and the query counting it.
+    edit: Box<dyn Fn(u64) -> anyhow::Result<(String, String)>>,
 }
 
-/// 1. A 100k-row CSV product in a 50-product mesh, edited while the real watcher runs: write to query answer.
-fn watcher_latency(rt: &tokio::runtime::Runtime, runs: usize, out: &mut String) -> anyhow::Result<()> {
-    let dir = Scratch::new("latency");
-    let (table, csv) = latency_mesh(&dir.0)?;
-    let scratch = Scratch::new("latency-db");
-    let mesh = Arc::new(Mesh::open(
-        &std::fs::canonicalize(&dir.0)?,
-        options(&scratch.0),
-        60_000,
-    )?);
-    let app = router(mesh.clone());
-    let watcher = crate::live::watch::spawn(mesh.clone(), Default::default())?;
-    let sql = format!("SELECT max(col_1) FROM {table}");
-    let (mut latency, mut rebuild) = (Vec::new(), Vec::new());
-    for i in 1..=runs as u64 {
-        let mut rx = mesh.events.subscribe();
-        big_csv(&csv, 100_000, i)?;
-        let written = Instant::now();
-        rt.block_on(async {
-            loop {
-                if let Ok(Event::Snapshot { .. }) = rx.recv().await
-                    && query(&app, &sql).await["rows"][0][0] == serde_json::json!(i)
-                {
-                    break;
-                }
-            }
-        });
-        latency.push(written.elapsed().as_secs_f64() * 1000.0);
-        rebuild.push(mesh.snapshot().reload.took_ms);
+/// The bundled sample mesh, unpacked into `dir`: a line added to the 2,400-row stock levels.
+fn sample_target(dir: &Path) -> anyhow::Result<EditTarget> {
+    let root = crate::lifecycle::sample_mesh::unpack(dir)?;
+    Ok(EditTarget {
+        label: "sample mesh (12 products, 5 role databases), 2,400-row CSV".into(),
+        csv: root.join("catalog/stock-levels/data/stock_levels.csv"),
+        root,
+        edit: Box::new(|n| {
+            let sku = format!("SKU-BENCH-{n:05}");
+            Ok((
+                format!("2099-01-01,WH-BENCH,{sku},1,0"),
+                format!("SELECT count(*) FROM catalog.stock_levels WHERE sku = '{sku}'"),
+            ))
+        }),
+    })
+}
+
+/// A generated mesh of `products` products with [`crate::cli::bench_mesh::ROLES`]: a line added to the last
+/// product, which no other product consumes (its last line with a new `id`).
+fn synthetic_target(dir: &Path, products: usize) -> anyhow::Result<EditTarget> {
+    let keys = crate::cli::bench_mesh::generate(dir, products, 50, 50)?;
+    crate::cli::bench_mesh::add_roles(dir)?;
+    let key = keys.last().expect("at least one product");
+    let (schema, table) = crate::cli::bench_mesh::table_of(key);
+    let csv = dir.join(key).join("data.csv");
+    let file = csv.clone();
+    Ok(EditTarget {
+        label: format!("synthetic, {products} products, 5 masked role databases"),
+        root: dir.to_path_buf(),
+        csv,
+        edit: Box::new(move |n| {
+            let text = std::fs::read_to_string(&file)?;
+            let last = text.lines().last().unwrap_or_default();
+            let rest = last.split_once(',').map_or("", |(_, r)| r);
+            let id = 10_000_000 + n;
+            Ok((
+                format!("{id},{rest}"),
+                format!("SELECT count(*) FROM {schema}.{table} WHERE id = {id}"),
+            ))
+        }),
+    })
+}
+
+/// Appends `line` with the file's own line ending (a CRLF file that gains an LF line is no longer one CSV dialect).
+fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let crlf = std::fs::read(path)?.ends_with(b"\r\n");
+    let mut f = std::fs::OpenOptions::new().append(true).open(path)?;
+    f.write_all(line.as_bytes())?;
+    f.write_all(if crlf { b"\r\n" } else { b"\n" })
+}
+
+/// One edit's figures: write to answer, and the phases of the rebuild that made it visible.
+struct Edit {
+    visible_ms: f64,
+    phases: crate::live::snapshot::Phases,
+    reloaded: usize,
+}
+
+/// Part 1, edits live: each edit appends one line while the real watcher runs, then `POST /api/query` (as the
+/// default role, as a user would) is asked until the line counts.
+fn edits_live(rt: &tokio::runtime::Runtime, runs: usize, out: &mut String) -> anyhow::Result<()> {
+    let (sample_dir, synthetic_dir) = (Scratch::new("edits-sample"), Scratch::new("edits-synthetic"));
+    let targets = [sample_target(&sample_dir.0)?, synthetic_target(&synthetic_dir.0, 1000)?];
+    let _ = writeln!(
+        out,
+        "### Edits live: one line appended → visible through `POST /api/query` (real watcher, default role, {runs} edits)\n\n\
+         | mesh | p50 ms | p95 ms | max ms | products reloaded |\n|---|---|---|---|---|"
+    );
+    let mut phase_rows = String::new();
+    for target in &targets {
+        let edits = edit_while_watching(rt, target, runs)?;
+        let visible: Vec<f64> = edits.iter().map(|e| e.visible_ms).collect();
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.0} | {:.0} | {} |",
+            target.label,
+            pct(&visible, 0.5),
+            pct(&visible, 0.95),
+            pct(&visible, 1.0),
+            edits.iter().map(|e| e.reloaded).max().unwrap_or(0)
+        );
+        phase_rows.push_str(&phase_row(&target.label, &edits));
     }
-    drop(watcher);
     let _ = writeln!(
         out,
-        "### Last write → new data answers `/api/query` (100k-row CSV product in a 50-product mesh, {runs} edits, {} watcher)\n",
-        mesh.watch_mode().unwrap_or("?")
-    );
-    let _ = writeln!(out, "| | p50 ms | p95 ms |\n|---|---|---|");
-    let _ = writeln!(
-        out,
-        "| end to end (debounce, settle, reload, query) | {:.0} | {:.0} |",
-        pct(&latency, 0.5),
-        pct(&latency, 0.95)
-    );
-    let _ = writeln!(
-        out,
-        "| of which the rebuild | {:.0} | {:.0} |\n",
-        pct(&rebuild, 0.5),
-        pct(&rebuild, 0.95)
+        "\nPhases, p50 ms (each rebuild's own timings, as `/api/status` reports them in `history[].phases`):\n\n\
+         | mesh | watch wait | read | load + checks | of which checks | publish | references | policies | profiles | index | rebuild | visible − (wait + rebuild) |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|\n{phase_rows}"
     );
     Ok(())
+}
+
+fn phase_row(label: &str, edits: &[Edit]) -> String {
+    let p50 = |f: &dyn Fn(&Edit) -> f64| pct(&edits.iter().map(f).collect::<Vec<_>>(), 0.5);
+    format!(
+        "| {label} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |\n",
+        p50(&|e| e.phases.watch_wait_ms),
+        p50(&|e| e.phases.build.read_ms),
+        p50(&|e| e.phases.build.load_ms),
+        p50(&|e| e.phases.build.checks_ms),
+        p50(&|e| e.phases.build.publish_ms),
+        p50(&|e| e.phases.build.references_ms),
+        p50(&|e| e.phases.build.policies_ms),
+        p50(&|e| e.phases.profiles_ms),
+        p50(&|e| e.phases.index_ms),
+        p50(&|e| e.phases.rebuild_ms),
+        p50(&|e| e.visible_ms - e.phases.watch_wait_ms - e.phases.rebuild_ms),
+    )
+}
+
+/// Opens `target` as `meshbox serve` does (a state folder, the real watcher) and makes `runs` edits, one at a time.
+fn edit_while_watching(rt: &tokio::runtime::Runtime, target: &EditTarget, runs: usize) -> anyhow::Result<Vec<Edit>> {
+    let scratch = Scratch::new("edits-db");
+    let mut opts = options(&scratch.0);
+    opts.state_dir = Some(scratch.0.join("state"));
+    let mesh = Arc::new(Mesh::open(&std::fs::canonicalize(&target.root)?, opts, 60_000)?);
+    let app = router(mesh.clone());
+    let _watcher = crate::live::watch::spawn(mesh.clone(), Default::default())?;
+    let mut edits = Vec::with_capacity(runs);
+    for n in 1..=runs as u64 {
+        let generation = mesh.snapshot().generation;
+        let (line, sql) = (target.edit)(n)?;
+        let written = Instant::now();
+        append_line(&target.csv, &line)?;
+        rt.block_on(until_counted(&app, &sql))?;
+        let visible_ms = written.elapsed().as_secs_f64() * 1000.0;
+        let change = rt.block_on(rebuilt_after(&mesh, generation))?;
+        edits.push(Edit {
+            visible_ms,
+            phases: change.phases,
+            reloaded: change.reloaded.len(),
+        });
+        // Let the rebuild's aftermath (memory handed back) pass before the next edit.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(edits)
+}
+
+/// Asks `sql` (a count) until it answers 1, for at most 30 s.
+async fn until_counted(app: &axum::Router, sql: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = query(app, sql).await;
+        if answer["rows"][0][0] == serde_json::json!(1) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("the new line is not visible after 30 s: {answer}");
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// The history entry of the first rebuild after `generation` (the rebuild that published the edit; its entry is
+/// written just after its databases).
+async fn rebuilt_after(mesh: &Mesh, generation: u64) -> anyhow::Result<crate::live::snapshot::Change> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let history = mesh.history();
+        if let Some(c) = history
+            .iter()
+            .rev()
+            .find(|c| c.generation > generation && c.error.is_none())
+        {
+            return Ok(c.clone());
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("no rebuild after generation {generation} within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 /// 2. Reload cost of one changed product as the mesh grows.

@@ -1,5 +1,6 @@
 //! A synthetic mesh for benchmarks (`meshbox bench generate`): N products in D domains, with ODPS input ports forming a lineage DAG, tags,
-//! owners, PII columns (some classified, some not) and small CSV files. Deterministic for a given size.
+//! owners, PII columns (some classified, some not) and small CSV files. Deterministic for a given size. [`add_roles`]
+//! gives it roles with five distinct masked views and a masking policy.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -110,6 +111,45 @@ pub fn generate(root: &Path, products: usize, domains: usize, rows: usize) -> st
         contract_ids.push(contract_id);
     }
     Ok(keys)
+}
+
+/// Roles that see five different masked views of a generated mesh of at least three domains (`domain01` is internal,
+/// `domain02` restricted): by clearance, by what they see unmasked and by domain membership. `steward` and `admin` read
+/// everything unmasked (they share the unmasked database). `benches/edits_live.sh` appends the same text.
+pub const ROLES: &str = "access:
+  default_role: viewer
+  default_level: public
+  levels:
+    domain01: internal
+    domain02: restricted
+roles:
+  viewer: {clearance: public, unmasked: [public]}
+  analyst: {clearance: internal, unmasked: [public, internal]}
+  auditor: {clearance: restricted, unmasked: [public, restricted]}
+  team00: {clearance: public, unmasked: [public], domains: [domain00]}
+  team01: {clearance: internal, unmasked: [public], domains: [domain01]}
+  steward: {clearance: restricted, unmasked: [\"*\"]}
+  admin: {admin: true}
+";
+
+/// How the generated columns are masked for roles that may not see them.
+pub const MASKING: &str = "masking: {restricted: hash, internal: redact, pii: partial}\n";
+
+/// Gives a generated mesh its roles ([`ROLES`], added to `mesh.yaml`) and masking (`policies/masking.yaml`).
+pub fn add_roles(root: &Path) -> std::io::Result<()> {
+    let mesh = root.join("mesh.yaml");
+    let mut text = std::fs::read_to_string(&mesh)?;
+    text.push_str(ROLES);
+    std::fs::write(&mesh, text)?;
+    std::fs::create_dir_all(root.join("policies"))?;
+    std::fs::write(root.join("policies/masking.yaml"), MASKING)
+}
+
+/// The served `(schema, table)` of a generated product, from its key (`domain07/orders-0123` → `domain07`,
+/// `orders_0123`).
+pub fn table_of(key: &str) -> (String, String) {
+    let (domain, name) = key.split_once('/').unwrap_or(("", key));
+    (domain.to_string(), name.replace('-', "_"))
 }
 
 /// Product `i`'s ODPS descriptor: a kind, two tags, its team, input ports on earlier products (for all but

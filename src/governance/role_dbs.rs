@@ -28,14 +28,18 @@ struct TableState {
 /// The tables a role may read, by (schema, table).
 type Plan = BTreeMap<(String, String), TableState>;
 
+/// The digest of each metadata table a database holds, by name: only tables whose digest changes are written again.
+type MetaDigests = BTreeMap<&'static str, u64>;
+
 #[derive(Clone)]
 struct ProfileDb {
     db: Arc<ServingDb>,
     roles: Vec<String>,
     signature: u64,
     tables: Plan,
-    /// The digest of the metadata tables it holds.
+    /// The digest of the metadata tables it holds, and of each of them.
     meta: u64,
+    meta_tables: MetaDigests,
 }
 
 /// The databases of every role of one snapshot.
@@ -45,8 +49,8 @@ pub struct Profiles {
     dbs: Vec<ProfileDb>,
     /// Roles whose database could not be brought up to date: their queries are refused until a rebuild works.
     pub unavailable: Vec<String>,
-    /// The digest of the metadata tables in the unmasked database.
-    raw_meta: u64,
+    /// The digests of the metadata tables in the unmasked database.
+    raw_meta: MetaDigests,
 }
 
 /// Per profile, for `/api/status` and the benchmark: which roles share it and what it holds.
@@ -165,27 +169,31 @@ pub fn update(
     salt: &Salt,
 ) -> Profiles {
     let started = std::time::Instant::now();
-    let meta = crate::governance::metadata::tables(catalog, gov, None);
-    let digest = crate::governance::metadata::digest(&meta);
-    let mut next = Profiles {
-        raw_meta: publish_raw_meta(prev, raw, &meta, digest),
-        ..Profiles::default()
-    };
-    let groups = group_roles(catalog, gov, raw, digest, &mut next);
+    // The complete metadata (for the unmasked database) and what each role sees do not depend on each other.
+    let (meta, digests, views) = std::thread::scope(|scope| {
+        let views = scope.spawn(|| role_views(catalog, gov));
+        let meta = crate::governance::metadata::tables(catalog, gov, None);
+        let digests = digests_of(&meta);
+        (meta, digests, views.join().expect("the role views thread panicked"))
+    });
+    let mut next = Profiles::default();
+    let groups = group_roles(views, raw, combined(&digests), &mut next);
     tracing::debug!(meta_ms = started.elapsed().as_secs_f64() * 1e3, "metadata built");
-    let columns = match raw_columns(raw) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "cannot list the unmasked tables");
-            for g in groups {
-                next.unavailable.extend(g.roles);
-            }
-            return next;
-        }
-    };
+    // Read before the unmasked database's metadata is written: that holds its administrative connection.
+    let columns = raw_columns(raw);
     let old = prev.map(|p| p.dbs.clone()).unwrap_or_default();
     let jobs = pair_with_databases(groups, old, engine, max_execution_ms, &mut next);
-    let synced = sync_side_by_side(jobs, catalog, gov, raw, &columns, salt);
+    let jobs: Vec<Job> = jobs.into_iter().map(|(g, p)| (g, p, raw.connect())).collect();
+    // The profiles copy from the unmasked tables, never from its metadata: both are written side by side.
+    let (raw_meta, synced) = std::thread::scope(|scope| {
+        let raw_meta = scope.spawn(|| publish_raw_meta(prev, raw, meta, digests));
+        let synced = match &columns {
+            Ok(columns) => sync_side_by_side(jobs, catalog, gov, columns, salt),
+            Err(e) => unavailable(jobs, e),
+        };
+        (raw_meta.join().expect("the metadata thread panicked"), synced)
+    });
+    next.raw_meta = raw_meta;
     keep_synced(&mut next, synced);
     tracing::debug!(
         took_ms = started.elapsed().as_secs_f64() * 1e3,
@@ -195,35 +203,99 @@ pub fn update(
     next
 }
 
-/// Publishes the complete metadata tables in the unmasked database unless it holds them already. Returns the digest
-/// of what it holds: 0 when publishing failed, so that the next update tries again.
-fn publish_raw_meta(prev: Option<&Profiles>, raw: &ServingDb, meta: &[MetaTable], digest: u64) -> u64 {
-    if prev.map(|p| p.raw_meta) == Some(digest) {
-        return digest;
+/// The digest of each metadata table.
+fn digests_of(tables: &[MetaTable]) -> MetaDigests {
+    tables
+        .iter()
+        .map(|t| (t.name, crate::governance::metadata::digest(std::slice::from_ref(t))))
+        .collect()
+}
+
+/// One digest for all the tables.
+fn combined(digests: &MetaDigests) -> u64 {
+    let mut h = DefaultHasher::new();
+    digests.hash(&mut h);
+    h.finish()
+}
+
+/// Writes the metadata tables whose digest differs from what the database holds (`held`), in the caller's
+/// transaction.
+fn publish_changed(
+    conn: &Connection,
+    tables: Vec<MetaTable>,
+    now: &MetaDigests,
+    held: &MetaDigests,
+) -> anyhow::Result<()> {
+    let changed: Vec<MetaTable> = tables
+        .into_iter()
+        .filter(|t| held.get(t.name) != now.get(t.name))
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
     }
-    match raw.transaction(|conn| crate::governance::metadata::publish(conn, meta)) {
-        Ok(()) => digest,
+    crate::governance::metadata::publish(conn, &changed)
+}
+
+/// Brings the complete metadata tables in the unmasked database up to date, writing only those that changed. Returns
+/// the digests of what it holds: none when publishing failed, so that the next update writes every table again.
+fn publish_raw_meta(
+    prev: Option<&Profiles>,
+    raw: &ServingDb,
+    meta: Vec<MetaTable>,
+    digests: MetaDigests,
+) -> MetaDigests {
+    let held = prev.map(|p| p.raw_meta.clone()).unwrap_or_default();
+    if held == digests {
+        return digests;
+    }
+    match raw.transaction(|conn| publish_changed(conn, meta, &digests, &held)) {
+        Ok(()) => digests,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "metadata tables could not be published");
-            0
+            MetaDigests::new()
         }
     }
 }
 
+/// What one role may read: its tables with their masks, the digest of its view of the metadata, and whether that is
+/// everything as it is.
+struct RoleView<'a> {
+    role: &'a Role,
+    plan: Plan,
+    view: u64,
+    everything: bool,
+}
+
+fn role_views<'a>(catalog: &Catalog, gov: &'a Governance) -> Vec<RoleView<'a>> {
+    gov.access
+        .roles
+        .iter()
+        .map(|role| {
+            let plan = plan_of(catalog, gov, role);
+            let (view, sees_all) = crate::governance::metadata::view_of(catalog, gov, role);
+            let everything = is_everything(&plan, catalog) && sees_all;
+            RoleView {
+                role,
+                plan,
+                view,
+                everything,
+            }
+        })
+        .collect()
+}
+
 /// Roles grouped by what they may see: the same tables with the same masks, and the same metadata. A role that
 /// sees everything as it is gets the unmasked database in `next` and no group.
-fn group_roles<'a>(
-    catalog: &Catalog,
-    gov: &'a Governance,
-    raw: &Arc<ServingDb>,
-    digest: u64,
-    next: &mut Profiles,
-) -> Vec<Group<'a>> {
+fn group_roles<'a>(views: Vec<RoleView<'a>>, raw: &Arc<ServingDb>, digest: u64, next: &mut Profiles) -> Vec<Group<'a>> {
     let mut groups: Vec<Group> = Vec::new();
-    for role in &gov.access.roles {
-        let plan = plan_of(catalog, gov, role);
-        let (view, sees_all) = crate::governance::metadata::view_of(catalog, gov, role);
-        if is_everything(&plan, catalog) && sees_all {
+    for RoleView {
+        role,
+        plan,
+        view,
+        everything,
+    } in views
+    {
+        if everything {
             next.by_role.insert(role.name.clone(), raw.clone());
             continue;
         }
@@ -271,6 +343,7 @@ fn pair_with_databases<'a>(
                     signature: 0,
                     tables: Plan::new(),
                     meta: 0,
+                    meta_tables: MetaDigests::new(),
                 },
                 Err(e) => {
                     tracing::error!(error = %format!("{e:#}"), roles = ?g.roles, "cannot open a profile database");
@@ -287,19 +360,32 @@ fn pair_with_databases<'a>(
 /// A group's database after its sync: the group's signature and roles, the database, and how the sync went.
 type Synced = (u64, Vec<String>, ProfileDb, anyhow::Result<()>);
 
+/// A group, its database and a connection to the unmasked database to copy from.
+type Job<'a> = (Group<'a>, ProfileDb, anyhow::Result<Connection>);
+
+/// Every job failed: the unmasked tables could not be listed.
+fn unavailable(jobs: Vec<Job>, error: &anyhow::Error) -> Vec<Synced> {
+    tracing::error!(error = %format!("{error:#}"), "cannot list the unmasked tables");
+    jobs.into_iter()
+        .map(|(g, profile, _)| {
+            let failed = Err(anyhow::anyhow!("the unmasked tables could not be listed"));
+            (g.signature, g.roles, profile, failed)
+        })
+        .collect()
+}
+
 /// Brings every paired database up to date, one thread each.
 fn sync_side_by_side(
-    jobs: Vec<(Group, ProfileDb)>,
+    jobs: Vec<Job>,
     catalog: &Catalog,
     gov: &Governance,
-    raw: &ServingDb,
     columns: &RawColumns,
     salt: &Salt,
 ) -> Vec<Synced> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .into_iter()
-            .map(|(g, mut profile)| {
+            .map(|(g, mut profile, raw)| {
                 scope.spawn(move || {
                     let meta = || crate::governance::metadata::tables(catalog, gov, Some(g.role));
                     let r = sync(&mut profile, &g.plan, raw, columns, salt, (&meta, g.meta_digest));
@@ -358,11 +444,11 @@ fn raw_columns(raw: &ServingDb) -> anyhow::Result<RawColumns> {
     Ok(out)
 }
 
-/// Makes one profile database hold exactly `plan`, in one transaction.
+/// Makes one profile database hold exactly `plan` and its role's metadata, in one transaction.
 fn sync(
     profile: &mut ProfileDb,
     plan: &Plan,
-    raw: &ServingDb,
+    raw: anyhow::Result<Connection>,
     columns: &RawColumns,
     salt: &Salt,
     (meta, digest): (&(dyn Fn() -> Vec<MetaTable> + Sync), u64),
@@ -373,46 +459,68 @@ fn sync(
     if !changed {
         return Ok(());
     }
-    let t0 = std::time::Instant::now();
-    let raw_conn = raw.connect()?;
-    let mut held = profile.tables.clone();
-    profile.db.transaction(|conn| {
-        for key in profile.tables.keys() {
-            if !plan.contains_key(key) {
-                drop_table(conn, key)?;
-                held.remove(key);
+    let started = std::time::Instant::now();
+    // Built before the transaction: the role's queries wait for the database while it runs.
+    let tables = (profile.meta != digest).then(meta);
+    let raw_conn = raw?;
+    let (held, meta_tables) = profile.db.transaction(|conn| {
+        let held = copy_changed(conn, &raw_conn, &profile.tables, plan, columns, salt)?;
+        let copied = started.elapsed();
+        let meta_tables = match tables {
+            None => profile.meta_tables.clone(),
+            Some(tables) => {
+                let digests = digests_of(&tables);
+                publish_changed(conn, tables, &digests, &profile.meta_tables)?;
+                digests
             }
-        }
-        for (key, state) in plan {
-            if profile.tables.get(key) == Some(state) {
-                continue;
-            }
-            held.remove(key);
-            let cols = columns.get(key).map(Vec::as_slice).unwrap_or_default();
-            match copy_masked(&raw_conn, conn, key, cols, state, salt) {
-                Ok(()) => {
-                    held.insert(key.clone(), state.clone());
-                }
-                Err(e) => {
-                    tracing::warn!(table = %format!("{}.{}", key.0, key.1), error = %e, "masked copy failed");
-                    drop_table(conn, key)?;
-                }
-            }
-        }
-        let t1 = t0.elapsed();
-        if profile.meta != digest {
-            crate::governance::metadata::publish(conn, &meta())?;
-        }
+        };
         tracing::debug!(
-            copy_ms = t1.as_secs_f64() * 1e3,
-            total_ms = t0.elapsed().as_secs_f64() * 1e3,
+            copy_ms = copied.as_secs_f64() * 1e3,
+            total_ms = started.elapsed().as_secs_f64() * 1e3,
             "profile sync"
         );
-        Ok(())
+        Ok((held, meta_tables))
     })?;
     profile.tables = held;
     profile.meta = digest;
+    profile.meta_tables = meta_tables;
     Ok(())
+}
+
+/// Drops the tables `plan` no longer holds and copies those whose data or masks changed (inside the caller's
+/// transaction). Returns what the database holds afterwards: a table whose copy failed is dropped, not kept stale.
+fn copy_changed(
+    conn: &Connection,
+    raw_conn: &Connection,
+    before: &Plan,
+    plan: &Plan,
+    columns: &RawColumns,
+    salt: &Salt,
+) -> anyhow::Result<Plan> {
+    let mut held = before.clone();
+    for key in before.keys() {
+        if !plan.contains_key(key) {
+            drop_table(conn, key)?;
+            held.remove(key);
+        }
+    }
+    for (key, state) in plan {
+        if before.get(key) == Some(state) {
+            continue;
+        }
+        held.remove(key);
+        let cols = columns.get(key).map(Vec::as_slice).unwrap_or_default();
+        match copy_masked(raw_conn, conn, key, cols, state, salt) {
+            Ok(()) => {
+                held.insert(key.clone(), state.clone());
+            }
+            Err(e) => {
+                tracing::warn!(table = %format!("{}.{}", key.0, key.1), error = %e, "masked copy failed");
+                drop_table(conn, key)?;
+            }
+        }
+    }
+    Ok(held)
 }
 
 fn drop_table(conn: &Connection, (schema, table): &(String, String)) -> anyhow::Result<()> {

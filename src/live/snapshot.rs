@@ -23,6 +23,32 @@ pub struct ReloadInfo {
     pub reloaded: Vec<String>,
     pub unchanged: usize,
     pub removed: Vec<String>,
+    /// Where the build's time went.
+    pub phases: BuildPhases,
+}
+
+/// Where the time of one build went, in milliseconds (rounded to 0.1), in the order the steps run.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct BuildPhases {
+    /// Listing the folder and reading the manifests, governance and policies.
+    pub read_ms: f64,
+    /// Deciding what to reload.
+    pub plan_ms: f64,
+    /// Loading and testing the products to reload (they run side by side).
+    pub load_ms: f64,
+    /// Of `load_ms`: the tests (checks, SLAs, PII scan, column profiles), each product's added up.
+    pub checks_ms: f64,
+    /// Copying what changed into the unmasked serving database.
+    pub publish_ms: f64,
+    /// The relationship checks across products.
+    pub references_ms: f64,
+    /// Contract history, lineage and the governance policies.
+    pub policies_ms: f64,
+}
+
+/// Milliseconds rounded to 0.1.
+fn ms(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e4).round() / 10.0
 }
 
 /// One immutable view of the mesh.
@@ -195,6 +221,7 @@ pub fn build(
         let (staging, outcomes) = crate::checks::pipeline::load_and_check_with(&to_load, root, &opts, &inputs)?;
         (Some(staging), outcomes)
     };
+    let checks_ms: f64 = outcomes.iter().map(|o| o.checks_ms).sum();
     let generation = prev.map(|p| p.generation + 1).unwrap_or(1);
     let context = BuildContext {
         root,
@@ -216,16 +243,8 @@ pub fn build(
     let (products, reloaded) = built.in_folder_order(&spec, &mut reused, prev);
     let products = built.check_references(products, &reloaded, serving, staging.as_ref(), root);
     drop(staging);
+    let t_references = started.elapsed();
     let unchanged = products.len() - reloaded.len();
-    tracing::debug!(
-        read_ms = t_read.as_secs_f64() * 1e3,
-        plan_ms = (t_plan - t_read).as_secs_f64() * 1e3,
-        load_ms = (t_load - t_plan).as_secs_f64() * 1e3,
-        publish_ms = (t_publish - t_load).as_secs_f64() * 1e3,
-        products = spec.products.len(),
-        reloaded = to_load.len(),
-        "build phases"
-    );
     let mut catalog = catalog_of(root, &spec, &governance, products);
     let previous = previous_versions(
         &catalog,
@@ -236,6 +255,21 @@ pub fn build(
         opts.state_dir.as_deref(),
     );
     let lineage = evaluate_beside(&mut catalog, &mut governance, &previous, &opts);
+    let phases = BuildPhases {
+        read_ms: ms(t_read),
+        plan_ms: ms(t_plan - t_read),
+        load_ms: ms(t_load - t_plan),
+        checks_ms: (checks_ms * 10.0).round() / 10.0,
+        publish_ms: ms(t_publish - t_load),
+        references_ms: ms(t_references - t_publish),
+        policies_ms: ms(started.elapsed() - t_references),
+    };
+    tracing::debug!(
+        products = spec.products.len(),
+        reloaded = to_load.len(),
+        ?phases,
+        "build phases"
+    );
     Ok(Snapshot {
         generation,
         built_at: unix_ms(),
@@ -248,6 +282,7 @@ pub fn build(
             reloaded,
             unchanged,
             removed,
+            phases,
         },
         spec,
         data: built.data,
@@ -726,10 +761,12 @@ pub struct Change {
     pub broken: Vec<String>,
     /// Set when the rebuild itself failed.
     pub error: Option<String>,
+    /// Where the time went, from the change the watcher saw to the new snapshot in place.
+    pub phases: Phases,
 }
 
 impl Change {
-    fn of(s: &Snapshot) -> Change {
+    fn of(s: &Snapshot, phases: Phases) -> Change {
         Change {
             generation: s.generation,
             at: s.built_at,
@@ -745,8 +782,30 @@ impl Change {
                 .map(|p| p.key())
                 .collect(),
             error: None,
+            phases,
         }
     }
+}
+
+/// Where the time of one rebuild went, in milliseconds (rounded to 0.1): for `/api/status` (each history entry),
+/// the log and `meshbox bench reload`. A change is visible to a role's queries once its database is synced.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Phases {
+    /// From the first change the watcher was told of until this rebuild began: the debounce, the wait for files
+    /// still being written, a rebuild still running. 0 when no watcher asked for the rebuild.
+    pub watch_wait_ms: f64,
+    /// The snapshot's build: reading the folder, loading and testing what changed, publishing it to the unmasked
+    /// database, the relationship checks, evaluating the policies.
+    pub build_ms: f64,
+    /// The build's own phases.
+    #[serde(flatten)]
+    pub build: BuildPhases,
+    /// Bringing the role databases up to date (masked copies of changed tables and their `mesh.*` tables).
+    pub profiles_ms: f64,
+    /// Updating the search index.
+    pub index_ms: f64,
+    /// From the start of the rebuild until the new snapshot was in place.
+    pub rebuild_ms: f64,
 }
 
 const HISTORY: usize = 20;
@@ -811,7 +870,10 @@ impl Mesh {
         let search = crate::discovery::search::SearchIndex::new()?;
         search.update(&first.catalog, &first.governance.compliance)?;
         let (events, _) = tokio::sync::broadcast::channel(64);
-        let history = Mutex::new(std::collections::VecDeque::from([Change::of(&first)]));
+        let history = Mutex::new(std::collections::VecDeque::from([Change::of(
+            &first,
+            Phases::default(),
+        )]));
         Ok(Mesh {
             root: root.to_path_buf(),
             opts,
@@ -889,13 +951,26 @@ impl Mesh {
 
     /// Rebuilds from the folder and swaps the new snapshot in; on failure the current one keeps serving.
     pub fn rebuild(&self) -> Result<Arc<Snapshot>, String> {
-        let _one_at_a_time = self.rebuilding.lock().unwrap_or_else(|e| e.into_inner());
-        let result = self.rebuild_locked();
+        self.rebuild_after(None)
+    }
+
+    /// Like `rebuild`, for a change a watcher was told of at `noticed` (the wait is reported with the phases).
+    pub fn rebuild_after(&self, noticed: Option<Instant>) -> Result<Arc<Snapshot>, String> {
+        let result = {
+            let _one_at_a_time = self.rebuilding.lock().unwrap_or_else(|e| e.into_inner());
+            let waited = noticed.map(|t| t.elapsed()).unwrap_or_default();
+            self.rebuild_locked(Phases {
+                watch_wait_ms: ms(waited),
+                ..Phases::default()
+            })
+        };
+        // After the lock: the next rebuild need not wait for the memory to be handed back.
         release_free_memory();
         result
     }
 
-    fn rebuild_locked(&self) -> Result<Arc<Snapshot>, String> {
+    fn rebuild_locked(&self, mut phases: Phases) -> Result<Arc<Snapshot>, String> {
+        let started = Instant::now();
         let prev = self.snapshot();
         let serving = self.serving();
         // After an internal error the database is rebuilt from scratch: a fresh instance and every product reloaded.
@@ -911,31 +986,19 @@ impl Mesh {
             Some(db) => (db.clone(), None),
             None => (serving, Some(prev.as_ref())),
         };
-        match build(&self.root, &self.opts, previous, Some(&db)) {
+        let built = build(&self.root, &self.opts, previous, Some(&db));
+        phases.build_ms = ms(started.elapsed());
+        match built {
             Ok(mut next) => {
                 if fresh.is_some() {
                     next.generation = prev.generation + 1;
                     self.serving.store(db.clone());
                 }
-                // A fresh database means fresh profiles: the old ones may hold what the new snapshot hides.
-                let old_profiles = self.profiles.load_full();
-                let profiles = crate::governance::role_dbs::update(
-                    fresh.is_none().then_some(old_profiles.as_ref()),
-                    &next.catalog,
-                    &next.governance,
-                    &db,
-                    &self.opts.engine,
-                    self.max_execution_ms,
-                    &self.salt,
-                );
+                phases.build = next.reload.phases;
                 let next = Arc::new(next);
-                self.profiles.store(Arc::new(profiles));
-                self.current.store(next.clone());
-                match self.search.update(&next.catalog, &next.governance.compliance) {
-                    Ok(n) => tracing::debug!(documents = n, "search index updated"),
-                    Err(e) => tracing::error!(error = %e, "the search index could not be updated"),
-                }
-                self.remember(Change::of(&next));
+                self.swap_in(next.clone(), &db, fresh.is_some(), &mut phases);
+                phases.rebuild_ms = ms(started.elapsed());
+                self.remember(Change::of(&next, phases));
                 self.last_error.store(Arc::new(None));
                 tracing::info!(
                     generation = next.generation,
@@ -943,6 +1006,7 @@ impl Mesh {
                     reloaded = ?next.reload.reloaded,
                     removed = ?next.reload.removed,
                     unchanged = next.reload.unchanged,
+                    phases = ?phases,
                     "snapshot rebuilt"
                 );
                 let _ = self.events.send(Event::Snapshot {
@@ -962,6 +1026,7 @@ impl Mesh {
                     removed: Vec::new(),
                     broken: Vec::new(),
                     error: Some(message.clone()),
+                    phases,
                 });
                 let _ = self.events.send(Event::Error {
                     message: message.clone(),
@@ -969,6 +1034,31 @@ impl Mesh {
                 Err(message)
             }
         }
+    }
+
+    /// Brings the role databases up to date with `next` (from scratch after a `fresh` unmasked database: the old
+    /// ones may hold what the new snapshot hides), then swaps both in and updates the search index.
+    fn swap_in(&self, next: Arc<Snapshot>, db: &Arc<ServingDb>, fresh: bool, phases: &mut Phases) {
+        let started = Instant::now();
+        let old_profiles = self.profiles.load_full();
+        let profiles = crate::governance::role_dbs::update(
+            (!fresh).then_some(old_profiles.as_ref()),
+            &next.catalog,
+            &next.governance,
+            db,
+            &self.opts.engine,
+            self.max_execution_ms,
+            &self.salt,
+        );
+        phases.profiles_ms = ms(started.elapsed());
+        self.profiles.store(Arc::new(profiles));
+        self.current.store(next.clone());
+        let indexed = Instant::now();
+        match self.search.update(&next.catalog, &next.governance.compliance) {
+            Ok(n) => tracing::debug!(documents = n, "search index updated"),
+            Err(e) => tracing::error!(error = %e, "the search index could not be updated"),
+        }
+        phases.index_ms = ms(indexed.elapsed());
     }
 }
 

@@ -1,14 +1,14 @@
 //! Watches the mesh folder and rebuilds the snapshot once changes settle. Editors' temp files, `.gitignore`d paths and
 //! `--ignore` globs never trigger anything; a burst (a save by rename, a `git checkout`) becomes one rebuild; a file
-//! still being written is waited for until its size and modification time stop changing. Native notifications by
-//! default, polling on request or when the system's watch limit is reached. What changed is always decided the same
-//! way: [`changes`] between two listings of the folder (path → kind, size, modification time).
+//! still being written is waited for until its size and modification time stop changing — unless its writer closed
+//! it (or it was renamed into place, or removed), which says it is complete. Native notifications by default, polling
+//! on request or when the system's watch limit is reached. What changed is always decided the same way: [`changes`]
+//! between two listings of the folder (path → kind, size, modification time).
 
 use crate::folder::scan::Ignorer;
 use crate::live::snapshot::Mesh;
-use notify::event::{CreateKind, MetadataKind, ModifyKind};
+use notify::event::{AccessKind, AccessMode, CreateKind, MetadataKind, ModifyKind};
 use notify::{EventKind, RecursiveMode};
-use notify_debouncer_full::{DebounceEventResult, Debouncer, FileIdMap, new_debouncer_opt};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,8 +27,12 @@ pub enum WatchMode {
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
     pub mode: WatchMode,
-    /// How long the folder must stay quiet before a rebuild.
+    /// How long the folder must stay quiet, and a file still open keep its size and modification time, before a
+    /// rebuild.
     pub quiet: Duration,
+    /// How long the folder must stay quiet before a rebuild when every changed file was closed by its writer, renamed
+    /// into place or removed: enough for a burst still going on (a `git checkout`) to be heard.
+    pub quiet_after_close: Duration,
     pub poll_interval: Duration,
 }
 
@@ -37,6 +41,7 @@ impl Default for WatchOptions {
         WatchOptions {
             mode: WatchMode::Native,
             quiet: Duration::from_millis(50),
+            quiet_after_close: Duration::from_millis(15),
             poll_interval: Duration::from_millis(1000),
         }
     }
@@ -44,7 +49,7 @@ impl Default for WatchOptions {
 
 /// Keeps the watcher alive; dropping it stops watching.
 pub struct Watcher {
-    _debouncer: Box<dyn std::any::Any + Send>,
+    _watching: Box<dyn std::any::Any + Send>,
     pub mode: WatchMode,
 }
 
@@ -210,17 +215,53 @@ fn poll_step(built: &Listing, last_look: &Listing, now: &Listing) -> PollStep {
 #[derive(Debug, Default)]
 struct Batch {
     paths: BTreeSet<PathBuf>,
+    /// The paths whose last event says they are complete: closed by their writer, renamed into place or removed.
+    complete: BTreeSet<PathBuf>,
     /// The watcher lost events (queue overflow): reconcile everything.
     rescan: bool,
     /// A folder appeared: files created in it at once may have been missed; look again shortly after.
     new_folder: bool,
+    /// When the earliest of its events happened.
+    first: Option<Instant>,
 }
 
 impl Batch {
     fn merge(&mut self, other: Batch) {
+        // The later batch's events are the later ones: a path it saw still being written is no longer complete.
+        for p in &other.paths {
+            if !other.complete.contains(p) {
+                self.complete.remove(p);
+            }
+        }
+        self.complete.extend(other.complete);
         self.paths.extend(other.paths);
         self.rescan |= other.rescan;
         self.new_folder |= other.new_folder;
+        self.first = match (self.first, other.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
+    /// Every file of the batch is complete, and nothing asks for a wider look: no need to watch sizes settle.
+    fn is_complete(&self) -> bool {
+        !self.rescan && !self.new_folder && self.paths.iter().all(|p| self.complete.contains(p))
+    }
+
+    /// Adds one notified event (in order: a later event of a path decides whether it is complete).
+    fn add(&mut self, kind: &EventKind, paths: Vec<&PathBuf>, at: Instant) {
+        if matches!(kind, EventKind::Create(CreateKind::Folder)) || paths.iter().any(|p| p.is_dir()) {
+            self.new_folder = true;
+        }
+        for p in paths {
+            if completes(kind) {
+                self.complete.insert(p.clone());
+            } else {
+                self.complete.remove(p);
+            }
+            self.paths.insert(p.clone());
+        }
+        self.first = Some(self.first.map_or(at, |f| f.min(at)));
     }
 
     /// The changes a look found that no notification reported, as a batch of their own (paths below `root`).
@@ -232,18 +273,30 @@ impl Batch {
         let paths = found.added.into_iter().chain(found.removed).chain(found.changed);
         Batch {
             paths: paths.map(|p| root.join(p)).collect(),
-            rescan: false,
             new_folder,
+            ..Batch::default()
         }
     }
 }
 
-/// Reads (meshbox's own, while it rebuilds) never count; changes do.
+/// A writer closing a file it wrote says the file is complete.
+fn closed_after_writing(kind: &EventKind) -> bool {
+    matches!(kind, EventKind::Access(AccessKind::Close(AccessMode::Write)))
+}
+
+/// Events after which a path needs no waiting: closed by its writer, renamed into place (a rename is atomic), or
+/// removed.
+fn completes(kind: &EventKind) -> bool {
+    closed_after_writing(kind) || matches!(kind, EventKind::Modify(ModifyKind::Name(_)) | EventKind::Remove(_))
+}
+
+/// Reads (meshbox's own, while it rebuilds) never count; changes do, and so does a writer closing a file.
 fn relevant_kind(kind: &EventKind) -> bool {
-    !matches!(
-        kind,
-        EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime))
-    )
+    closed_after_writing(kind)
+        || !matches!(
+            kind,
+            EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime))
+        )
 }
 
 /// Temp files, swap files, hidden entries and ignored paths never count. Only the part below the mesh root is
@@ -253,40 +306,33 @@ fn relevant_path(root: &Path, ignore: &Ignorer, path: &Path) -> bool {
     rel.as_os_str().is_empty() || !left_out(ignore, rel, path.is_dir())
 }
 
+/// Turns each notification into a batch of its own, as it comes (gathering bursts is `settle`'s job).
 fn handler(
     root: PathBuf,
     ignore: Ignorer,
     tx: mpsc::Sender<Batch>,
-) -> impl FnMut(DebounceEventResult) + Send + 'static {
-    move |result: DebounceEventResult| match result {
-        Ok(events) => {
-            let mut batch = Batch::default();
-            for e in &events {
-                if e.need_rescan() {
-                    batch.rescan = true;
-                }
-                if !relevant_kind(&e.kind) {
-                    continue;
-                }
+) -> impl FnMut(notify::Result<notify::Event>) + Send {
+    move |result: notify::Result<notify::Event>| match result {
+        Ok(e) => {
+            let mut batch = Batch {
+                rescan: e.need_rescan(),
+                ..Batch::default()
+            };
+            if relevant_kind(&e.kind) {
                 let paths: Vec<&PathBuf> = e.paths.iter().filter(|p| relevant_path(&root, &ignore, p)).collect();
-                if paths.is_empty() {
-                    continue;
+                if !paths.is_empty() {
+                    batch.add(&e.kind, paths, Instant::now());
                 }
-                if matches!(e.kind, EventKind::Create(CreateKind::Folder)) || paths.iter().any(|p| p.is_dir()) {
-                    batch.new_folder = true;
-                }
-                batch.paths.extend(paths.into_iter().cloned());
             }
             if batch.rescan || !batch.paths.is_empty() {
                 let _ = tx.send(batch);
             }
         }
-        Err(errors) => {
-            for e in errors {
-                tracing::warn!(error = %e, "watch error; reconciling the whole folder");
-            }
+        Err(e) => {
+            tracing::warn!(error = %e, "watch error; reconciling the whole folder");
             let _ = tx.send(Batch {
                 rescan: true,
+                first: Some(Instant::now()),
                 ..Default::default()
             });
         }
@@ -297,21 +343,10 @@ fn ignorer(mesh: &Mesh) -> Ignorer {
     Ignorer::new(&mesh.root, &mesh.opts.ignore).unwrap_or_else(|_| Ignorer::none())
 }
 
-fn start<T: notify::Watcher>(
-    mesh: &Mesh,
-    opts: &WatchOptions,
-    tx: mpsc::Sender<Batch>,
-    config: notify::Config,
-) -> Result<Debouncer<T, FileIdMap>, notify::Error> {
-    let mut d = new_debouncer_opt::<_, T, FileIdMap>(
-        opts.quiet,
-        Some(opts.quiet / 2),
-        handler(mesh.root.clone(), ignorer(mesh), tx),
-        FileIdMap::new(),
-        config,
-    )?;
-    d.watch(&mesh.root, RecursiveMode::Recursive)?;
-    Ok(d)
+fn start<T: notify::Watcher>(mesh: &Mesh, tx: mpsc::Sender<Batch>, config: notify::Config) -> Result<T, notify::Error> {
+    let mut watcher = T::new(handler(mesh.root.clone(), ignorer(mesh), tx), config)?;
+    watcher.watch(&mesh.root, RecursiveMode::Recursive)?;
+    Ok(watcher)
 }
 
 fn is_watch_limit(e: &notify::Error) -> bool {
@@ -329,18 +364,27 @@ fn poll(mesh: Arc<Mesh>, ignore: Ignorer, first: Listing, interval: Duration, st
     let settle = interval.min(Duration::from_millis(200));
     let (mut built, mut last_look) = (first.clone(), first);
     let mut wait = interval;
+    // When a look first found the change being rebuilt for.
+    let mut seen: Option<Instant> = None;
     loop {
         std::thread::sleep(wait);
         if stop.load(Ordering::SeqCst) {
             return;
         }
+        let looked = Instant::now();
         let now = list_folder(&mesh.root, &ignore);
         wait = match poll_step(&built, &last_look, &now) {
-            PollStep::Idle => interval,
-            PollStep::Settling => settle,
+            PollStep::Idle => {
+                seen = None;
+                interval
+            }
+            PollStep::Settling => {
+                seen.get_or_insert(looked);
+                settle
+            }
             PollStep::Rebuild => {
                 // `now` was taken before the rebuild reads the folder: whatever changes meanwhile is seen next time.
-                let _ = mesh.rebuild();
+                let _ = mesh.rebuild_after(Some(seen.take().unwrap_or(looked)));
                 built = now.clone();
                 interval
             }
@@ -369,7 +413,7 @@ fn start_polling(mesh: &Arc<Mesh>, interval: Duration) -> anyhow::Result<Watcher
         .spawn(move || poll(m, ignore, first, interval, s))?;
     mesh.set_watch_mode("poll");
     Ok(Watcher {
-        _debouncer: Box::new(PollHandle(stop)),
+        _watching: Box::new(PollHandle(stop)),
         mode: WatchMode::Poll,
     })
 }
@@ -381,7 +425,7 @@ pub fn spawn(mesh: Arc<Mesh>, opts: WatchOptions) -> anyhow::Result<Watcher> {
     }
     let (tx, rx) = mpsc::channel::<Batch>();
     let config = notify::Config::default().with_follow_symlinks(false);
-    let debouncer = match start::<notify::RecommendedWatcher>(&mesh, &opts, tx, config) {
+    let watcher = match start::<notify::RecommendedWatcher>(&mesh, tx, config) {
         Ok(d) => d,
         Err(e) if is_watch_limit(&e) => {
             tracing::warn!(
@@ -394,12 +438,12 @@ pub fn spawn(mesh: Arc<Mesh>, opts: WatchOptions) -> anyhow::Result<Watcher> {
         Err(e) => return Err(e.into()),
     };
     mesh.set_watch_mode("native");
-    let quiet = opts.quiet;
+    let (quiet, quiet_after_close) = (opts.quiet, opts.quiet_after_close);
     std::thread::Builder::new()
         .name("meshbox-rebuild".into())
-        .spawn(move || rebuild_on_batches(&mesh, &rx, quiet))?;
+        .spawn(move || rebuild_on_batches(&mesh, &rx, quiet, quiet_after_close))?;
     Ok(Watcher {
-        _debouncer: Box::new(debouncer),
+        _watching: Box::new(watcher),
         mode: WatchMode::Native,
     })
 }
@@ -408,7 +452,7 @@ pub fn spawn(mesh: Arc<Mesh>, opts: WatchOptions) -> anyhow::Result<Watcher> {
 const NEW_FOLDER_LOOK: Duration = Duration::from_millis(300);
 
 /// Rebuilds once per settled batch of notified changes, until the watcher is dropped.
-fn rebuild_on_batches(mesh: &Mesh, rx: &mpsc::Receiver<Batch>, quiet: Duration) {
+fn rebuild_on_batches(mesh: &Mesh, rx: &mpsc::Receiver<Batch>, quiet: Duration, quiet_after_close: Duration) {
     let ignore = ignorer(mesh);
     let mut pending: Option<Batch> = None;
     loop {
@@ -419,11 +463,11 @@ fn rebuild_on_batches(mesh: &Mesh, rx: &mpsc::Receiver<Batch>, quiet: Duration) 
                 Err(_) => return,
             },
         };
-        // The debouncer already waited for `quiet`; events arriving while the files settle join the batch.
-        wait_until_written(rx, &mut batch, quiet);
+        // Events arriving while the files settle join the batch.
+        settle(rx, &mut batch, quiet, quiet_after_close);
         // Taken before the rebuild reads the folder: a later look compares against what the rebuild saw at least.
         let built = batch.new_folder.then(|| list_folder(&mesh.root, &ignore));
-        let _ = mesh.rebuild();
+        let _ = mesh.rebuild_after(batch.first);
         let Some(built) = built else { continue };
         // Files written into a folder right after it was created can escape the watch: look once more (unless new
         // changes arrive first, which cause a rebuild anyway); what the look finds is handled like a notified batch.
@@ -441,18 +485,22 @@ fn rebuild_on_batches(mesh: &Mesh, rx: &mpsc::Receiver<Batch>, quiet: Duration) 
     }
 }
 
-/// Waits (at most 60 s) until none of the batch's paths changes any more between two looks `interval` apart: a big
-/// export copied in several writes is loaded once, complete. Batches arriving meanwhile join this one.
-fn wait_until_written(rx: &mpsc::Receiver<Batch>, batch: &mut Batch, interval: Duration) {
+/// Waits (at most 60 s) until the batch is settled; batches arriving meanwhile join it. A complete batch (every file
+/// closed by its writer, renamed into place or removed) is settled once nothing more came for `gap`. Otherwise the
+/// folder must stay quiet for `quiet` and none of the batch's paths change between two looks `quiet` apart: a big
+/// export copied in several writes is loaded once, complete.
+fn settle(rx: &mpsc::Receiver<Batch>, batch: &mut Batch, quiet: Duration, gap: Duration) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut before = list_paths(&batch.paths);
     while Instant::now() < deadline {
-        match rx.recv_timeout(interval) {
+        let complete = batch.is_complete();
+        match rx.recv_timeout(if complete { gap } else { quiet }) {
             Ok(more) => {
                 batch.merge(more);
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            Err(mpsc::RecvTimeoutError::Timeout) if complete => return,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
         let now = list_paths(&batch.paths);
@@ -668,6 +716,97 @@ mod tests {
         let mut edited = before.clone();
         edited.insert(CSV.into(), file(1, T0 + 1));
         assert!(!Batch::missed(Path::new("/m"), changes(&before, &edited), &edited).new_folder);
+    }
+
+    fn events(batch: &mut Batch, list: &[(EventKind, &str)]) {
+        let at = Instant::now();
+        for (kind, path) in list {
+            let p = PathBuf::from(path);
+            batch.add(kind, vec![&p], at);
+        }
+    }
+
+    const WRITE: EventKind = EventKind::Modify(ModifyKind::Data(notify::event::DataChange::Any));
+    const CLOSE_WRITE: EventKind = EventKind::Access(AccessKind::Close(AccessMode::Write));
+
+    #[test]
+    fn a_file_its_writer_closed_is_complete_until_it_is_written_again() {
+        let mut batch = Batch::default();
+        events(&mut batch, &[(WRITE, CSV)]);
+        assert!(!batch.is_complete(), "still open: its size must settle first");
+        events(&mut batch, &[(CLOSE_WRITE, CSV)]);
+        assert!(batch.is_complete());
+        events(&mut batch, &[(WRITE, CSV)]);
+        assert!(!batch.is_complete(), "opened and written again");
+        // Every path must be complete, not just one.
+        let mut two = Batch::default();
+        events(&mut two, &[(WRITE, CSV), (CLOSE_WRITE, CSV), (WRITE, CONTRACT)]);
+        assert!(!two.is_complete());
+        events(&mut two, &[(CLOSE_WRITE, CONTRACT)]);
+        assert!(two.is_complete());
+    }
+
+    #[test]
+    fn renamed_into_place_and_removed_files_are_complete_new_folders_and_rescans_are_not() {
+        let rename = EventKind::Modify(ModifyKind::Name(notify::event::RenameMode::Both));
+        let remove = EventKind::Remove(notify::event::RemoveKind::File);
+        let mut batch = Batch::default();
+        events(&mut batch, &[(rename, CSV), (remove, CONTRACT)]);
+        assert!(batch.is_complete());
+        let created = EventKind::Create(CreateKind::File);
+        let mut touched = Batch::default();
+        events(&mut touched, &[(created, CSV)]);
+        assert!(!touched.is_complete(), "created, not yet closed");
+        let mut folder = Batch::default();
+        events(
+            &mut folder,
+            &[
+                (EventKind::Create(CreateKind::Folder), "lab"),
+                (CLOSE_WRITE, "lab/a.csv"),
+            ],
+        );
+        assert!(!folder.is_complete(), "files in a new folder may have been missed");
+        let mut rescan = Batch {
+            rescan: true,
+            ..Batch::default()
+        };
+        events(&mut rescan, &[(CLOSE_WRITE, CSV)]);
+        assert!(!rescan.is_complete());
+    }
+
+    #[test]
+    fn a_later_batch_decides_whether_a_path_is_complete_and_the_first_event_is_kept() {
+        let early = Instant::now();
+        let mut first = Batch::default();
+        first.add(&CLOSE_WRITE, vec![&PathBuf::from(CSV)], early);
+        let mut later = Batch::default();
+        later.add(&WRITE, vec![&PathBuf::from(CSV)], early + Duration::from_millis(5));
+        first.merge(later);
+        assert!(!first.is_complete(), "written again after it was closed");
+        assert_eq!(first.first, Some(early));
+        let mut closed = Batch::default();
+        closed.add(
+            &CLOSE_WRITE,
+            vec![&PathBuf::from(CSV)],
+            early + Duration::from_millis(9),
+        );
+        first.merge(closed);
+        assert!(first.is_complete());
+        assert_eq!(first.first, Some(early));
+    }
+
+    #[test]
+    fn a_writer_closing_a_file_counts_and_reads_do_not() {
+        assert!(relevant_kind(&CLOSE_WRITE));
+        assert!(relevant_kind(&WRITE));
+        for read in [
+            EventKind::Access(AccessKind::Open(AccessMode::Any)),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+            EventKind::Access(AccessKind::Read),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)),
+        ] {
+            assert!(!relevant_kind(&read), "{read:?}");
+        }
     }
 
     fn write(root: &Path, rel: &str, text: &str) {

@@ -16,7 +16,10 @@ pub struct Outcome {
     pub checks: Vec<CheckResult>,
     pub diagnostics: Vec<Diagnostic>,
     pub data_files: Vec<PathBuf>,
+    /// Reading the data and testing it.
     pub load_ms: f64,
+    /// Of `load_ms`, testing it: checks, SLAs, PII scan and column profiles.
+    pub checks_ms: f64,
 }
 
 /// What derived products need to find their inputs: who provides each contract, and the served tables of products

@@ -128,6 +128,12 @@ async fn follow_a_session(mode: WatchMode, name: &str) {
     let (_, status) = get_json(&s.app, "/api/status").await;
     assert_eq!(status["watching"], name);
     assert!(status["generation"].as_u64() >= Some(snap.generation), "{status}");
+    // The rebuild the watcher asked for says where its time went, the wait for the watcher included.
+    let phases = &status["history"][0]["phases"];
+    for phase in ["watch_wait_ms", "build_ms", "profiles_ms", "rebuild_ms"] {
+        assert!(phases[phase].as_f64().is_some_and(|ms| ms > 0.0), "{phase}: {status}");
+    }
+    assert!(phases["rebuild_ms"].as_f64() >= phases["build_ms"].as_f64(), "{status}");
     // A save by rename.
     save_by_rename(
         &csv,
