@@ -145,6 +145,16 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = 2 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Port of the Postgres wire endpoint (psql, BI tools; the user name is the role), on the --bind address
+    /// [default: 7732; when that port is taken, serve goes on without the endpoint, with a warning].
+    #[arg(long, value_name = "PORT")]
+    pub pg_port: Option<u16>,
+    /// Do not listen for Postgres clients.
+    #[arg(long)]
+    pub no_pg: bool,
+    /// Rows one query through the Postgres endpoint may return (results stream; a larger one ends with an error).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub pg_max_rows: usize,
     /// Do not watch the folder for changes.
     #[arg(long)]
     pub no_watch: bool,
@@ -555,5 +565,23 @@ mod tests {
         assert!(host("meshbox.example").is_err());
         assert!(host("http://user@evil.example/").is_err());
         assert!(host("http:///x").is_err());
+    }
+
+    #[test]
+    fn postgres_endpoint_flags_parse() {
+        let serve = |args: &[&str]| match Cli::try_parse_from([&["meshbox", "serve"], args].concat())
+            .unwrap()
+            .command
+        {
+            Command::Serve(a) => a,
+            _ => panic!("serve expected"),
+        };
+        let defaults = serve(&[]);
+        assert_eq!(
+            (defaults.pg_port, defaults.no_pg, defaults.pg_max_rows),
+            (None, false, 1_000_000)
+        );
+        let set = serve(&["--pg-port", "15432", "--no-pg", "--pg-max-rows", "10"]);
+        assert_eq!((set.pg_port, set.no_pg, set.pg_max_rows), (Some(15432), true, 10));
     }
 }

@@ -393,13 +393,95 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| Unusable(format!("cannot listen on {addr}: {e} (pick another --port or --bind)")))?;
     let bound = listener.local_addr()?;
-    match print(&serve_banner(&args, &root, bound, room)) {
+    let postgres = start_postgres(&args, &state).await?;
+    let mut banner = serve_banner(&args, &root, bound, room);
+    if let Some(pg) = &postgres {
+        banner.push_str(&pg.banner());
+    }
+    match print(&banner) {
         // Nobody reads the banner (`meshbox serve | head -1` has gone): keep serving.
         Err(e) if is_closed_output(&e) => {}
         printed => printed?,
     }
     crate::serve::http::serve(listener, crate::serve::http::router(state)).await?;
+    if let Some(pg) = postgres {
+        pg.stop().await;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The Postgres wire endpoint beside the web server: bound at start (on the web server's address), stopped when
+/// the web server stops.
+struct Postgres {
+    addr: std::net::SocketAddr,
+    /// Roles are locked in this room: their password is the token.
+    locked: bool,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Postgres {
+    fn banner(&self) -> String {
+        let host = if self.addr.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            self.addr.ip().to_string()
+        };
+        let password = if self.locked {
+            "; a locked role's password is the token"
+        } else {
+            ""
+        };
+        format!(
+            "Postgres clients: psql \"host={host} port={} dbname=meshbox user=<role>\" (the user name is the role{password})\n",
+            self.addr.port()
+        )
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "the Postgres endpoint stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "the Postgres endpoint failed"),
+            Ok(Ok(())) => {}
+        }
+    }
+}
+
+/// Starts the Postgres endpoint unless `--no-pg`.
+async fn start_postgres(
+    args: &ServeArgs,
+    state: &Arc<crate::serve::http::AppState>,
+) -> anyhow::Result<Option<Postgres>> {
+    if args.no_pg {
+        return Ok(None);
+    }
+    let port = args.pg_port.unwrap_or(crate::serve::pg::DEFAULT_PORT);
+    let listener = match crate::serve::pg::bind(std::net::SocketAddr::new(args.bind, port)).await {
+        Ok(listener) => listener,
+        // The default port taken (another meshbox, a Postgres): serve the web without the endpoint.
+        Err(e) if args.pg_port.is_none() => {
+            tracing::warn!(error = %e, "the Postgres endpoint is off");
+            return Ok(None);
+        }
+        Err(e) => return Err(Unusable(e.to_string()).into()),
+    };
+    let addr = listener.local_addr()?;
+    let opts = crate::serve::pg::PgOptions {
+        max_rows: args.pg_max_rows,
+        ..Default::default()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        let _ = stopped.await;
+    };
+    let task = tokio::spawn(crate::serve::pg::serve(listener, state.clone(), opts, shutdown));
+    Ok(Some(Postgres {
+        addr,
+        locked: state.web.room.is_some(),
+        stop,
+        task,
+    }))
 }
 
 /// The files a command created, one `  created …` line each, relative to `base`.
