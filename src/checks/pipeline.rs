@@ -29,6 +29,9 @@ pub struct Options {
     pub ignore: Vec<String>,
     /// meshbox's own folder for this mesh (contract history, audit log); never inside the mesh.
     pub state_dir: Option<PathBuf>,
+    /// A second folder a relative server path is tried against when nothing exists at it next to the contract:
+    /// the working directory, for `meshbox test` (datacontract-cli resolves paths from there). None in a mesh.
+    pub paths_fallback: Option<PathBuf>,
 }
 
 impl Options {
@@ -235,6 +238,7 @@ pub fn load_and_check_with(
     let policy = PathPolicy {
         root: root.to_path_buf(),
         allow_outside: opts.allow_outside_root,
+        fallback: opts.paths_fallback.clone(),
     };
     let workers = opts
         .engine

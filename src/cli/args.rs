@@ -204,8 +204,19 @@ pub struct TestArgs {
     /// Write the report to this file instead of standard output (as `datacontract test --output`).
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// When the data is missing (a server path with no file, nothing to test): `fail` (exit 1: a contract that
+    /// tested nothing did not pass) or `warn` (a warning and exit 0, as datacontract-cli does).
+    #[arg(long, value_enum, default_value_t = MissingData::Fail)]
+    pub missing_data: MissingData,
     #[command(flatten)]
     pub engine: EngineArgs,
+}
+
+/// What `meshbox test` makes of missing data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MissingData {
+    Fail,
+    Warn,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -361,6 +372,7 @@ impl EngineArgs {
             pii: false,
             ignore: self.ignore.clone(),
             state_dir: None,
+            paths_fallback: None,
         })
     }
 }

@@ -47,6 +47,7 @@ fn options(scratch: &Path) -> Options {
         pii: true,
         ignore: Vec::new(),
         state_dir: None,
+        paths_fallback: None,
     }
 }
 

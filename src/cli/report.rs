@@ -329,7 +329,8 @@ pub fn contract_text(
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "contract {} ({})", contract.title(), contract.doc.file.display());
-    for d in diagnostics.iter().filter(|d| d.severity != Severity::Info) {
+    // Notes included: for one contract they say where its data was read from (a server chosen, a path resolved).
+    for d in diagnostics {
         let _ = writeln!(out, "{d}");
     }
     for c in checks {

@@ -177,6 +177,9 @@ pub struct PathPolicy {
     /// The mesh root (canonical). Files outside it are refused unless `allow_outside`.
     pub root: PathBuf,
     pub allow_outside: bool,
+    /// Where a relative server path is tried when nothing exists at it next to the contract (`meshbox test`: the
+    /// working directory); a note says so.
+    pub fallback: Option<PathBuf>,
 }
 
 /// Result of loading all tables of one contract.
@@ -252,7 +255,7 @@ pub fn load_contract(
             continue;
         }
         let source = match server {
-            Some(s) => resolve_server_source(contract, s, table, &contract_dir, policy),
+            Some(s) => resolve_server_source(contract, s, table, &contract_dir, policy, &mut out.diagnostics),
             None => find_conventional_source(contract, table, &contract_dir, policy),
         };
         let source = match source {
@@ -352,6 +355,7 @@ fn resolve_server_source(
     table: &Table,
     contract_dir: &Path,
     policy: &PathPolicy,
+    notes: &mut Vec<Diagnostic>,
 ) -> Result<Option<Source>, Box<Diagnostic>> {
     let field = |k: &str| path_of(&server.path_in_doc, k);
     let Some(raw_path) = server.path.as_deref() else {
@@ -391,7 +395,23 @@ fn resolve_server_source(
         })?),
         None => None,
     };
-    let files = expand_files(&with_model, contract_dir, format, policy).map_err(|e| {
+    let files = expand_with_fallback(&with_model, contract_dir, format, policy).map(|(files, used)| {
+        if let Some(dir) = used {
+            notes.push(contract_diag(
+                contract,
+                Severity::Info,
+                "path-from-working-directory",
+                &field("path"),
+                format!(
+                    "`{with_model}` does not exist next to the contract; read relative to the working directory {} instead",
+                    dir.display()
+                ),
+                Some("write the path relative to the contract file to make the contract work from anywhere".into()),
+            ));
+        }
+        files
+    });
+    let files = files.map_err(|e| {
         Box::new(contract_diag(
             contract,
             Severity::Error,
@@ -475,6 +495,26 @@ fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// `expand_files` relative to `base`; when that finds nothing and the policy has a fallback folder, relative to it
+/// (returned with the files). The first error is the one reported.
+fn expand_with_fallback(
+    path: &str,
+    base: &Path,
+    format: Option<Format>,
+    policy: &PathPolicy,
+) -> Result<(Vec<PathBuf>, Option<PathBuf>), String> {
+    let first = match expand_files(path, base, format, policy) {
+        Ok(files) => return Ok((files, None)),
+        Err(e) => e,
+    };
+    match &policy.fallback {
+        Some(dir) if Path::new(path).is_relative() && dir != base => expand_files(path, dir, format, policy)
+            .map(|files| (files, Some(dir.clone())))
+            .map_err(|_| first),
+        _ => Err(first),
+    }
 }
 
 /// Expands a server path into files: a file, a folder (every file of the format inside it), or a glob.

@@ -310,3 +310,54 @@ fn serve_keeps_serving_when_nobody_reads_its_output() {
     let _ = child.wait();
     assert_eq!(status, None, "serve ended when its standard output was closed");
 }
+
+/// A contract written for datacontract-cli, whose server path is relative to the folder it runs from (`tests/`),
+/// in `dir`: `contracts/cities.odcs.yaml` reading `data/cities.csv` of `dir`.
+fn contract_relative_to_the_working_directory(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir.join("contracts")).unwrap();
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::write(dir.join("data/cities.csv"), "id,name\n1,Lyon\n2,Porto\n").unwrap();
+    let contract = dir.join("contracts/cities.odcs.yaml");
+    std::fs::write(
+        &contract,
+        "apiVersion: v3.0.2\nkind: DataContract\nid: cities\nversion: 1.0.0\nstatus: active\n\
+         servers:\n  - server: local\n    type: local\n    format: csv\n    path: data/cities.csv\n\
+         schema:\n  - name: cities\n    properties:\n      - name: id\n        logicalType: integer\n        required: true\n\
+         \x20     - name: name\n        logicalType: string\n",
+    )
+    .unwrap();
+    contract
+}
+
+#[test]
+fn test_reads_a_path_relative_to_the_working_directory_when_the_contract_folder_has_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    contract_relative_to_the_working_directory(dir.path());
+    let run = |cwd: &std::path::Path, extra: &[&str]| {
+        let contract = dir.path().join("contracts/cities.odcs.yaml");
+        let mut args = vec!["test", contract.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        command(&args, scratch.path()).current_dir(cwd).output().unwrap()
+    };
+    // From the folder datacontract-cli's suite runs in: read, with a note saying from where.
+    let out = run(dir.path(), &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(text.contains("relative to the working directory"), "{text}");
+    // From anywhere else the file is missing: nothing was tested, which is not a pass …
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = run(elsewhere.path(), &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(text.contains("file not found: `data/cities.csv`"), "{text}");
+    // … unless the pipeline asks for datacontract-cli's exit code.
+    let out = run(elsewhere.path(), &["--missing-data", "warn"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(text.contains("file not found: `data/cities.csv`"), "{text}");
+    // A contract that does fail still fails with --missing-data warn.
+    std::fs::write(dir.path().join("data/cities.csv"), "id,name\n,Lyon\n").unwrap();
+    let out = run(dir.path(), &["--missing-data", "warn"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+}

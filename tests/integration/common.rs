@@ -33,6 +33,7 @@ pub fn options(scratch: &Path) -> Options {
         pii: true,
         ignore: Vec::new(),
         state_dir: None,
+        paths_fallback: None,
     }
 }
 
