@@ -127,14 +127,16 @@ impl Sight {
                             .is_some_and(other_sees))
             }
             Reads::Columns(columns) => {
-                let table = table.map(str::to_lowercase);
-                let sets: Vec<&BTreeSet<String>> = match &table {
-                    Some(t) => self.masked.get(t).into_iter().collect(),
-                    None => self.masked.values().collect(),
-                };
-                columns
-                    .iter()
-                    .all(|c| sets.iter().all(|s| !s.contains(&c.to_lowercase())))
+                // Called for every check of every product per role: no allocation.
+                let clear = |set: &BTreeSet<String>| !columns.iter().any(|c| set.iter().any(|m| same_name(m, c)));
+                match table {
+                    Some(t) => self
+                        .masked
+                        .iter()
+                        .filter(|(k, _)| same_name(k, t))
+                        .all(|(_, s)| clear(s)),
+                    None => self.masked.values().all(clear),
+                }
             }
         }
     }
@@ -142,6 +144,15 @@ impl Sight {
     /// Reads the product and sees none of its columns masked.
     pub fn sees_everything(&self) -> bool {
         self.sees(None, &Reads::Everything)
+    }
+}
+
+/// Whether `name` is `lower` (a lower-case name) but for case.
+fn same_name(lower: &str, name: &str) -> bool {
+    if name.is_ascii() {
+        lower.eq_ignore_ascii_case(name)
+    } else {
+        lower == name.to_lowercase()
     }
 }
 

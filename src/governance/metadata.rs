@@ -15,8 +15,8 @@ use duckdb::Connection;
 use duckdb::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, ListBuilder, StringArray, StringBuilder};
 use duckdb::arrow::datatypes::{DataType, Field, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 /// The schema the metadata tables live in (a domain of that name is refused).
 pub const SCHEMA: &str = "mesh";
@@ -40,12 +40,12 @@ impl Values {
         }
     }
 
-    fn array(&self) -> ArrayRef {
+    fn into_array(self) -> ArrayRef {
         match self {
-            Values::Text(v) => Arc::new(StringArray::from(v.clone())),
-            Values::Int(v) => Arc::new(Int64Array::from(v.clone())),
-            Values::Float(v) => Arc::new(Float64Array::from(v.clone())),
-            Values::Bool(v) => Arc::new(BooleanArray::from(v.clone())),
+            Values::Text(v) => Arc::new(StringArray::from(v)),
+            Values::Int(v) => Arc::new(Int64Array::from(v)),
+            Values::Float(v) => Arc::new(Float64Array::from(v)),
+            Values::Bool(v) => Arc::new(BooleanArray::from(v)),
             Values::List(v) => {
                 let mut b = ListBuilder::new(StringBuilder::new());
                 for items in v {
@@ -58,22 +58,95 @@ impl Values {
             }
         }
     }
+
+    fn arrow_type(&self) -> DataType {
+        match self {
+            Values::Text(_) => DataType::Utf8,
+            Values::Int(_) => DataType::Int64,
+            Values::Float(_) => DataType::Float64,
+            Values::Bool(_) => DataType::Boolean,
+            Values::List(_) => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+        }
+    }
+
+    fn hash_into(&self, h: &mut impl std::hash::Hasher) {
+        use std::hash::Hash;
+        match self {
+            Values::Text(v) => v.hash(h),
+            Values::Int(v) => v.hash(h),
+            Values::Float(v) => v.iter().for_each(|x| x.map(f64::to_bits).hash(h)),
+            Values::Bool(v) => v.hash(h),
+            Values::List(v) => v.hash(h),
+        }
+    }
 }
 
 /// Makes an empty column of one type.
 type MakeValues = fn() -> Values;
 
-/// One metadata table, column by column.
-pub struct MetaTable {
-    pub name: &'static str,
+/// One metadata table (or one product's part of it) being built, column by column.
+struct Rows {
+    name: &'static str,
     columns: Vec<(&'static str, Values)>,
 }
 
-impl MetaTable {
-    fn new(name: &'static str, columns: &[(&'static str, MakeValues)]) -> MetaTable {
-        MetaTable {
+/// One metadata table (or one product's part of it) as it is published: its columns' SQL types, its rows as one
+/// Arrow batch, and a digest of its content.
+pub struct MetaTable {
+    pub name: &'static str,
+    columns: Vec<(&'static str, &'static str)>,
+    batch: RecordBatch,
+    digest: u64,
+    /// For a per-product table, each product's rows (`batch` is them, concatenated).
+    parts: Option<Vec<Part>>,
+}
+
+/// One product's rows of a per-product table, by (domain, product).
+struct Part {
+    key: (String, String),
+    rows: Arc<MetaTable>,
+}
+
+/// What a database holds of one metadata table: the digest of its content and, for a per-product table, of each
+/// product's rows — so that an edit rewrites only the rows of the products it touched.
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub digest: u64,
+    parts: Option<Arc<HashMap<(String, String), u64>>>,
+}
+
+impl Rows {
+    fn new(name: &'static str, columns: &[(&'static str, MakeValues)]) -> Rows {
+        Rows {
             name,
             columns: columns.iter().map(|(n, f)| (*n, f())).collect(),
+        }
+    }
+
+    /// The finished table: digest, then the columns moved into Arrow arrays.
+    fn seal(self) -> MetaTable {
+        use std::hash::Hash;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.name.hash(&mut h);
+        for (name, values) in &self.columns {
+            name.hash(&mut h);
+            values.hash_into(&mut h);
+        }
+        let columns = self.columns.iter().map(|(n, v)| (*n, v.sql_type())).collect();
+        let fields: Vec<Field> = self
+            .columns
+            .iter()
+            .map(|(n, v)| Field::new(*n, v.arrow_type(), true))
+            .collect();
+        let arrays = self.columns.into_iter().map(|(_, v)| v.into_array()).collect();
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+            .expect("every column of a metadata table has one value per row");
+        MetaTable {
+            name: self.name,
+            columns,
+            batch,
+            digest: std::hash::Hasher::finish(&h),
+            parts: None,
         }
     }
 
@@ -111,31 +184,49 @@ impl MetaTable {
             _ => unreachable!("column {i} of mesh.{} is a list", self.name),
         }
     }
+}
 
-    fn batch(&self) -> anyhow::Result<RecordBatch> {
-        let fields: Vec<Field> = self
-            .columns
-            .iter()
-            .map(|(n, v)| {
-                let t = match v {
-                    Values::Text(_) => DataType::Utf8,
-                    Values::Int(_) => DataType::Int64,
-                    Values::Float(_) => DataType::Float64,
-                    Values::Bool(_) => DataType::Boolean,
-                    Values::List(_) => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
-                };
-                Field::new(*n, t, true)
-            })
-            .collect();
-        let arrays = self.columns.iter().map(|(_, v)| v.array()).collect();
-        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?)
+impl MetaTable {
+    /// The parts of one table (each product's rows, in order) as the table: `empty` gives its columns.
+    fn concat(empty: MetaTable, parts: Vec<Part>) -> MetaTable {
+        use std::hash::Hash;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        empty.name.hash(&mut h);
+        for p in &parts {
+            p.key.hash(&mut h);
+            p.rows.digest.hash(&mut h);
+        }
+        let batch = empty.rows_of(parts.iter().map(|p| &p.rows));
+        MetaTable {
+            digest: std::hash::Hasher::finish(&h),
+            batch,
+            parts: Some(parts),
+            ..empty
+        }
+    }
+
+    /// These parts' rows as one batch of this table's columns.
+    fn rows_of<'a>(&self, parts: impl Iterator<Item = &'a Arc<MetaTable>>) -> RecordBatch {
+        duckdb::arrow::compute::concat_batches(&self.batch.schema(), parts.map(|p| &p.batch))
+            .expect("the parts of a metadata table share its schema")
+    }
+
+    /// What a database holding this table holds.
+    pub fn held(&self) -> Held {
+        Held {
+            digest: self.digest,
+            parts: self
+                .parts
+                .as_ref()
+                .map(|parts| Arc::new(parts.iter().map(|p| (p.key.clone(), p.rows.digest)).collect())),
+        }
     }
 
     fn ddl(&self) -> String {
         let cols: Vec<String> = self
             .columns
             .iter()
-            .map(|(n, v)| format!("{} {}", quote_ident(n), v.sql_type()))
+            .map(|(n, ty)| format!("{} {ty}", quote_ident(n)))
             .collect();
         format!(
             "CREATE OR REPLACE TABLE {}.{} ({})",
@@ -143,32 +234,6 @@ impl MetaTable {
             quote_ident(self.name),
             cols.join(", ")
         )
-    }
-
-    fn hash_into(&self, h: &mut impl std::hash::Hasher) {
-        use std::hash::Hash;
-        self.name.hash(h);
-        for (name, values) in &self.columns {
-            name.hash(h);
-            match values {
-                Values::Text(v) => v.hash(h),
-                Values::Int(v) => v.hash(h),
-                Values::Float(v) => v.iter().for_each(|x| x.map(f64::to_bits).hash(h)),
-                Values::Bool(v) => v.hash(h),
-                Values::List(v) => v.hash(h),
-            }
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        match self.columns.first().map(|c| &c.1) {
-            Some(Values::Text(v)) => v.is_empty(),
-            Some(Values::Int(v)) => v.is_empty(),
-            Some(Values::Float(v)) => v.is_empty(),
-            Some(Values::Bool(v)) => v.is_empty(),
-            Some(Values::List(v)) => v.is_empty(),
-            None => true,
-        }
     }
 }
 
@@ -193,29 +258,37 @@ fn rel(path: &std::path::Path, root: &std::path::Path) -> String {
 }
 
 /// Builds every metadata table, as `role` may see them (None: everything, for the unmasked database).
-pub fn tables(catalog: &Catalog, gov: &Governance, role: Option<&Role>) -> Vec<MetaTable> {
-    build_tables(catalog, gov, Some(&gov.compliance), role)
+/// The metadata tables as a role sees them (`sights`, from [`sights_of`]), or complete (None); rows of products
+/// that did not change come from `cache`.
+pub fn tables(
+    catalog: &Catalog,
+    gov: &Governance,
+    sights: Option<&[Sight]>,
+    cache: Option<&RowCache>,
+) -> Vec<MetaTable> {
+    build_tables(catalog, gov, Some(&gov.compliance), sights, cache)
 }
 
 /// The metadata tables the SQL policies read while they are being evaluated: everything, with the compliance
 /// columns NULL and `mesh.violations` empty (there is no compliance yet).
 pub fn tables_for_policies(catalog: &Catalog, gov: &Governance) -> Vec<MetaTable> {
-    build_tables(catalog, gov, None, None)
+    build_tables(catalog, gov, None, None, None)
 }
 
 fn build_tables(
     catalog: &Catalog,
     gov: &Governance,
     compliance: Option<&Compliance>,
-    role: Option<&Role>,
+    sights: Option<&[Sight]>,
+    cache: Option<&RowCache>,
 ) -> Vec<MetaTable> {
-    let seen = Seen::new(catalog, gov, compliance, role);
+    let seen = Seen::new(catalog, gov, compliance, sights);
     vec![
         domains_table(&seen),
-        products_table(&seen),
-        tables_table(&seen),
-        columns_table(&seen),
-        checks_table(&seen),
+        products_table(&seen, cache),
+        tables_table(&seen, cache),
+        columns_table(&seen, cache),
+        checks_table(&seen, cache),
         lineage_table(&seen),
         policies_table(&seen),
         violations_table(&seen),
@@ -229,27 +302,28 @@ struct Seen<'a> {
     gov: &'a Governance,
     compliance: Option<&'a Compliance>,
     /// Per product of the catalog, in its order.
-    sights: Vec<Sight>,
+    sights: std::borrow::Cow<'a, [Sight]>,
     /// The keys of the products the role may read.
-    readable: HashSet<String>,
+    readable: HashSet<(&'a str, &'a str)>,
 }
 
 impl<'a> Seen<'a> {
-    fn new(catalog: &'a Catalog, gov: &'a Governance, compliance: Option<&'a Compliance>, role: Option<&Role>) -> Self {
-        let sights: Vec<Sight> = catalog
-            .products
-            .iter()
-            .map(|p| match role {
-                Some(r) => Sight::of(catalog, gov, r, p),
-                None => Sight::everything(),
-            })
-            .collect();
+    fn new(
+        catalog: &'a Catalog,
+        gov: &'a Governance,
+        compliance: Option<&'a Compliance>,
+        sights: Option<&'a [Sight]>,
+    ) -> Self {
+        let sights: std::borrow::Cow<'a, [Sight]> = match sights {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(vec![Sight::everything(); catalog.products.len()]),
+        };
         let readable = catalog
             .products
             .iter()
-            .zip(&sights)
+            .zip(sights.iter())
             .filter(|(_, s)| s.granted)
-            .map(|(p, _)| p.key())
+            .map(|(p, _)| (p.domain.as_str(), p.name.as_str()))
             .collect();
         Seen {
             catalog,
@@ -262,17 +336,24 @@ impl<'a> Seen<'a> {
 
     /// The products the role may read, with what it sees of each.
     fn granted(&self) -> impl Iterator<Item = (&'a Product, &Sight)> {
-        let products = self.catalog.products.iter().map(|p| p.as_ref());
-        products.zip(&self.sights).filter(|(_, s)| s.granted)
+        self.granted_arcs().map(|(p, s)| (p.as_ref(), s))
+    }
+
+    fn granted_arcs(&self) -> impl Iterator<Item = (&'a Arc<Product>, &Sight)> {
+        self.catalog
+            .products
+            .iter()
+            .zip(self.sights.iter())
+            .filter(|(_, s)| s.granted)
     }
 
     fn reads(&self, p: &Product) -> bool {
-        self.readable.contains(&p.key())
+        self.readable.contains(&(p.domain.as_str(), p.name.as_str()))
     }
 
     /// May the role read the product a violation is about?
     fn reads_violation(&self, v: &Violation) -> bool {
-        self.readable.contains(&format!("{}/{}", v.domain, v.product))
+        self.readable.contains(&(v.domain.as_str(), v.product.as_str()))
     }
 
     fn rel(&self, path: &std::path::Path) -> String {
@@ -280,8 +361,106 @@ impl<'a> Seen<'a> {
     }
 }
 
+/// Each product's rows of the per-product tables (`products`, `tables`, `columns`, `checks`), kept between builds
+/// and shared by every role: reused while the product is the same (`Arc`) and so is what its rows depend on
+/// beside it (its signature: access level and compliance, which check measures the role sees). A data edit then
+/// rebuilds the rows of the products it reloaded, not the mesh's.
+#[derive(Default)]
+pub struct RowCache {
+    /// By (table, product address, signature). The entry holds its product, so the address stays its own.
+    parts: Mutex<Parts>,
+}
+
+/// (table, product address, signature) → the product and its rows.
+type Parts = HashMap<(&'static str, usize, u64), (Arc<Product>, Arc<MetaTable>)>;
+
+impl RowCache {
+    /// Forgets the rows of products that are not in `catalog` (as the same `Arc`) any more.
+    pub fn keep_only(&self, catalog: &Catalog) {
+        let live: HashSet<usize> = catalog.products.iter().map(|p| Arc::as_ptr(p) as usize).collect();
+        self.lock().retain(|(_, product, _), _| live.contains(product));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Parts> {
+        self.parts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get_or_build(
+        &self,
+        table: &'static str,
+        p: &Arc<Product>,
+        signature: u64,
+        build: impl FnOnce() -> Arc<MetaTable>,
+    ) -> Arc<MetaTable> {
+        let key = (table, Arc::as_ptr(p) as usize, signature);
+        if let Some((_, rows)) = self.lock().get(&key) {
+            return rows.clone();
+        }
+        let rows = build();
+        self.lock().insert(key, (p.clone(), rows.clone()));
+        rows
+    }
+}
+
+/// One per-product table: every granted product's rows (`fill`), from `cache` where they are there already.
+fn per_product(
+    seen: &Seen,
+    cache: Option<&RowCache>,
+    rows: fn() -> Rows,
+    signature: fn(&Seen, &Product, &Sight) -> u64,
+    fill: impl Fn(&mut Rows, &Product, &Sight),
+) -> MetaTable {
+    let empty = rows().seal();
+    let parts: Vec<Part> = seen
+        .granted_arcs()
+        .map(|(p, sight)| {
+            let build = || {
+                let mut r = rows();
+                fill(&mut r, p, sight);
+                Arc::new(r.seal())
+            };
+            let rows = match cache {
+                Some(c) => c.get_or_build(empty.name, p, signature(seen, p, sight), build),
+                None => build(),
+            };
+            Part {
+                key: (p.domain.clone(), p.name.clone()),
+                rows,
+            }
+        })
+        .collect();
+    MetaTable::concat(empty, parts)
+}
+
+/// Rows that depend on their product alone.
+fn no_signature(_: &Seen, _: &Product, _: &Sight) -> u64 {
+    0
+}
+
+/// A product's row depends on its access level and compliance too.
+fn product_signature(seen: &Seen, p: &Product, _: &Sight) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let key = p.key();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    seen.gov.access.level_of(p).as_str().hash(&mut h);
+    seen.compliance
+        .map(|c| (c.is_compliant(&key), c.is_quarantined(&key)))
+        .hash(&mut h);
+    h.finish()
+}
+
+/// A product's checks depend on which measures the role sees.
+fn checks_signature(_: &Seen, p: &Product, sight: &Sight) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for c in &p.checks {
+        sight.sees(c.table.as_deref(), &c.reads).hash(&mut h);
+    }
+    h.finish()
+}
+
 fn domains_table(seen: &Seen) -> MetaTable {
-    let mut domains = MetaTable::new(
+    let mut domains = Rows::new(
         "domains",
         &[
             ("domain", t),
@@ -299,11 +478,11 @@ fn domains_table(seen: &Seen) -> MetaTable {
         let readable = seen.catalog.products_in(&d.name).filter(|p| seen.reads(p)).count();
         domains.int(4, Some(readable as i64));
     }
-    domains
+    domains.seal()
 }
 
-fn products_table(seen: &Seen) -> MetaTable {
-    let mut products = MetaTable::new(
+fn products_rows() -> Rows {
+    Rows::new(
         "products",
         &[
             ("domain", t),
@@ -329,9 +508,12 @@ fn products_table(seen: &Seen) -> MetaTable {
             ("deprecated", b),
             ("synonyms", l),
         ],
-    );
-    let compliance = seen.compliance;
-    for (p, _) in seen.granted() {
+    )
+}
+
+fn products_table(seen: &Seen, cache: Option<&RowCache>) -> MetaTable {
+    let fill = |products: &mut Rows, p: &Product, _sight: &Sight| {
+        let compliance = seen.compliance;
         let key = p.key();
         products.text(0, Some(p.domain.clone()));
         products.text(1, Some(p.name.clone()));
@@ -365,8 +547,8 @@ fn products_table(seen: &Seen) -> MetaTable {
         products.list(19, p.contracts.iter().map(|c| seen.rel(&c.doc.file)).collect());
         products.bool(20, Some(p.is_deprecated()));
         products.list(21, product_synonyms(p));
-    }
-    products
+    };
+    per_product(seen, cache, products_rows, product_signature, fill)
 }
 
 /// The synonyms of a product's descriptor and its output ports.
@@ -396,8 +578,8 @@ fn declared_tables(p: &Product) -> impl Iterator<Item = (&Contract, &ContractTab
     })
 }
 
-fn tables_table(seen: &Seen) -> MetaTable {
-    let mut tables = MetaTable::new(
+fn tables_rows() -> Rows {
+    Rows::new(
         "tables",
         &[
             ("domain", t),
@@ -415,8 +597,11 @@ fn tables_table(seen: &Seen) -> MetaTable {
             ("deprecated", b),
             ("synonyms", l),
         ],
-    );
-    for (p, _) in seen.granted() {
+    )
+}
+
+fn tables_table(seen: &Seen, cache: Option<&RowCache>) -> MetaTable {
+    let fill = |tables: &mut Rows, p: &Product, _sight: &Sight| {
         for (c, object, loaded) in declared_tables(p) {
             tables.text(0, Some(p.domain.clone()));
             tables.text(1, Some(p.name.clone()));
@@ -433,12 +618,12 @@ fn tables_table(seen: &Seen) -> MetaTable {
             tables.bool(12, Some(object.deprecated));
             tables.list(13, synonym_words(&object.synonyms));
         }
-    }
-    tables
+    };
+    per_product(seen, cache, tables_rows, no_signature, fill)
 }
 
-fn columns_table(seen: &Seen) -> MetaTable {
-    let mut columns = MetaTable::new(
+fn columns_rows() -> Rows {
+    Rows::new(
         "columns",
         &[
             ("domain", t),
@@ -464,8 +649,11 @@ fn columns_table(seen: &Seen) -> MetaTable {
             ("deprecated", b),
             ("synonyms", l),
         ],
-    );
-    for (p, _) in seen.granted() {
+    )
+}
+
+fn columns_table(seen: &Seen, cache: Option<&RowCache>) -> MetaTable {
+    let fill = |columns: &mut Rows, p: &Product, _sight: &Sight| {
         for (_, object, loaded) in declared_tables(p) {
             // The declared columns, then those found in the data only.
             let mut names: Vec<&str> = object.columns.iter().map(|c| c.name.as_str()).collect();
@@ -500,8 +688,8 @@ fn columns_table(seen: &Seen) -> MetaTable {
                 columns.list(21, decl.map(|c| synonym_words(&c.synonyms)).unwrap_or_default());
             }
         }
-    }
-    columns
+    };
+    per_product(seen, cache, columns_rows, no_signature, fill)
 }
 
 /// The classification a column is served under: the declared one, or the strictest it inherits from the input
@@ -516,8 +704,8 @@ fn effective_classification(declared: Option<&Column>, loaded: Option<&LoadedCol
     }
 }
 
-fn checks_table(seen: &Seen) -> MetaTable {
-    let mut checks = MetaTable::new(
+fn checks_rows() -> Rows {
+    Rows::new(
         "checks",
         &[
             ("domain", t),
@@ -535,8 +723,11 @@ fn checks_table(seen: &Seen) -> MetaTable {
             ("unit", t),
             ("threshold", t),
         ],
-    );
-    for (p, sight) in seen.granted() {
+    )
+}
+
+fn checks_table(seen: &Seen, cache: Option<&RowCache>) -> MetaTable {
+    let fill = |checks: &mut Rows, p: &Product, sight: &Sight| {
         for c in &p.checks {
             checks.text(0, Some(p.domain.clone()));
             checks.text(1, Some(p.name.clone()));
@@ -553,8 +744,8 @@ fn checks_table(seen: &Seen) -> MetaTable {
             checks.text(12, c.unit.clone());
             checks.text(13, c.threshold.as_ref().map(|t| t.to_string()));
         }
-    }
-    checks
+    };
+    per_product(seen, cache, checks_rows, checks_signature, fill)
 }
 
 /// The name a value serializes to (an enum's variant as the manifests spell it).
@@ -565,7 +756,7 @@ fn serde_name(value: impl serde::Serialize) -> Option<String> {
 }
 
 fn lineage_table(seen: &Seen) -> MetaTable {
-    let mut lineage = MetaTable::new(
+    let mut lineage = Rows::new(
         "lineage",
         &[
             ("consumer_domain", t),
@@ -576,13 +767,20 @@ fn lineage_table(seen: &Seen) -> MetaTable {
             ("provider_product", t),
         ],
     );
+    // The product providing each contract id (the first in folder order), looked up once per port.
+    let mut providers: HashMap<&str, &Product> = HashMap::new();
+    for q in &seen.catalog.products {
+        for id in q.contracts.iter().filter_map(|c| c.id.as_deref()) {
+            providers.entry(id).or_insert(q);
+        }
+    }
     for (p, _) in seen.granted() {
         for port in p.descriptor.iter().flat_map(|d| d.input_ports.iter()) {
             // A provider the role may not read is left unnamed.
             let provider = port
                 .contract_id
                 .as_deref()
-                .and_then(|id| seen.catalog.product_by_contract_id(id))
+                .and_then(|id| providers.get(id).copied())
                 .filter(|q| seen.reads(q));
             lineage.text(0, Some(p.domain.clone()));
             lineage.text(1, Some(p.name.clone()));
@@ -592,11 +790,11 @@ fn lineage_table(seen: &Seen) -> MetaTable {
             lineage.text(5, provider.map(|q| q.name.clone()));
         }
     }
-    lineage
+    lineage.seal()
 }
 
 fn policies_table(seen: &Seen) -> MetaTable {
-    let mut policies = MetaTable::new(
+    let mut policies = Rows::new(
         "policies",
         &[
             ("policy_id", t),
@@ -637,11 +835,11 @@ fn policies_table(seen: &Seen) -> MetaTable {
             }),
         );
     }
-    policies
+    policies.seal()
 }
 
 fn violations_table(seen: &Seen) -> MetaTable {
-    let mut violations = MetaTable::new(
+    let mut violations = Rows::new(
         "violations",
         &[
             ("policy_id", t),
@@ -673,19 +871,27 @@ fn violations_table(seen: &Seen) -> MetaTable {
         violations.int(8, v.line.map(|l| l as i64));
         violations.text(9, v.field.clone());
     }
-    violations
+    violations.seal()
+}
+
+/// What `role` may see of each product of `catalog`, in its order: what [`view_of`] and [`tables`] take.
+pub fn sights_of(catalog: &Catalog, gov: &Governance, role: &Role) -> Vec<Sight> {
+    catalog
+        .products
+        .iter()
+        .map(|p| Sight::of(catalog, gov, role, p))
+        .collect()
 }
 
 /// What `role` may see of the complete tables, as a digest of which products it reads and which check measures it
 /// sees, and whether that is everything. With the complete tables' digest it identifies the role's tables (they
 /// are a function of both), so roles are grouped and databases left alone without building the tables.
-pub fn view_of(catalog: &Catalog, gov: &Governance, role: &Role) -> (u64, bool) {
+pub fn view_of(catalog: &Catalog, sights: &[Sight]) -> (u64, bool) {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     let mut everything = true;
-    for p in &catalog.products {
-        let sight = Sight::of(catalog, gov, role, p);
-        p.key().hash(&mut h);
+    for (p, sight) in catalog.products.iter().zip(sights) {
+        (&p.domain, &p.name).hash(&mut h);
         sight.granted.hash(&mut h);
         everything &= sight.granted;
         if sight.granted {
@@ -702,9 +908,10 @@ pub fn view_of(catalog: &Catalog, gov: &Governance, role: &Role) -> (u64, bool) 
 
 /// A digest of the tables' content: a database whose metadata has this digest needs no republishing.
 pub fn digest(tables: &[MetaTable]) -> u64 {
+    use std::hash::Hash;
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for t in tables {
-        t.hash_into(&mut h);
+        t.digest.hash(&mut h);
     }
     std::hash::Hasher::finish(&h)
 }
@@ -713,15 +920,92 @@ pub fn digest(tables: &[MetaTable]) -> u64 {
 pub fn publish(conn: &Connection, tables: &[MetaTable]) -> anyhow::Result<()> {
     conn.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(SCHEMA)))?;
     for t in tables {
-        conn.execute_batch(&t.ddl())?;
-        if t.is_empty() {
-            continue;
-        }
-        let mut appender = conn.appender_to_db(t.name, SCHEMA)?;
-        appender.append_record_batch(t.batch()?)?;
-        appender.flush()?;
+        write_table(conn, t)?;
     }
     Ok(())
+}
+
+fn write_table(conn: &Connection, t: &MetaTable) -> anyhow::Result<()> {
+    conn.execute_batch(&t.ddl())?;
+    append(conn, t.name, t.batch.clone())
+}
+
+fn append(conn: &Connection, table: &str, rows: RecordBatch) -> anyhow::Result<()> {
+    if rows.num_rows() == 0 {
+        return Ok(());
+    }
+    let mut appender = conn.appender_to_db(table, SCHEMA)?;
+    appender.append_record_batch(rows)?;
+    appender.flush()?;
+    Ok(())
+}
+
+/// Brings the metadata tables a database holds (`held`) up to date with `tables`, in the caller's transaction:
+/// a table whose content is the same is left alone; in a per-product table where a few products' rows changed,
+/// those rows are replaced; any other table is rewritten. Returns what the database holds afterwards.
+pub fn publish_changed(
+    conn: &Connection,
+    tables: Vec<MetaTable>,
+    held: &BTreeMap<&'static str, Held>,
+) -> anyhow::Result<BTreeMap<&'static str, Held>> {
+    let mut now = BTreeMap::new();
+    let mut schema_made = false;
+    for t in tables {
+        let before = held.get(t.name);
+        if before.is_some_and(|b| b.digest == t.digest) {
+            now.insert(t.name, t.held());
+            continue;
+        }
+        if !schema_made {
+            conn.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(SCHEMA)))?;
+            schema_made = true;
+        }
+        let replaced = match before.and_then(|b| b.parts.as_deref()) {
+            Some(parts) => replace_changed_parts(conn, &t, parts)?,
+            None => false,
+        };
+        if !replaced {
+            write_table(conn, &t)?;
+        }
+        now.insert(t.name, t.held());
+    }
+    Ok(now)
+}
+
+/// Replaces the rows of the products whose part changed, when they are few. False when the table should be
+/// rewritten instead (not a per-product table, or most of it changed).
+fn replace_changed_parts(
+    conn: &Connection,
+    t: &MetaTable,
+    before: &HashMap<(String, String), u64>,
+) -> anyhow::Result<bool> {
+    let Some(parts) = &t.parts else {
+        return Ok(false);
+    };
+    let current: HashMap<&(String, String), u64> = parts.iter().map(|p| (&p.key, p.rows.digest)).collect();
+    let stale: Vec<&(String, String)> = before
+        .iter()
+        .filter(|(k, d)| current.get(k) != Some(*d))
+        .map(|(k, _)| k)
+        .collect();
+    let fresh: Vec<&Arc<MetaTable>> = parts
+        .iter()
+        .filter(|p| before.get(&p.key) != Some(&p.rows.digest))
+        .map(|p| &p.rows)
+        .collect();
+    if stale.len() + fresh.len() > (parts.len() / 4).max(8) {
+        return Ok(false);
+    }
+    let mut delete = conn.prepare(&format!(
+        "DELETE FROM {}.{} WHERE domain = ? AND product = ?",
+        quote_ident(SCHEMA),
+        quote_ident(t.name)
+    ))?;
+    for (domain, product) in stale {
+        delete.execute([domain, product])?;
+    }
+    append(conn, t.name, t.rows_of(fresh.into_iter()))?;
+    Ok(true)
 }
 
 /// (name, type) of each column of a table.

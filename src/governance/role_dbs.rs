@@ -6,6 +6,7 @@
 use crate::base::sql::quote_ident;
 use crate::governance::Governance;
 use crate::governance::access::Role;
+use crate::governance::disclosure::Sight;
 use crate::governance::masking::Salt;
 use crate::governance::metadata::MetaTable;
 use crate::governance::policy::MaskMethod;
@@ -28,8 +29,8 @@ struct TableState {
 /// The tables a role may read, by (schema, table).
 type Plan = BTreeMap<(String, String), TableState>;
 
-/// The digest of each metadata table a database holds, by name: only tables whose digest changes are written again.
-type MetaDigests = BTreeMap<&'static str, u64>;
+/// What a database holds of each metadata table, by name: only what changes is written again.
+type MetaDigests = BTreeMap<&'static str, crate::governance::metadata::Held>;
 
 #[derive(Clone)]
 struct ProfileDb {
@@ -51,6 +52,8 @@ pub struct Profiles {
     pub unavailable: Vec<String>,
     /// The digests of the metadata tables in the unmasked database.
     raw_meta: MetaDigests,
+    /// Each product's metadata rows, for the next update.
+    rows: Arc<crate::governance::metadata::RowCache>,
 }
 
 /// Per profile, for `/api/status` and the benchmark: which roles share it and what it holds.
@@ -149,12 +152,13 @@ fn signature(plan: &Plan, meta_digest: u64) -> u64 {
 
 /// Roles that share one database: what they read, and the digest of the metadata they see (built from one of
 /// them only when the database must be republished).
-struct Group<'a> {
+struct Group {
     signature: u64,
     plan: Plan,
     roles: Vec<String>,
-    role: &'a Role,
     meta_digest: u64,
+    /// What its first role sees of each product (every role of the group sees the same).
+    sights: Vec<Sight>,
 }
 
 /// Brings every role's database up to date with `catalog`, reusing the previous ones where it can (only tables
@@ -170,13 +174,19 @@ pub fn update(
 ) -> Profiles {
     let started = std::time::Instant::now();
     // The complete metadata (for the unmasked database) and what each role sees do not depend on each other.
+    // Rows of products that did not change are reused from the last update.
+    let rows = prev.map(|p| p.rows.clone()).unwrap_or_default();
+    rows.keep_only(catalog);
     let (meta, digests, views) = std::thread::scope(|scope| {
         let views = scope.spawn(|| role_views(catalog, gov));
-        let meta = crate::governance::metadata::tables(catalog, gov, None);
+        let meta = crate::governance::metadata::tables(catalog, gov, None, Some(&rows));
         let digests = digests_of(&meta);
         (meta, digests, views.join().expect("the role views thread panicked"))
     });
-    let mut next = Profiles::default();
+    let mut next = Profiles {
+        rows: rows.clone(),
+        ..Profiles::default()
+    };
     let groups = group_roles(views, raw, combined(&digests), &mut next);
     tracing::debug!(meta_ms = started.elapsed().as_secs_f64() * 1e3, "metadata built");
     // Read before the unmasked database's metadata is written: that holds its administrative connection.
@@ -188,7 +198,7 @@ pub fn update(
     let (raw_meta, synced) = std::thread::scope(|scope| {
         let raw_meta = scope.spawn(|| publish_raw_meta(prev, raw, meta, digests));
         let synced = match &columns {
-            Ok(columns) => sync_side_by_side(jobs, catalog, gov, columns, salt),
+            Ok(columns) => sync_side_by_side(jobs, catalog, gov, columns, salt, &rows),
             Err(e) => unavailable(jobs, e),
         };
         (raw_meta.join().expect("the metadata thread panicked"), synced)
@@ -205,35 +215,16 @@ pub fn update(
 
 /// The digest of each metadata table.
 fn digests_of(tables: &[MetaTable]) -> MetaDigests {
-    tables
-        .iter()
-        .map(|t| (t.name, crate::governance::metadata::digest(std::slice::from_ref(t))))
-        .collect()
+    tables.iter().map(|t| (t.name, t.held())).collect()
 }
 
 /// One digest for all the tables.
 fn combined(digests: &MetaDigests) -> u64 {
     let mut h = DefaultHasher::new();
-    digests.hash(&mut h);
-    h.finish()
-}
-
-/// Writes the metadata tables whose digest differs from what the database holds (`held`), in the caller's
-/// transaction.
-fn publish_changed(
-    conn: &Connection,
-    tables: Vec<MetaTable>,
-    now: &MetaDigests,
-    held: &MetaDigests,
-) -> anyhow::Result<()> {
-    let changed: Vec<MetaTable> = tables
-        .into_iter()
-        .filter(|t| held.get(t.name) != now.get(t.name))
-        .collect();
-    if changed.is_empty() {
-        return Ok(());
+    for (name, held) in digests {
+        (name, held.digest).hash(&mut h);
     }
-    crate::governance::metadata::publish(conn, &changed)
+    h.finish()
 }
 
 /// Brings the complete metadata tables in the unmasked database up to date, writing only those that changed. Returns
@@ -245,11 +236,11 @@ fn publish_raw_meta(
     digests: MetaDigests,
 ) -> MetaDigests {
     let held = prev.map(|p| p.raw_meta.clone()).unwrap_or_default();
-    if held == digests {
+    if combined(&held) == combined(&digests) && held.len() == digests.len() {
         return digests;
     }
-    match raw.transaction(|conn| publish_changed(conn, meta, &digests, &held)) {
-        Ok(()) => digests,
+    match raw.transaction(|conn| crate::governance::metadata::publish_changed(conn, meta, &held)) {
+        Ok(now) => now,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "metadata tables could not be published");
             MetaDigests::new()
@@ -264,6 +255,8 @@ struct RoleView<'a> {
     plan: Plan,
     view: u64,
     everything: bool,
+    /// What it sees of each product (for its metadata tables).
+    sights: Vec<Sight>,
 }
 
 fn role_views<'a>(catalog: &Catalog, gov: &'a Governance) -> Vec<RoleView<'a>> {
@@ -272,13 +265,15 @@ fn role_views<'a>(catalog: &Catalog, gov: &'a Governance) -> Vec<RoleView<'a>> {
         .iter()
         .map(|role| {
             let plan = plan_of(catalog, gov, role);
-            let (view, sees_all) = crate::governance::metadata::view_of(catalog, gov, role);
+            let sights = crate::governance::metadata::sights_of(catalog, gov, role);
+            let (view, sees_all) = crate::governance::metadata::view_of(catalog, &sights);
             let everything = is_everything(&plan, catalog) && sees_all;
             RoleView {
                 role,
                 plan,
                 view,
                 everything,
+                sights,
             }
         })
         .collect()
@@ -286,13 +281,14 @@ fn role_views<'a>(catalog: &Catalog, gov: &'a Governance) -> Vec<RoleView<'a>> {
 
 /// Roles grouped by what they may see: the same tables with the same masks, and the same metadata. A role that
 /// sees everything as it is gets the unmasked database in `next` and no group.
-fn group_roles<'a>(views: Vec<RoleView<'a>>, raw: &Arc<ServingDb>, digest: u64, next: &mut Profiles) -> Vec<Group<'a>> {
+fn group_roles<'a>(views: Vec<RoleView<'a>>, raw: &Arc<ServingDb>, digest: u64, next: &mut Profiles) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for RoleView {
         role,
         plan,
         view,
         everything,
+        sights,
     } in views
     {
         if everything {
@@ -311,8 +307,8 @@ fn group_roles<'a>(views: Vec<RoleView<'a>>, raw: &Arc<ServingDb>, digest: u64, 
                 signature: sig,
                 plan,
                 roles: vec![role.name.clone()],
-                role,
                 meta_digest,
+                sights,
             }),
         }
     }
@@ -321,13 +317,13 @@ fn group_roles<'a>(views: Vec<RoleView<'a>>, raw: &Arc<ServingDb>, digest: u64, 
 
 /// Pairs every group with its database: the previous one of the same signature, else one that served one of its
 /// roles, else a new one. A group whose database cannot be opened has its roles marked unavailable in `next`.
-fn pair_with_databases<'a>(
-    groups: Vec<Group<'a>>,
+fn pair_with_databases(
+    groups: Vec<Group>,
     mut old: Vec<ProfileDb>,
     engine: &EngineSettings,
     max_execution_ms: u64,
     next: &mut Profiles,
-) -> Vec<(Group<'a>, ProfileDb)> {
+) -> Vec<(Group, ProfileDb)> {
     let mut jobs = Vec::new();
     for g in groups {
         let reuse = old
@@ -361,7 +357,7 @@ fn pair_with_databases<'a>(
 type Synced = (u64, Vec<String>, ProfileDb, anyhow::Result<()>);
 
 /// A group, its database and a connection to the unmasked database to copy from.
-type Job<'a> = (Group<'a>, ProfileDb, anyhow::Result<Connection>);
+type Job = (Group, ProfileDb, anyhow::Result<Connection>);
 
 /// Every job failed: the unmasked tables could not be listed.
 fn unavailable(jobs: Vec<Job>, error: &anyhow::Error) -> Vec<Synced> {
@@ -381,13 +377,14 @@ fn sync_side_by_side(
     gov: &Governance,
     columns: &RawColumns,
     salt: &Salt,
+    rows: &crate::governance::metadata::RowCache,
 ) -> Vec<Synced> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .into_iter()
             .map(|(g, mut profile, raw)| {
                 scope.spawn(move || {
-                    let meta = || crate::governance::metadata::tables(catalog, gov, Some(g.role));
+                    let meta = || crate::governance::metadata::tables(catalog, gov, Some(&g.sights), Some(rows));
                     let r = sync(&mut profile, &g.plan, raw, columns, salt, (&meta, g.meta_digest));
                     (g.signature, g.roles, profile, r)
                 })
@@ -462,19 +459,17 @@ fn sync(
     let started = std::time::Instant::now();
     // Built before the transaction: the role's queries wait for the database while it runs.
     let tables = (profile.meta != digest).then(meta);
+    let built = started.elapsed();
     let raw_conn = raw?;
     let (held, meta_tables) = profile.db.transaction(|conn| {
         let held = copy_changed(conn, &raw_conn, &profile.tables, plan, columns, salt)?;
-        let copied = started.elapsed();
+        let copied = started.elapsed() - built;
         let meta_tables = match tables {
             None => profile.meta_tables.clone(),
-            Some(tables) => {
-                let digests = digests_of(&tables);
-                publish_changed(conn, tables, &digests, &profile.meta_tables)?;
-                digests
-            }
+            Some(tables) => crate::governance::metadata::publish_changed(conn, tables, &profile.meta_tables)?,
         };
         tracing::debug!(
+            meta_build_ms = built.as_secs_f64() * 1e3,
             copy_ms = copied.as_secs_f64() * 1e3,
             total_ms = started.elapsed().as_secs_f64() * 1e3,
             "profile sync"
