@@ -50,6 +50,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             .build()
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(commands::serve(args))),
+        Command::Mcp(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(commands::mcp(args))),
     }
 }
 

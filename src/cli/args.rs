@@ -28,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the catalog and SQL console for a mesh folder (without DIR: the bundled sample mesh).
     Serve(ServeArgs),
+    /// Speak MCP on standard input/output as one role, for AI assistants and IDEs (without DIR: the sample mesh).
+    Mcp(McpArgs),
     /// Load a mesh, run every contract check, print a summary; exit 1 when a blocking check fails.
     Validate(ValidateArgs),
     /// Test one ODCS contract against its data (a drop-in for `datacontract test`).
@@ -302,6 +304,43 @@ pub struct LintArgs {
     pub format: ReportFormat,
 }
 
+/// `meshbox mcp`: the MCP server over stdio. The same mesh, state folder (audit log, hash salt) and query limits as
+/// `serve`; one role for the session.
+#[derive(Debug, Clone, clap::Args)]
+pub struct McpArgs {
+    /// The mesh folder; without it, the sample mesh bundled into meshbox.
+    pub dir: Option<PathBuf>,
+    /// The role the assistant acts as (default: the mesh's default role). Roles are chosen, not authenticated.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Time limit of one query, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    pub sql_time_limit_ms: u64,
+    /// Rows one `query` call returns (at most 200: a model's context is small; more are flagged `truncated`).
+    #[arg(long, default_value_t = 200)]
+    pub max_rows: usize,
+    /// Do not watch the folder for changes.
+    #[arg(long)]
+    pub no_watch: bool,
+    /// How to watch the folder: native notifications, or polling (network drives, containers).
+    #[arg(long, value_enum, default_value_t = WatchMode::Native)]
+    pub watch: WatchMode,
+    /// Where meshbox keeps its own state (audit log, hash salt), never inside the mesh folder; default as for `serve`.
+    #[arg(long, env = "MESHBOX_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+impl McpArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            time_limit: Duration::from_millis(self.sql_time_limit_ms),
+            max_rows: self.max_rows.clamp(1, crate::serve::mcp::ROW_CAP),
+        }
+    }
+}
+
 /// The state folder of the mesh at `root`: `flag`, else `$XDG_STATE_HOME/meshbox/<mesh-id>` or
 /// `~/.local/state/meshbox/<mesh-id>`, where the id is the folder's name and a hash of its full path.
 pub fn state_dir(flag: Option<&PathBuf>, root: &std::path::Path) -> PathBuf {
@@ -557,6 +596,23 @@ mod tests {
             }
             _ => panic!("serve expected"),
         }
+    }
+
+    #[test]
+    fn mcp_flags_parse() {
+        let cli = Cli::try_parse_from(["meshbox", "mcp", "mesh", "--role", "analyst"]).unwrap();
+        let Command::Mcp(a) = cli.command else {
+            panic!("mcp expected")
+        };
+        assert_eq!(a.dir, Some(PathBuf::from("mesh")));
+        assert_eq!(a.role.as_deref(), Some("analyst"));
+        assert_eq!(a.limits().max_rows, 200);
+        let cli = Cli::try_parse_from(["meshbox", "mcp", "--max-rows", "5000"]).unwrap();
+        let Command::Mcp(a) = cli.command else {
+            panic!("mcp expected")
+        };
+        assert!(a.dir.is_none() && a.role.is_none());
+        assert_eq!(a.limits().max_rows, 200, "the cap holds whatever the flag says");
     }
 
     #[test]

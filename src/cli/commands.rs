@@ -1,7 +1,7 @@
 //! The commands: one function per `meshbox` subcommand. Each returns the process exit code; `main` prints errors
 //! and turns them into an exit code with [`exit_code`].
 
-use crate::cli::args::{LintArgs, ReportFormat, ServeArgs, TestArgs, ValidateArgs, cache_dir};
+use crate::cli::args::{LintArgs, McpArgs, ReportFormat, ServeArgs, TestArgs, ValidateArgs, cache_dir};
 use crate::folder::manifests::{ProductSpec, read_contract};
 use crate::live::snapshot::{Mesh, build};
 use anyhow::Context;
@@ -275,12 +275,12 @@ pub fn bench(what: &crate::cli::args::BenchCommand) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// The folder `serve` serves: `DIR`, or the bundled sample mesh unpacked into the cache.
-fn serve_root(args: &ServeArgs) -> anyhow::Result<PathBuf> {
-    match &args.dir {
+/// The folder `serve` and `mcp` serve: `DIR`, or the bundled sample mesh unpacked into the cache.
+fn mesh_root(dir: Option<&PathBuf>, cache: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
+    match dir {
         Some(d) => existing_dir(d),
         None => {
-            let dir = crate::lifecycle::sample_mesh::unpack(&cache_dir(args.engine.cache_dir.as_ref()))
+            let dir = crate::lifecycle::sample_mesh::unpack(&cache_dir(cache))
                 .context("unpacking the bundled sample mesh")?;
             tracing::info!(path = %dir.display(), "serving the bundled sample mesh");
             Ok(dir)
@@ -289,8 +289,8 @@ fn serve_root(args: &ServeArgs) -> anyhow::Result<PathBuf> {
 }
 
 /// The state folder (audit log, hash salt), refused inside the mesh folder.
-fn serve_state_dir(args: &ServeArgs, root: &Path) -> anyhow::Result<PathBuf> {
-    let state = crate::cli::args::state_dir(args.state_dir.as_ref(), root);
+fn outside_state_dir(flag: Option<&PathBuf>, root: &Path) -> anyhow::Result<PathBuf> {
+    let state = crate::cli::args::state_dir(flag, root);
     let state = std::path::absolute(&state).unwrap_or(state);
     if state.starts_with(root) {
         return Err(Unusable(format!(
@@ -304,12 +304,12 @@ fn serve_state_dir(args: &ServeArgs, root: &Path) -> anyhow::Result<PathBuf> {
 
 /// Loads the mesh off the async threads and logs what it found.
 async fn open_mesh(
-    args: &ServeArgs,
+    sql_time_limit_ms: u64,
     root: &Path,
     opts: crate::checks::pipeline::Options,
     salt: crate::governance::masking::Salt,
 ) -> anyhow::Result<Arc<Mesh>> {
-    let max_exec = args.sql_time_limit_ms.saturating_mul(2).max(1000);
+    let max_exec = sql_time_limit_ms.saturating_mul(2).max(1000);
     let open_root = root.to_path_buf();
     let mesh = tokio::task::spawn_blocking(move || Mesh::open_salted(&open_root, opts, max_exec, salt)).await??;
     let snapshot = mesh.snapshot();
@@ -339,6 +339,10 @@ fn serve_banner(
         None => format!("http://{bound}"),
     };
     let mut out = format!("meshbox is serving {} at {address}/\n", root.display());
+    let _ = writeln!(
+        out,
+        "MCP clients (AI assistants): {address}/mcp (the role in an X-Meshbox-Role header; see docs/mcp.md)"
+    );
     if let Some((token, guarded)) = room {
         let roles: Vec<&str> = guarded.iter().map(String::as_str).collect();
         let _ = writeln!(
@@ -363,14 +367,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     opts.profiles = true;
     opts.pii = true;
     let public_host = args.public_host().map_err(Unusable)?;
-    let root = serve_root(&args)?;
-    let state = serve_state_dir(&args, &root)?;
+    let root = mesh_root(args.dir.as_ref(), args.engine.cache_dir.as_ref())?;
+    let state = outside_state_dir(args.state_dir.as_ref(), &root)?;
     opts.state_dir = Some(state.clone());
     let audit = crate::governance::audit::Audit::in_dir(&state)
         .with_context(|| format!("opening the audit log in {}", state.display()))?;
     let salt = crate::governance::masking::Salt::stored_in(&state);
     tracing::info!(path = %state.display(), "state folder (audit log, hash salt)");
-    let mesh = open_mesh(&args, &root, opts, salt).await?;
+    let mesh = open_mesh(args.sql_time_limit_ms, &root, opts, salt).await?;
     let _watcher = if args.no_watch {
         None
     } else {
@@ -409,7 +413,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Err(e) if is_closed_output(&e) => {}
         printed => printed?,
     }
-    crate::serve::http::serve(listener, crate::serve::http::router(state)).await?;
+    let app = crate::serve::http::router_with(state.clone(), crate::serve::mcp::routes(state));
+    crate::serve::http::serve(listener, app).await?;
     if let Some(pg) = postgres {
         pg.stop().await;
     }
@@ -666,4 +671,50 @@ pub fn export(args: &crate::cli::args::ExportArgs) -> anyhow::Result<ExitCode> {
     let written = plan.write(args.force).map_err(|e| Unusable(e.to_string()))?;
     note(format_args!("wrote {} file(s) to {}", written.len(), output.display()));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `meshbox mcp [DIR] [--role R]`: the MCP server on standard input/output, as one role, with the audit log and hash
+/// salt of `serve` for the same folder. Logs go to standard error; standard output is the protocol's.
+pub async fn mcp(args: McpArgs) -> anyhow::Result<ExitCode> {
+    let mut opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
+    opts.profiles = true;
+    opts.pii = true;
+    let root = mesh_root(args.dir.as_ref(), args.engine.cache_dir.as_ref())?;
+    let state = outside_state_dir(args.state_dir.as_ref(), &root)?;
+    opts.state_dir = Some(state.clone());
+    let audit = crate::governance::audit::Audit::in_dir(&state)
+        .with_context(|| format!("opening the audit log in {}", state.display()))?;
+    let salt = crate::governance::masking::Salt::stored_in(&state);
+    let mesh = open_mesh(args.sql_time_limit_ms, &root, opts, salt).await?;
+    let role = mcp_role(&mesh, args.role.as_deref())?;
+    let _watcher = if args.no_watch {
+        None
+    } else {
+        let opts = crate::live::watch::WatchOptions {
+            mode: args.watch,
+            ..Default::default()
+        };
+        Some(crate::live::watch::spawn(mesh.clone(), opts)?)
+    };
+    let state =
+        crate::serve::http::AppState::with_audit(mesh, args.limits(), 2 * 1024 * 1024, 100_000, Arc::new(audit));
+    crate::serve::mcp::serve_stdio(state, role).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The role `meshbox mcp` acts as: `--role`, which the mesh must declare, else the mesh's default role.
+fn mcp_role(mesh: &Mesh, wanted: Option<&str>) -> anyhow::Result<String> {
+    let snapshot = mesh.snapshot();
+    let access = &snapshot.governance.access;
+    match wanted {
+        None => Ok(access.default().name.clone()),
+        Some(name) => match access.role(name) {
+            Some(role) => Ok(role.name.clone()),
+            None => Err(Unusable(format!(
+                "--role: no role named `{name}`; the roles of this mesh are {}",
+                access.role_names().join(", ")
+            ))
+            .into()),
+        },
+    }
 }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Values no attacking role may ever receive: raw masked values, unauthorised products, file contents.
-const SECRETS: &[&str] = &[
+pub(crate) const SECRETS: &[&str] = &[
     "Ada Lovelace",
     "ada@example.com",
     "bo@example.org",
@@ -28,10 +28,10 @@ const SECRETS: &[&str] = &[
 ];
 
 /// The roles that attack: the least privileged one and one that reads more but not everything.
-const ATTACKERS: &[&str] = &["viewer", "analyst"];
+pub(crate) const ATTACKERS: &[&str] = &["viewer", "analyst"];
 
 /// Every file under `root` with its content.
-fn snapshot_folder(root: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn snapshot_folder(root: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -51,7 +51,7 @@ fn snapshot_folder(root: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// What is wrong with one answer: a server failure, and each secret it carries.
-fn leaks(what: &str, status: StatusCode, body: &str) -> Vec<String> {
+pub(crate) fn leaks(what: &str, status: StatusCode, body: &str) -> Vec<String> {
     let shown: String = body.chars().take(300).collect();
     let mut out = Vec::new();
     if status == StatusCode::INTERNAL_SERVER_ERROR {
@@ -204,7 +204,7 @@ fn unmasking_attacks() -> Vec<Case<String>> {
     .into()
 }
 
-fn sql_attacks(root: &Path, outside: &Path) -> Vec<Case<String>> {
+pub(crate) fn sql_attacks(root: &Path, outside: &Path) -> Vec<Case<String>> {
     let mut all = product_attacks();
     all.extend(file_attacks(root, outside));
     all.extend(changing_attacks());

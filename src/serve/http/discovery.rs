@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Runs a search from query parameters: `q`, one parameter per facet, `limit`.
-fn run_search(st: &AppState, params: &HashMap<String, String>) -> Result<Results, AppError> {
+pub fn run_search(st: &AppState, params: &HashMap<String, String>) -> Result<Results, AppError> {
     let q = params.get("q").map(String::as_str).unwrap_or("");
     if q.len() > 500 {
         return Err(AppError::new(
@@ -216,36 +216,43 @@ pub async fn impact(
     Path((domain, name)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, AppError> {
-    let s = st.mesh.snapshot();
-    let p = super::models::find_product(&s, &domain, &name)?;
+    let column = params.get("column").map(String::as_str);
+    impact_of(&st.mesh.snapshot(), &domain, &name, column).map(Json)
+}
+
+/// The products downstream of `domain/name` and their owners; with `column` (`table.column` or `column`), only the
+/// consumers of the contracts declaring that column.
+pub fn impact_of(
+    s: &crate::live::snapshot::Snapshot,
+    domain: &str,
+    name: &str,
+    column: Option<&str>,
+) -> Result<Value, AppError> {
+    let p = super::models::find_product(s, domain, name)?;
     let l = &s.lineage;
     let start = l
         .index_of(&p.key())
         .ok_or_else(|| AppError::internal("a product missing from the lineage"))?;
-    let column = params.get("column").filter(|c| !c.is_empty());
+    let column = column.filter(|c| !c.is_empty());
     let contracts: Option<Vec<String>> = match column {
         None => None,
         Some(c) => {
-            let (table, col) = c.split_once('.').unwrap_or(("", c.as_str()));
-            let ids: Vec<String> = p
-                .contracts
-                .iter()
-                .filter(|k| {
-                    k.tables
-                        .iter()
-                        .any(|t| (table.is_empty() || t.name == table) && t.columns.iter().any(|x| x.name == col))
-                })
-                .filter_map(|k| k.id.clone())
-                .collect();
-            let declared = p.contracts.iter().any(|k| {
+            let (table, col) = c.split_once('.').unwrap_or(("", c));
+            let declares = |k: &crate::model::manifest::odcs::Contract| {
                 k.tables
                     .iter()
                     .any(|t| (table.is_empty() || t.name == table) && t.columns.iter().any(|x| x.name == col))
-            });
-            if !declared {
+            };
+            if !p.contracts.iter().any(declares) {
                 return Err(AppError::not_found(format!("{domain}/{name} declares no column `{c}`")));
             }
-            Some(ids)
+            Some(
+                p.contracts
+                    .iter()
+                    .filter(|&k| declares(k))
+                    .filter_map(|k| k.id.clone())
+                    .collect(),
+            )
         }
     };
     let impacted = l.impact(start, contracts.as_deref());
@@ -255,11 +262,11 @@ pub async fn impact(
         o.dedup();
         o
     };
-    Ok(Json(json!({
+    Ok(json!({
         "product": p.key(),
         "column": column,
         "level": if column.is_some() { "column (consumers of the contract declaring it)" } else { "product" },
         "impacted": impacted,
         "owners": owners,
-    })))
+    }))
 }

@@ -4,21 +4,25 @@
 mod api;
 mod assets;
 mod caller;
-mod discovery;
+pub mod discovery;
 pub mod escape;
 mod events;
-mod governance;
+pub mod governance;
 mod host;
-mod models;
+pub mod models;
 mod pages;
 mod room;
-mod semantics;
-mod source;
-mod views;
+pub mod semantics;
+pub mod source;
+pub mod views;
 
 pub use caller::{Caller, ROLE_COOKIE, ROLE_HEADER, safe_back_path};
+pub use discovery::{impact_of, run_search};
+pub use governance::ComplianceView;
 pub use host::AllowedHosts;
+pub use models::{all_problems, find_product, product as product_detail};
 pub use room::{RoomLock, TOKEN_COOKIE, TOKEN_HEADER, guarded_roles};
+pub use source::read_manifest;
 pub use views::product_url;
 pub use views::seg as segment;
 
@@ -163,19 +167,34 @@ impl AppState {
         } else {
             Vec::new()
         };
+        self.audit_use(
+            caller,
+            AuditUse {
+                endpoint,
+                statement: sql,
+                products,
+                rows,
+                outcome,
+                elapsed_ms,
+            },
+        );
+    }
+
+    /// Adds an audit entry attributed to `caller`'s role name, and counts it as a use of `used.products`.
+    pub fn audit_use(&self, caller: &Caller, used: AuditUse) {
         let at = crate::governance::audit::now_ms();
-        if !products.is_empty() {
-            self.usage.record(&products, &caller.role.name, at);
+        if !used.products.is_empty() {
+            self.usage.record(&used.products, &caller.role.name, at);
         }
         self.audit.record(crate::governance::audit::Entry {
             at,
             role: caller.role.name.clone(),
-            endpoint: endpoint.to_string(),
-            statement_hash: crate::governance::audit::statement_hash(sql),
-            rows,
-            outcome: outcome.to_string(),
-            elapsed_ms: (elapsed_ms * 10.0).round() / 10.0,
-            products,
+            endpoint: used.endpoint.to_string(),
+            statement_hash: crate::governance::audit::statement_hash(used.statement),
+            rows: used.rows,
+            outcome: used.outcome.to_string(),
+            elapsed_ms: (used.elapsed_ms * 10.0).round() / 10.0,
+            products: used.products,
         });
     }
 
@@ -204,8 +223,26 @@ impl AppState {
     }
 }
 
+/// One use of the mesh for the audit log: where it came in, what ran (only its hash is kept), which products it
+/// read, and how it ended.
+#[derive(Debug, Clone)]
+pub struct AuditUse<'a> {
+    pub endpoint: &'a str,
+    pub statement: &'a str,
+    pub products: Vec<String>,
+    pub rows: u64,
+    pub outcome: &'a str,
+    pub elapsed_ms: f64,
+}
+
 /// Every route of the catalog, console and API. Tests call this in-process.
 pub fn router(state: Arc<AppState>) -> Router {
+    router_with(state, Router::new())
+}
+
+/// Every route, plus `extra` routes (the MCP endpoint, which the serving command mounts) behind the same host,
+/// origin, room and role checks as the others.
+pub fn router_with(state: Arc<AppState>, extra: Router<Arc<AppState>>) -> Router {
     Router::new()
         .route("/", get(pages::home))
         .route("/domains/{domain}", get(pages::domain))
@@ -241,6 +278,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/events", get(events::stream))
         .route("/static/{*path}", get(assets::file))
+        .merge(extra)
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), known_role))
