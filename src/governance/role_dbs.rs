@@ -38,8 +38,7 @@ struct ProfileDb {
     roles: Vec<String>,
     signature: u64,
     tables: Plan,
-    /// The digest of the metadata tables it holds, and of each of them.
-    meta: u64,
+    /// What it holds of each metadata table.
     meta_tables: MetaDigests,
 }
 
@@ -143,10 +142,11 @@ fn is_everything(plan: &Plan, catalog: &Catalog) -> bool {
     plan.len() == tables && plan.values().all(|t| t.masks.iter().all(|m| m.1.is_none()))
 }
 
-fn signature(plan: &Plan, meta_digest: u64) -> u64 {
+/// What a role's database holds: its tables with their masks, and its view of the metadata.
+fn signature(plan: &Plan, view: u64) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     plan.hash(&mut h);
-    meta_digest.hash(&mut h);
+    view.hash(&mut h);
     h.finish()
 }
 
@@ -156,7 +156,6 @@ struct Group {
     signature: u64,
     plan: Plan,
     roles: Vec<String>,
-    meta_digest: u64,
     /// What its first role sees of each product (every role of the group sees the same).
     sights: Vec<Sight>,
 }
@@ -177,26 +176,26 @@ pub fn update(
     // Rows of products that did not change are reused from the last update.
     let rows = prev.map(|p| p.rows.clone()).unwrap_or_default();
     rows.keep_only(catalog);
-    let (meta, digests, views) = std::thread::scope(|scope| {
-        let views = scope.spawn(|| role_views(catalog, gov));
-        let meta = crate::governance::metadata::tables(catalog, gov, None, Some(&rows));
-        let digests = digests_of(&meta);
-        (meta, digests, views.join().expect("the role views thread panicked"))
-    });
+    let views = role_views(catalog, gov);
     let mut next = Profiles {
         rows: rows.clone(),
         ..Profiles::default()
     };
-    let groups = group_roles(views, raw, combined(&digests), &mut next);
-    tracing::debug!(meta_ms = started.elapsed().as_secs_f64() * 1e3, "metadata built");
+    let groups = group_roles(views, raw, &mut next);
+    tracing::debug!(views_ms = started.elapsed().as_secs_f64() * 1e3, "role views");
     // Read before the unmasked database's metadata is written: that holds its administrative connection.
     let columns = raw_columns(raw);
     let old = prev.map(|p| p.dbs.clone()).unwrap_or_default();
     let jobs = pair_with_databases(groups, old, engine, max_execution_ms, &mut next);
     let jobs: Vec<Job> = jobs.into_iter().map(|(g, p)| (g, p, raw.connect())).collect();
-    // The profiles copy from the unmasked tables, never from its metadata: both are written side by side.
+    // The profiles copy from the unmasked tables, never from its metadata: both are written side by side, and
+    // each profile's data before its metadata, so that an edit is visible as soon as it can be.
     let (raw_meta, synced) = std::thread::scope(|scope| {
-        let raw_meta = scope.spawn(|| publish_raw_meta(prev, raw, meta, digests));
+        let raw_meta = scope.spawn(|| {
+            let meta = crate::governance::metadata::tables(catalog, gov, None, Some(&rows));
+            let digests = digests_of(&meta);
+            publish_raw_meta(prev, raw, meta, digests)
+        });
         let synced = match &columns {
             Ok(columns) => sync_side_by_side(jobs, catalog, gov, columns, salt, &rows),
             Err(e) => unavailable(jobs, e),
@@ -281,7 +280,7 @@ fn role_views<'a>(catalog: &Catalog, gov: &'a Governance) -> Vec<RoleView<'a>> {
 
 /// Roles grouped by what they may see: the same tables with the same masks, and the same metadata. A role that
 /// sees everything as it is gets the unmasked database in `next` and no group.
-fn group_roles<'a>(views: Vec<RoleView<'a>>, raw: &Arc<ServingDb>, digest: u64, next: &mut Profiles) -> Vec<Group> {
+fn group_roles(views: Vec<RoleView>, raw: &Arc<ServingDb>, next: &mut Profiles) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for RoleView {
         role,
@@ -295,19 +294,13 @@ fn group_roles<'a>(views: Vec<RoleView<'a>>, raw: &Arc<ServingDb>, digest: u64, 
             next.by_role.insert(role.name.clone(), raw.clone());
             continue;
         }
-        let meta_digest = {
-            let mut h = DefaultHasher::new();
-            (digest, view).hash(&mut h);
-            h.finish()
-        };
-        let sig = signature(&plan, meta_digest);
+        let sig = signature(&plan, view);
         match groups.iter_mut().find(|g| g.signature == sig) {
             Some(g) => g.roles.push(role.name.clone()),
             None => groups.push(Group {
                 signature: sig,
                 plan,
                 roles: vec![role.name.clone()],
-                meta_digest,
                 sights,
             }),
         }
@@ -338,7 +331,6 @@ fn pair_with_databases(
                     roles: Vec::new(),
                     signature: 0,
                     tables: Plan::new(),
-                    meta: 0,
                     meta_tables: MetaDigests::new(),
                 },
                 Err(e) => {
@@ -385,7 +377,7 @@ fn sync_side_by_side(
             .map(|(g, mut profile, raw)| {
                 scope.spawn(move || {
                     let meta = || crate::governance::metadata::tables(catalog, gov, Some(&g.sights), Some(rows));
-                    let r = sync(&mut profile, &g.plan, raw, columns, salt, (&meta, g.meta_digest));
+                    let r = sync(&mut profile, &g.plan, raw, columns, salt, &meta);
                     (g.signature, g.roles, profile, r)
                 })
             })
@@ -448,36 +440,38 @@ fn sync(
     raw: anyhow::Result<Connection>,
     columns: &RawColumns,
     salt: &Salt,
-    (meta, digest): (&(dyn Fn() -> Vec<MetaTable> + Sync), u64),
+    meta: &(dyn Fn() -> Vec<MetaTable> + Sync),
 ) -> anyhow::Result<()> {
-    let changed = plan.len() != profile.tables.len()
-        || plan.iter().any(|(k, s)| profile.tables.get(k) != Some(s))
-        || profile.meta != digest;
-    if !changed {
-        return Ok(());
-    }
     let started = std::time::Instant::now();
-    // Built before the transaction: the role's queries wait for the database while it runs.
-    let tables = (profile.meta != digest).then(meta);
-    let built = started.elapsed();
+    // The data first, in a transaction of its own: an edit is visible to the role's queries once it commits (the
+    // database is the one they already use), without waiting for the metadata.
     let raw_conn = raw?;
-    let (held, meta_tables) = profile.db.transaction(|conn| {
-        let held = copy_changed(conn, &raw_conn, &profile.tables, plan, columns, salt)?;
-        let copied = started.elapsed() - built;
-        let meta_tables = match tables {
-            None => profile.meta_tables.clone(),
-            Some(tables) => crate::governance::metadata::publish_changed(conn, tables, &profile.meta_tables)?,
-        };
-        tracing::debug!(
-            meta_build_ms = built.as_secs_f64() * 1e3,
-            copy_ms = copied.as_secs_f64() * 1e3,
-            total_ms = started.elapsed().as_secs_f64() * 1e3,
-            "profile sync"
-        );
-        Ok((held, meta_tables))
-    })?;
+    let held = profile
+        .db
+        .transaction(|conn| copy_changed(conn, &raw_conn, &profile.tables, plan, columns, salt))?;
     profile.tables = held;
-    profile.meta = digest;
+    let copied = started.elapsed();
+    // Built outside the transaction (the role's queries wait for the database while one runs); only the tables
+    // (and products' rows) that changed are written.
+    let tables = meta();
+    let built = started.elapsed() - copied;
+    let meta_tables = if digests_of(&tables)
+        .iter()
+        .all(|(name, held)| profile.meta_tables.get(name).is_some_and(|h| h.digest == held.digest))
+        && profile.meta_tables.len() == tables.len()
+    {
+        profile.meta_tables.clone()
+    } else {
+        profile
+            .db
+            .transaction(|conn| crate::governance::metadata::publish_changed(conn, tables, &profile.meta_tables))?
+    };
+    tracing::debug!(
+        copy_ms = copied.as_secs_f64() * 1e3,
+        meta_build_ms = built.as_secs_f64() * 1e3,
+        total_ms = started.elapsed().as_secs_f64() * 1e3,
+        "profile sync"
+    );
     profile.meta_tables = meta_tables;
     Ok(())
 }
