@@ -237,3 +237,56 @@ fn evolving_csv_files_load_by_column_name_and_their_type_errors_are_counted() {
         "{population:?}"
     );
 }
+
+/// `"empty_object": {}` is present, in a JSON array and in NDJSON, declared as an object or not declared at all
+/// (DuckDB's JSON reader infers an empty object as an empty map; present-but-empty must stay present).
+#[test]
+fn an_empty_json_object_is_present() {
+    let dir = tempfile::tempdir().unwrap();
+    let contract = |name: &str, path: &str, typed: bool| {
+        format!(
+            "apiVersion: v3.0.2\nkind: DataContract\nid: {name}\nversion: 1.0.0\nstatus: active\nservers:\n\
+             \x20 - server: local\n    type: local\n    format: json\n    path: {path}\nschema:\n  - name: {name}\n\
+             \x20   properties:\n      - name: id\n        logicalType: integer\n        required: true\n\
+             \x20     - name: empty_object\n{}      - name: name\n        logicalType: string\n",
+            if typed {
+                "        logicalType: object\n        required: true\n"
+            } else {
+                ""
+            }
+        )
+    };
+    let array =
+        "[{\"id\": 1, \"empty_object\": {}, \"name\": \"a\"}, {\"id\": 2, \"empty_object\": {}, \"name\": \"b\"}]\n";
+    let lines =
+        "{\"id\": 1, \"empty_object\": {}, \"name\": \"a\"}\n{\"id\": 2, \"empty_object\": {}, \"name\": \"b\"}\n";
+    for (product, data, typed) in [
+        ("array", array, true),
+        ("lines", lines, true),
+        ("untyped", array, false),
+    ] {
+        write(
+            dir.path(),
+            &format!("shop/{product}/{product}.odcs.yaml"),
+            &contract(product, "data/items.json", typed),
+        );
+        write(dir.path(), &format!("shop/{product}/data/items.json"), data);
+    }
+    let s = load(dir.path());
+    for product_name in ["array", "lines", "untyped"] {
+        let p = product(&s, &format!("shop/{product_name}"));
+        assert!(p.errors().next().is_none(), "{product_name}: {:?}", p.diagnostics);
+        assert_eq!(p.tables[0].row_count, 2, "{product_name}");
+        let present = p
+            .checks
+            .iter()
+            .find(|c| c.key == format!("{product_name}__empty_object__field_is_present"))
+            .unwrap_or_else(|| panic!("{product_name}: {:?}", p.checks));
+        assert_eq!(present.status, CheckStatus::Pass, "{product_name}: {present:?}");
+        assert!(
+            p.checks.iter().all(|c| c.status == CheckStatus::Pass),
+            "{product_name}: {:?}",
+            p.checks
+        );
+    }
+}
