@@ -11,14 +11,14 @@ use crate::base::diagnostics::{Diagnostic, Severity};
 use crate::base::errors::{clean_error, public_error};
 use crate::base::sql::{quote_ident, quote_ident_if_needed};
 use crate::base::yaml::Problem;
-use crate::load::ingest::{TableLoad, read_sample};
+use crate::load::ingest::{TableLoad, normalize, read_sample};
 use crate::model::catalog::{Product, Table as ServedTable, classification_rank};
 use crate::model::manifest::odcs::{Contract, Table, Threshold, is_warning_severity};
 use crate::model::manifest::relationships::{self, FOREIGN_KEY, Reference, Relationship, Target, id_at};
 use crate::model::types::{Family, family};
 use duckdb::Connection;
 use std::collections::{HashMap, HashSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// The kind of every relationship check (datacontract-cli's vocabulary: `<what>_<how>`).
@@ -383,21 +383,6 @@ impl Resolver<'_, '_> {
             ))),
         }
     }
-}
-
-/// `a/./b/../c` → `a/c`, without touching the disk.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 /// A relationship check before it runs.

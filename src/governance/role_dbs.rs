@@ -455,17 +455,10 @@ fn sync(
     // (and products' rows) that changed are written.
     let tables = meta();
     let built = started.elapsed() - copied;
-    let meta_tables = if digests_of(&tables)
-        .iter()
-        .all(|(name, held)| profile.meta_tables.get(name).is_some_and(|h| h.digest == held.digest))
-        && profile.meta_tables.len() == tables.len()
-    {
-        profile.meta_tables.clone()
-    } else {
-        profile
-            .db
-            .transaction(|conn| crate::governance::metadata::publish_changed(conn, tables, &profile.meta_tables))?
-    };
+    // Tables whose digest is unchanged are not written (an empty transaction when nothing changed).
+    let meta_tables = profile
+        .db
+        .transaction(|conn| crate::governance::metadata::publish_changed(conn, tables, &profile.meta_tables))?;
     tracing::debug!(
         copy_ms = copied.as_secs_f64() * 1e3,
         meta_build_ms = built.as_secs_f64() * 1e3,

@@ -483,7 +483,7 @@ fn has_glob(s: &str) -> bool {
 }
 
 /// Removes `.` and resolves `..` lexically (before the file exists, so canonicalize cannot be used).
-fn normalize(path: &Path) -> PathBuf {
+pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {

@@ -3,6 +3,7 @@
 //! once), plus a raw protocol client for portals with row limits. Masked values, refusals and other roles' tables
 //! must come out exactly as over HTTP, and every query lands in the audit log.
 
+use crate::attacks::{SECRETS, sql_attacks};
 use crate::common::{copy_fixture, options, query_as};
 use meshbox::governance::audit::Audit;
 use meshbox::live::snapshot::Mesh;
@@ -416,164 +417,6 @@ fn masked_values_and_hidden_tables_match_the_console() {
     assert_eq!(admin, "1\n");
 }
 
-/// The attack suite of `attacks.rs` (mirrored: its lists are private to that module), sent as SQL.
-fn attack_sql(root: &Path, outside: &Path) -> Vec<(&'static str, String)> {
-    let mut cases: Vec<(&'static str, String)> = [product_attacks(), changing_attacks(), unmasking_attacks()]
-        .concat()
-        .into_iter()
-        .map(|(n, s)| (n, s.to_string()))
-        .collect();
-    cases.extend(file_attacks(root, outside));
-    cases
-}
-
-/// Unauthorised and quarantined products, however they are named.
-fn product_attacks() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("restricted product", "SELECT * FROM hr.salaries"),
-        ("quarantined product", "SELECT * FROM crm.leads"),
-        ("case trick", "sElEcT * fRoM HR.SALARIES"),
-        ("quoted case trick", r#"SELECT * FROM "hr"."salaries""#),
-        ("comment smuggling", "SELECT/**/*/**/FROM/**/hr/**/./**/salaries"),
-        ("line comment", "SELECT 1 -- \nUNION ALL SELECT salary FROM hr.salaries"),
-        ("subquery", "SELECT (SELECT max(salary) FROM hr.salaries)"),
-        (
-            "lateral join",
-            "SELECT * FROM crm.customers, LATERAL (SELECT * FROM hr.salaries)",
-        ),
-        (
-            "union",
-            "SELECT iban FROM crm.customers UNION ALL SELECT note FROM hr.salaries",
-        ),
-        ("cte", "WITH s AS (SELECT * FROM hr.salaries) SELECT * FROM s"),
-        ("fully qualified", "SELECT * FROM memory.hr.salaries"),
-        (
-            "information schema",
-            "SELECT table_schema, table_name FROM information_schema.tables",
-        ),
-        ("catalog functions", "SELECT * FROM duckdb_tables()"),
-        (
-            "column catalog",
-            "SELECT * FROM duckdb_columns() WHERE table_name = 'salaries'",
-        ),
-        ("table info", "SELECT * FROM pragma_table_info('hr.salaries')"),
-        ("dynamic query()", "SELECT * FROM query('SELECT * FROM hr.salaries')"),
-        ("query_table()", "SELECT * FROM query_table('crm.leads')"),
-    ]
-}
-
-/// Changing things, settings and the environment.
-fn changing_attacks() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("create table", "CREATE TABLE crm.x AS SELECT 1"),
-        (
-            "shadowing temp view",
-            "CREATE TEMP VIEW customers AS SELECT * FROM crm.customers",
-        ),
-        ("insert", "INSERT INTO crm.customers (id) VALUES (99)"),
-        ("update", "UPDATE crm.customers SET name = 'x'"),
-        ("delete", "DELETE FROM crm.customers"),
-        ("drop", "DROP TABLE crm.customers"),
-        ("stacked statements", "SELECT 1; DROP TABLE crm.customers"),
-        ("stacked read", "SELECT 1; SELECT * FROM hr.salaries"),
-        ("set", "SET enable_external_access = true"),
-        ("reset", "RESET lock_configuration"),
-        ("pragma", "PRAGMA database_list"),
-        ("call", "CALL pragma_table_info('crm.customers')"),
-        ("checkpoint", "CHECKPOINT"),
-        ("settings", "SELECT * FROM duckdb_settings()"),
-        ("current_setting", "SELECT current_setting('temp_directory')"),
-        ("getenv", "SELECT getenv('HOME')"),
-        ("variables", "SELECT getvariable('x')"),
-    ]
-}
-
-/// Unmasking a masked column, and a runaway query.
-fn unmasking_attacks() -> Vec<(&'static str, &'static str)> {
-    vec![
-        (
-            "raw masked columns",
-            "SELECT name, email, iban, birth_date, segment FROM crm.customers",
-        ),
-        (
-            "aggregate",
-            "SELECT string_agg(name), string_agg(email), max(iban) FROM crm.customers",
-        ),
-        (
-            "equality oracle",
-            "SELECT count(*) AS n FROM crm.customers WHERE email = 'ada@example.com'",
-        ),
-        (
-            "prefix oracle",
-            "SELECT count(*) AS n FROM crm.customers WHERE name LIKE 'Ada%'",
-        ),
-        ("error message", "SELECT CAST(email AS INTEGER) FROM crm.customers"),
-        ("error() function", "SELECT error(name) FROM crm.customers"),
-        ("hash of the mask", "SELECT md5(email) FROM crm.customers"),
-        ("json of rows", "SELECT to_json(c) FROM crm.customers c"),
-        (
-            "statistics",
-            "SELECT * FROM duckdb_columns() WHERE table_name = 'customers'",
-        ),
-        ("summarize", "SUMMARIZE crm.customers"),
-        ("pivot", "PIVOT crm.customers ON segment USING count(*)"),
-        ("runaway", "SELECT count(*) FROM range(1000000000) a, range(1000000) b"),
-    ]
-}
-
-/// Files inside and outside the mesh (`root`); `outside` is where writing attempts aim.
-fn file_attacks(root: &Path, outside: &Path) -> Vec<(&'static str, String)> {
-    let m = |rel: &str| root.join(rel).display().to_string();
-    let (salaries, leads, notes) = (
-        m("hr/salaries/data/salaries.csv"),
-        m("crm/leads/data/leads.csv"),
-        m("hr/salaries/data/notes.txt"),
-    );
-    let out = outside.display();
-    let mut cases: Vec<(&'static str, String)> = vec![
-        ("read_csv outside", "SELECT * FROM read_csv('/etc/passwd')"),
-        ("read_blob", "SELECT * FROM read_blob('/etc/passwd')"),
-        ("glob", "SELECT * FROM glob('/etc/*')"),
-        ("install", "INSTALL httpfs"),
-        ("load", "LOAD httpfs"),
-    ]
-    .into_iter()
-    .map(|(n, s): (&'static str, &str)| (n, s.to_string()))
-    .collect();
-    cases.extend([
-        ("read_csv inside", format!("SELECT * FROM read_csv('{salaries}')")),
-        ("read_csv_auto", format!("SELECT * FROM read_csv_auto('{leads}')")),
-        ("replacement scan", format!("SELECT * FROM '{salaries}'")),
-        ("read_text", format!("SELECT * FROM read_text('{notes}')")),
-        ("read_text scalar", format!("SELECT content FROM read_text('{notes}')")),
-        ("read_json", format!("SELECT * FROM read_json_auto('{notes}')")),
-        ("read_parquet", format!("SELECT * FROM read_parquet('{salaries}')")),
-        ("sniff_csv", format!("SELECT * FROM sniff_csv('{salaries}')")),
-        ("copy out", format!("COPY crm.customers TO '{out}/attack.csv'")),
-        ("copy in", format!("COPY crm.customers FROM '{salaries}'")),
-        ("export database", format!("EXPORT DATABASE '{out}/attack-db'")),
-        ("attach", format!("ATTACH '{}' AS stolen", m("mesh.yaml"))),
-    ]);
-    cases
-}
-
-/// Raw protected values and file contents no attacker may receive (as in `attacks.rs`).
-const SECRETS: &[&str] = &[
-    "Ada Lovelace",
-    "ada@example.com",
-    "bo@example.org",
-    "DE89370400440532013000",
-    "GB82WEST12345698765432",
-    "1815-12-10",
-    "98765",
-    "87654",
-    "TOPSECRET",
-    "lead.secret@example.org",
-    "other.lead",
-    "root:x:0:0",
-    "meshbox-attack-marker",
-];
-
 /// An HTTP answer's verdict: `ok` or the error kind.
 fn http_verdict(status: axum::http::StatusCode, body: &Value) -> String {
     if status == 200 {
@@ -602,7 +445,7 @@ fn attacks_get_the_same_verdicts_as_over_http_and_leak_nothing() {
     let pg = PgServer::start("governed");
     std::fs::write(pg.root.join("hr/salaries/data/notes.txt"), "meshbox-attack-marker\n").unwrap();
     let outside = tempfile::tempdir().unwrap();
-    let cases = attack_sql(&pg.root, outside.path());
+    let cases = sql_attacks(&pg.root, outside.path());
     let mut failures = Vec::new();
     for role in ["viewer", "analyst"] {
         let sqls: Vec<&str> = cases.iter().map(|(_, s)| s.as_str()).collect();
