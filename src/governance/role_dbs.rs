@@ -12,7 +12,7 @@ use crate::governance::metadata::MetaTable;
 use crate::governance::policy::MaskMethod;
 use crate::load::ingest::EngineSettings;
 use crate::load::serving_db::ServingDb;
-use crate::model::catalog::Catalog;
+use crate::model::catalog::{Catalog, Product};
 use duckdb::Connection;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::DefaultHasher;
@@ -43,7 +43,7 @@ struct ProfileDb {
 }
 
 /// The databases of every role of one snapshot.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Profiles {
     by_role: HashMap<String, Arc<ServingDb>>,
     dbs: Vec<ProfileDb>,
@@ -117,8 +117,13 @@ impl Profiles {
 
 /// What `role` may read of the catalog, with masks.
 fn plan_of(catalog: &Catalog, gov: &Governance, role: &Role) -> Plan {
+    plan_of_products(catalog.products.iter(), gov, role)
+}
+
+/// What `role` may read of `products`, with masks.
+fn plan_of_products<'a>(products: impl Iterator<Item = &'a Arc<Product>>, gov: &Governance, role: &Role) -> Plan {
     let mut plan = Plan::new();
-    for p in &catalog.products {
+    for p in products {
         if !gov.decide(role, p).granted {
             continue;
         }
@@ -210,6 +215,93 @@ pub fn update(
         "profiles updated"
     );
     next
+}
+
+/// Copies the tables of the products a rebuild reloaded into every role database whose roles all read them alike,
+/// before [`update`] works out each role's view of the whole mesh: an edit is visible to a role's queries once its
+/// own table is copied. Returns `prev` with what the databases now hold, for [`update`], which finds those tables
+/// up to date and brings everything else (other products, grants that changed, the metadata) in line.
+pub fn publish_reloaded_first(
+    prev: &Profiles,
+    reloaded: &[String],
+    catalog: &Catalog,
+    gov: &Governance,
+    raw: &ServingDb,
+    salt: &Salt,
+) -> Profiles {
+    let mut next = prev.clone();
+    let products: Vec<&Arc<Product>> = reloaded
+        .iter()
+        .filter_map(|key| key.split_once('/'))
+        .filter_map(|(domain, name)| catalog.product(domain, name))
+        .collect();
+    if products.is_empty() || next.dbs.is_empty() {
+        return next;
+    }
+    let schemas: Vec<&str> = products
+        .iter()
+        .flat_map(|p| p.tables.iter().map(|t| t.schema.as_str()))
+        .collect();
+    let Ok(columns) = raw_columns_in(raw, &schemas) else {
+        return next;
+    };
+    std::thread::scope(|scope| {
+        for profile in next.dbs.iter_mut() {
+            let (products, columns) = (&products, &columns);
+            scope.spawn(move || {
+                let Some(entries) = agreed_entries(profile, products, gov) else {
+                    return;
+                };
+                if let Err(e) = copy_entries(profile, &entries, raw, columns, salt) {
+                    // The full update copies them again.
+                    tracing::debug!(error = %format!("{e:#}"), "early copy of reloaded tables failed");
+                }
+            });
+        }
+    });
+    next
+}
+
+/// What every role of `profile` may read of `products`, when they all read it alike (else the full update decides).
+fn agreed_entries(profile: &ProfileDb, products: &[&Arc<Product>], gov: &Governance) -> Option<Plan> {
+    let mut agreed: Option<Plan> = None;
+    for name in &profile.roles {
+        let role = gov.access.roles.iter().find(|r| &r.name == name)?;
+        let plan = plan_of_products(products.iter().copied(), gov, role);
+        match &agreed {
+            Some(a) if *a != plan => return None,
+            Some(_) => {}
+            None => agreed = Some(plan),
+        }
+    }
+    agreed
+}
+
+/// Copies the tables of `entries` whose data or masks differ from what `profile` holds, in one transaction.
+fn copy_entries(
+    profile: &mut ProfileDb,
+    entries: &Plan,
+    raw: &ServingDb,
+    columns: &RawColumns,
+    salt: &Salt,
+) -> anyhow::Result<()> {
+    let before: Plan = entries
+        .keys()
+        .filter_map(|k| profile.tables.get_key_value(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if before == *entries {
+        return Ok(());
+    }
+    let raw_conn = raw.connect()?;
+    let held = profile
+        .db
+        .transaction(|conn| copy_changed(conn, &raw_conn, &before, entries, columns, salt))?;
+    for key in entries.keys() {
+        profile.tables.remove(key);
+    }
+    profile.tables.extend(held);
+    Ok(())
 }
 
 /// The digest of each metadata table.
@@ -414,11 +506,24 @@ fn keep_synced(next: &mut Profiles, synced: Vec<Synced>) {
 type RawColumns = HashMap<(String, String), Vec<(String, String)>>;
 
 fn raw_columns(raw: &ServingDb) -> anyhow::Result<RawColumns> {
+    raw_columns_where(raw, "")
+}
+
+/// The columns and types of the tables of the unmasked database in `schemas` only.
+fn raw_columns_in(raw: &ServingDb, schemas: &[&str]) -> anyhow::Result<RawColumns> {
+    let filter = format!(
+        "AND list_contains({}, schema_name)",
+        crate::base::sql::literal_list(schemas)
+    );
+    raw_columns_where(raw, &filter)
+}
+
+fn raw_columns_where(raw: &ServingDb, filter: &str) -> anyhow::Result<RawColumns> {
     let conn = raw.connect()?;
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare(&format!(
         "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() \
-         WHERE NOT internal AND schema_name <> 'mesh' ORDER BY schema_name, table_name, column_index",
-    )?;
+         WHERE NOT internal AND schema_name <> 'mesh' {filter} ORDER BY schema_name, table_name, column_index"
+    ))?;
     let mut out = RawColumns::new();
     let rows = stmt.query_map([], |r| {
         Ok((

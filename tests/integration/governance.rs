@@ -696,3 +696,53 @@ async fn metadata_updated_in_place_equals_a_fresh_build() {
     assert_eq!(removed, metadata_of(&fresh.app, &roles).await);
     assert!(!removed.iter().any(|(_, rows)| rows.to_string().contains("\"stores\"")));
 }
+
+/// An edited product's tables reach every role database before the full update works out each role's view of the
+/// mesh (so an edit is visible sooner), already masked for the roles of that database; a role that may not read the
+/// product gets nothing of it.
+#[test]
+fn an_edit_reaches_the_role_databases_first_masked_and_only_where_granted() {
+    let dir = copy_fixture("governed");
+    let g = serve_governed(dir.path());
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let customers = root.join("crm/customers/data/customers.csv");
+    let mut text = std::fs::read_to_string(&customers).unwrap();
+    text.push_str("99,Zed Zero,zed@example.com,DE02120300000000202051,1990-01-01,smb,NL\n");
+    std::fs::write(&customers, text).unwrap();
+    let salaries = root.join("hr/salaries/data/salaries.csv");
+    let first = std::fs::read_to_string(&salaries).unwrap();
+    std::fs::write(&salaries, format!("{first}{}", first.lines().last().unwrap().to_string() + "\n")).unwrap();
+
+    let scratch = tempfile::tempdir().unwrap();
+    let serving = g.mesh.serving();
+    let next = meshbox::live::snapshot::build(&root, &options(scratch.path()), Some(&g.mesh.snapshot()), Some(&serving))
+        .unwrap();
+    let mut reloaded = next.reload.reloaded.clone();
+    reloaded.sort();
+    assert_eq!(reloaded, ["crm/customers", "hr/salaries"]);
+    let profiles = g.mesh.profiles();
+    let early = meshbox::governance::role_dbs::publish_reloaded_first(
+        &profiles,
+        &next.reload.reloaded,
+        &next.catalog,
+        &next.governance,
+        &serving,
+        g.mesh.salt(),
+    );
+    let viewer = early.for_role("viewer").unwrap().connect().unwrap();
+    let (name, email, country): (String, String, String) = viewer
+        .query_row("SELECT name, email, country FROM crm.customers WHERE id = 99", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!((name.as_str(), country.as_str()), ("Z•••", "NL"));
+    assert!(email.len() == 16 && email != "zed@example.com", "{email}");
+    let hidden = viewer.query_row("SELECT count(*) FROM hr.salaries", [], |r| r.get::<_, i64>(0));
+    assert!(hidden.is_err(), "the viewer may not read hr/salaries: {hidden:?}");
+    // The steward reads both in the clear (its database or the unmasked one).
+    let steward = early.for_role("steward").unwrap().connect().unwrap();
+    let email: String = steward
+        .query_row("SELECT email FROM crm.customers WHERE id = 99", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(email, "zed@example.com");
+}
