@@ -3,6 +3,7 @@
 
 use crate::base::diagnostics::Severity;
 use crate::base::sql::quote_literal;
+use crate::checks::CheckStatus;
 use crate::checks::run::Target;
 use crate::folder::manifests::ProductSpec;
 use crate::load::ingest::{
@@ -32,6 +33,8 @@ pub struct Options {
     /// A second folder a relative server path is tried against when nothing exists at it next to the contract:
     /// the working directory, for `meshbox test` (datacontract-cli resolves paths from there). None in a mesh.
     pub paths_fallback: Option<PathBuf>,
+    /// Which checks run, on which rows (`meshbox test`'s selection flags; everything by default).
+    pub selection: crate::checks::select::Selection,
 }
 
 impl Options {
@@ -120,11 +123,16 @@ fn load_product(
                 None,
             ));
         }
+        // Objects not read from files here: built later from a transform, or not selected (`--schema-name`).
+        let unselected = (contract.tables.iter().enumerate())
+            .filter(|(_, t)| !opts.selection.tests_table(&t.name))
+            .map(|(i, _)| i);
         let derived: Vec<usize> = spec
             .transforms
             .iter()
             .filter(|t| t.contract == ci)
             .map(|t| t.object)
+            .chain(unselected)
             .collect();
         let loaded = load_contract(conn, contract, ci, schema, server, policy, &derived);
         out.tables.extend(loaded.tables);
@@ -152,29 +160,47 @@ fn check_product(
             .map(|_| ())
             .map_err(|e| e.to_string())
     };
+    let selection = &opts.selection;
     for (ci, contract) in spec.contracts.iter().enumerate() {
-        for (oi, _) in contract.tables.iter().enumerate() {
+        let rules = crate::checks::select::rules_of(contract);
+        for (oi, table) in contract.tables.iter().enumerate() {
+            if !selection.tests_table(&table.name) {
+                continue;
+            }
             let load = out.tables.iter().find(|t| t.contract == ci && t.object == oi);
-            let planned = crate::checks::plan::plan_table(contract, oi, load, root);
+            let mut planned = crate::checks::plan::plan_table(contract, oi, load, root);
+            planned.retain(|p| selection.keeps(&p.result, &rules));
             if let Some(load) = load {
-                let object = crate::load::derived::effective_object(&contract.tables[oi], load);
+                let object = crate::load::derived::effective_object(table, load);
+                let filter = selection.filter_for(&table.name);
+                let (relation, row_count) = match filter {
+                    Some(predicate) => filtered(conn, load, predicate, &mut planned),
+                    None => (load.qualified(), load.row_count),
+                };
+                keep_rows_unread(selection, &mut planned);
                 let target = Target {
                     conn,
-                    relation: load.qualified(),
+                    relation,
+                    whole: load.qualified(),
                     table: &object,
-                    row_count: load.row_count,
+                    row_count,
                     guard: &guard,
                 };
                 out.checks.extend(crate::checks::run::run_table(&target, planned));
             }
         }
         let relation = |name: &str| {
-            out.tables
-                .iter()
-                .find(|t| t.contract == ci && t.table == name)
-                .map(TableLoad::qualified)
+            let load = out.tables.iter().find(|t| t.contract == ci && t.table == name)?;
+            Some(match selection.filter_for(name) {
+                Some(predicate) => format!("(SELECT * FROM {} WHERE ({predicate}))", load.qualified()),
+                None => load.qualified(),
+            })
         };
-        let sla = crate::checks::sla::run(conn, contract, &relation, now, root);
+        let mut sla = crate::checks::sla::run(conn, contract, &relation, now, root);
+        sla.retain(|c| selection.keeps(c, &rules));
+        for c in sla.iter_mut().filter(|c| !selection.reads_rows(c)) {
+            crate::checks::select::skip_unread(c);
+        }
         out.checks.extend(sla);
     }
     if opts.pii {
@@ -213,6 +239,49 @@ fn check_product(
     out.checks_ms = started.elapsed().as_secs_f64() * 1000.0;
     out.load_ms += out.checks_ms;
     Ok(())
+}
+
+/// The rows of `load` that `predicate` keeps, as a relation, and how many there are. A predicate that cannot run
+/// makes every check that reads rows an error saying why (presence and types, known from loading, still count).
+fn filtered(
+    conn: &duckdb::Connection,
+    load: &TableLoad,
+    predicate: &str,
+    planned: &mut [crate::checks::plan::Planned],
+) -> (String, u64) {
+    use crate::checks::plan::Measure;
+    let relation = format!("(SELECT * FROM {} WHERE ({predicate}))", load.qualified());
+    match conn.query_row(&format!("SELECT count(*) FROM {relation}"), [], |r| r.get::<_, i64>(0)) {
+        Ok(n) => (relation, n.max(0) as u64),
+        Err(e) => {
+            let reason = format!(
+                "the --filter predicate `{predicate}` cannot run: {}",
+                crate::base::errors::clean_error(e)
+            );
+            for p in planned.iter_mut() {
+                if !matches!(
+                    p.measure,
+                    Measure::Known { .. } | Measure::Preset { .. } | Measure::Sql { .. }
+                ) {
+                    p.measure = Measure::Preset {
+                        status: CheckStatus::Error,
+                        reason: reason.clone(),
+                    };
+                }
+            }
+            (relation, 0)
+        }
+    }
+}
+
+/// Under `--metadata-only`, every check that would read row values is listed as skipped instead of run.
+fn keep_rows_unread(selection: &crate::checks::select::Selection, planned: &mut [crate::checks::plan::Planned]) {
+    for p in planned.iter_mut().filter(|p| !selection.reads_rows(&p.result)) {
+        p.measure = crate::checks::plan::Measure::Preset {
+            status: CheckStatus::Skipped,
+            reason: crate::checks::select::METADATA_ONLY_REASON.into(),
+        };
+    }
 }
 
 /// Loads every product of `specs` into a new staging instance, then runs all checks (no derived-product inputs from

@@ -33,8 +33,11 @@ pub fn mask_if(col: &Column, value: &str) -> String {
 /// The table being checked: where it is in DuckDB and what the contract says about it.
 pub struct Target<'a> {
     pub conn: &'a Connection,
-    /// The qualified DuckDB name, e.g. `"s3"."orders"`.
+    /// The rows under test: the qualified DuckDB name, e.g. `"s3"."orders"`, or a subquery keeping the rows a
+    /// `--filter` selects.
     pub relation: String,
+    /// The whole table (`relation` without the filter): a filtered row is a duplicate of any row of it.
+    pub whole: String,
     pub table: &'a Table,
     pub row_count: u64,
     /// Accepts or refuses a contract's SQL rule before it runs (single read-only SELECT).
@@ -241,9 +244,25 @@ fn duplicates_sql(relation: &str, columns: &[String]) -> String {
     )
 }
 
+/// The rows whose duplicates count: the rows under test, or under a filter, every row of the table whose key occurs
+/// among them (a key with one row inside the filter and one outside is duplicated, as in datacontract-cli).
+fn duplicates_scope(target: &Target, columns: &[String]) -> String {
+    if target.relation == target.whole {
+        return target.relation.clone();
+    }
+    let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+    format!(
+        "(SELECT * FROM {} SEMI JOIN (SELECT DISTINCT {} FROM {}) USING ({}))",
+        target.whole,
+        cols.join(", "),
+        target.relation,
+        cols.join(", ")
+    )
+}
+
 /// (duplicated key values, rows holding them).
 fn measure_duplicates(target: &Target, columns: &[String]) -> Result<(u64, u64), String> {
-    let sql = duplicates_sql(&target.relation, columns);
+    let sql = duplicates_sql(&duplicates_scope(target, columns), columns);
     target
         .conn
         .query_row(&sql, [], |r| {
@@ -299,7 +318,7 @@ fn failed_rows(target: &Target, measure: &Measure) -> Option<Sample> {
             format!(
                 "SELECT {cols}, count(*) AS duplicate_count FROM {rel} WHERE {nn} GROUP BY {cols} HAVING count(*) > 1 ORDER BY duplicate_count DESC, {cols} LIMIT 5",
                 cols = cols.join(", "),
-                rel = target.relation,
+                rel = duplicates_scope(target, columns),
                 nn = not_null.join(" AND ")
             )
         }

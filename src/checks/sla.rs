@@ -213,7 +213,7 @@ fn unmeasured_result(
         ),
         table: Some(table.to_string()),
         column: Some(column.to_string()),
-        quality_id: None,
+        quality_id: sla.id.clone(),
         dimension: Some(
             if kind == Kind::Freshness {
                 "timeliness"

@@ -210,8 +210,54 @@ pub struct TestArgs {
     /// tested nothing did not pass) or `warn` (a warning and exit 0, as datacontract-cli does).
     #[arg(long, value_enum, default_value_t = MissingData::Fail)]
     pub missing_data: MissingData,
+    /// Check categories to run, comma-separated: properties, quality, slaProperties, custom (or the legacy schema,
+    /// servicelevel).
+    #[arg(long)]
+    pub checks: Option<String>,
+    /// Quality dimensions to run, comma-separated (accuracy, completeness, conformity, consistency, coverage,
+    /// timeliness, uniqueness): rules declaring one, and the schema and SLA checks that count for one.
+    #[arg(long)]
+    pub dimension: Option<String>,
+    /// Quality rule (or SLA property) ids to run, comma-separated; an id the contract does not have is an error.
+    #[arg(long)]
+    pub quality_id: Option<String>,
+    /// Run the quality rules declaring one of these tags (comma-separated).
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Test only this schema object (`all`: every one).
+    #[arg(long)]
+    pub schema_name: Option<String>,
+    /// A SQL predicate keeping the rows under test, e.g. "ingested_at >= current_date - 1" (one schema under test).
+    /// Presence, types and SQL rules see every row.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Row predicates per schema object, as JSON: '{"orders": "ingested_at >= current_date - 1"}'.
+    #[arg(long)]
+    pub filters: Option<String>,
+    /// Run only the checks that read no row values (presence and types); the others are listed as skipped.
+    #[arg(long)]
+    pub metadata_only: bool,
+    /// Put up to five failed rows per check in the JSON report (classified columns masked).
+    #[arg(long)]
+    pub include_failed_samples: bool,
     #[command(flatten)]
     pub engine: EngineArgs,
+}
+
+impl TestArgs {
+    /// The selection flags, as given.
+    pub fn selection_flags(&self) -> crate::checks::select::Flags {
+        crate::checks::select::Flags {
+            checks: self.checks.clone(),
+            dimension: self.dimension.clone(),
+            quality_id: self.quality_id.clone(),
+            tag: self.tag.clone(),
+            schema_name: self.schema_name.clone(),
+            filter: self.filter.clone(),
+            filters: self.filters.clone(),
+            metadata_only: self.metadata_only,
+        }
+    }
 }
 
 /// What `meshbox test` makes of missing data.
@@ -412,6 +458,7 @@ impl EngineArgs {
             ignore: self.ignore.clone(),
             state_dir: None,
             paths_fallback: None,
+            selection: Default::default(),
         })
     }
 }

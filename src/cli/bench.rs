@@ -48,6 +48,7 @@ fn options(scratch: &Path) -> Options {
         ignore: Vec::new(),
         state_dir: None,
         paths_fallback: None,
+        selection: Default::default(),
     }
 }
 

@@ -135,7 +135,9 @@ pub fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
+    let selection = crate::checks::select::Selection::of(&args.selection_flags(), &contract).map_err(Unusable)?;
     let mut opts = args.engine.options(true).map_err(|e| Unusable(e.to_string()))?;
+    opts.selection = selection.clone();
     // Contracts written for datacontract-cli name paths relative to where it runs: tried when the contract's own
     // folder has nothing at the path, with a note.
     opts.paths_fallback = std::env::current_dir().ok();
@@ -160,7 +162,21 @@ pub fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
         &outcome.tables,
         &root,
     );
-    outcome.checks.extend(relationships);
+    let rules = crate::checks::select::rules_of(&spec.contracts[0]);
+    for mut c in relationships.into_iter().filter(|c| selection.keeps(c, &rules)) {
+        if !selection.reads_rows(&c) {
+            crate::checks::select::skip_unread(&mut c);
+        }
+        outcome.checks.push(c);
+    }
+    if selection.narrows() && outcome.checks.is_empty() && !outcome.tables.is_empty() {
+        return Err(Unusable("no check of the contract matches the selection (--checks, --dimension, --quality-id, --tag, --schema-name)".into()).into());
+    }
+    if !args.include_failed_samples {
+        for c in outcome.checks.iter_mut() {
+            c.samples = None;
+        }
+    }
     let mut diags = spec.diagnostics.clone();
     diags.extend(outcome.diagnostics);
     if outcome.tables.is_empty() && !spec.contracts[0].tables.is_empty() {

@@ -34,6 +34,7 @@ pub fn options(scratch: &Path) -> Options {
         ignore: Vec::new(),
         state_dir: None,
         paths_fallback: None,
+        selection: Default::default(),
     }
 }
 

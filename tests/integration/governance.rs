@@ -711,12 +711,21 @@ fn an_edit_reaches_the_role_databases_first_masked_and_only_where_granted() {
     std::fs::write(&customers, text).unwrap();
     let salaries = root.join("hr/salaries/data/salaries.csv");
     let first = std::fs::read_to_string(&salaries).unwrap();
-    std::fs::write(&salaries, format!("{first}{}", first.lines().last().unwrap().to_string() + "\n")).unwrap();
+    std::fs::write(
+        &salaries,
+        format!("{first}{}", first.lines().last().unwrap().to_string() + "\n"),
+    )
+    .unwrap();
 
     let scratch = tempfile::tempdir().unwrap();
     let serving = g.mesh.serving();
-    let next = meshbox::live::snapshot::build(&root, &options(scratch.path()), Some(&g.mesh.snapshot()), Some(&serving))
-        .unwrap();
+    let next = meshbox::live::snapshot::build(
+        &root,
+        &options(scratch.path()),
+        Some(&g.mesh.snapshot()),
+        Some(&serving),
+    )
+    .unwrap();
     let mut reloaded = next.reload.reloaded.clone();
     reloaded.sort();
     assert_eq!(reloaded, ["crm/customers", "hr/salaries"]);
@@ -731,9 +740,11 @@ fn an_edit_reaches_the_role_databases_first_masked_and_only_where_granted() {
     );
     let viewer = early.for_role("viewer").unwrap().connect().unwrap();
     let (name, email, country): (String, String, String) = viewer
-        .query_row("SELECT name, email, country FROM crm.customers WHERE id = 99", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(
+            "SELECT name, email, country FROM crm.customers WHERE id = 99",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .unwrap();
     assert_eq!((name.as_str(), country.as_str()), ("Z•••", "NL"));
     assert!(email.len() == 16 && email != "zed@example.com", "{email}");

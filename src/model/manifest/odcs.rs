@@ -285,6 +285,8 @@ pub struct QualityRule {
     pub percent: bool,
     pub severity: Option<String>,
     pub dimension: Option<String>,
+    /// The rule's own `tags` (what `meshbox test --tag` selects by).
+    pub tags: Vec<String>,
     /// `arguments.validValues` (or v3.0 `validValues`).
     pub valid_values: Vec<Value>,
     /// `arguments.missingValues`.
@@ -338,6 +340,8 @@ pub struct Role {
 #[derive(Debug, Clone, Serialize)]
 pub struct SlaProperty {
     pub path: String,
+    /// The property's `id` (a check measuring it carries it as its quality id).
+    pub id: Option<String>,
     pub property: String,
     pub value: Option<Value>,
     pub value_ext: Option<Value>,
@@ -519,6 +523,7 @@ fn read_sla_properties(r: &mut Reader, root: &Mapping) -> Vec<SlaProperty> {
             continue;
         };
         sla.push(SlaProperty {
+            id: r.string(m, "id", &p),
             property,
             value: m.get("value").cloned(),
             value_ext: m.get("valueExt").cloned(),
@@ -890,6 +895,7 @@ fn read_rule(r: &mut Reader, v: &Value, path: &str) -> Option<QualityRule> {
         percent,
         severity: r.string(m, "severity", path),
         dimension: r.string(m, "dimension", path),
+        tags: r.strings(m, "tags", path),
         valid_values: arguments.valid_values,
         missing_values: arguments.missing_values,
         pattern: arguments.pattern,
