@@ -3,6 +3,8 @@
 #
 #   benches/peers.sh                          # SIZES="100000 1000000" RUNS=5
 #   SIZES=100000 RUNS=3 benches/peers.sh
+#   BEFORE=/path/to/older/meshbox SIZES=100000 RUNS=3 benches/peers.sh   # also times an older build, side by side
+#   BIN=/path/to/meshbox benches/peers.sh                                 # a build of your own instead of building
 #
 # Builds meshbox in release mode, then runs ../shared/peers/bench.sh with meshbox's cases added
 # (`meshbox test` on the same contract and the same files, CSV and Parquet). bench.sh times every case
@@ -12,8 +14,10 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 PEERS=${PEERS:-$REPO/../shared/peers}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/meshbox-target}
-(cd "$REPO" && cargo build --release --quiet)
-BIN=$CARGO_TARGET_DIR/release/meshbox
+if [[ -z ${BIN:-} ]]; then
+  (cd "$REPO" && cargo build --release --quiet)
+  BIN=$CARGO_TARGET_DIR/release/meshbox
+fi
 CASES=$(mktemp --suffix=.tsv)
 trap 'rm -f "$CASES"' EXIT
 # Each command tests the contract in the peers folder against {D} (PEERS_DATA), like the datacontract-cli cases do.
@@ -21,6 +25,12 @@ cat > "$CASES" <<TSV
 meshbox_test_csv	env PEERS_DATA={D} ORDERS_STEM=orders MESHBOX_CACHE_DIR=/tmp/peers/meshbox-cache $BIN test {HERE}/orders.odcs.yaml --server local_csv
 meshbox_test_parquet	env PEERS_DATA={D} ORDERS_STEM=orders MESHBOX_CACHE_DIR=/tmp/peers/meshbox-cache $BIN test {HERE}/orders.odcs.yaml --server local_parquet
 TSV
+if [[ -n ${BEFORE:-} ]]; then
+  cat >> "$CASES" <<TSV
+meshbox_before_test_csv	env PEERS_DATA={D} ORDERS_STEM=orders MESHBOX_CACHE_DIR=/tmp/peers/meshbox-cache $BEFORE test {HERE}/orders.odcs.yaml --server local_csv
+meshbox_before_test_parquet	env PEERS_DATA={D} ORDERS_STEM=orders MESHBOX_CACHE_DIR=/tmp/peers/meshbox-cache $BEFORE test {HERE}/orders.odcs.yaml --server local_parquet
+TSV
+fi
 SIZES=${SIZES:-"100000 1000000"} RUNS=${RUNS:-5} EXTRA_CASES=$CASES "$PEERS/bench.sh"
 # Afterwards: the same commands on the files with planted defects must fail with exactly the planted counts (a correctness gate).
 for N in ${SIZES:-100000 1000000}; do

@@ -1,5 +1,6 @@
-//! Query results as JSON, straight from DuckDB's Arrow batches: numbers stay numbers (decimals exact), times as
-//! ISO text, nested values as arrays and objects. Used for the console, sample rows and failed-row samples.
+//! Query results as JSON, straight from DuckDB's Arrow batches: numbers stay numbers while a double holds them
+//! exactly (longer decimals become strings of their exact digits), times as ISO text, nested values as arrays and
+//! objects; types Arrow misstates are cast to text on DuckDB's side. Used for the console, exports and samples.
 
 use duckdb::arrow::array::Array;
 use duckdb::arrow::datatypes::{Field, FieldRef};
@@ -14,6 +15,9 @@ pub struct RowEncoder<'a> {
 
 enum CellEncoder<'a> {
     Json(arrow_json::writer::NullableEncoder<'a>),
+    /// Decimals (and DuckDB's HUGEINT, exported as a 38-digit decimal): a number while a double holds it exactly,
+    /// else its exact digits as a string — never a rounded value.
+    Decimal(ArrayFormatter<'a>, &'a dyn Array),
     /// Types arrow-json cannot write (intervals, some binaries) are written as their display text.
     Text(ArrayFormatter<'a>, &'a dyn Array),
     /// A type Arrow can neither write nor display: a placeholder naming it, never a panic.
@@ -28,6 +32,12 @@ impl<'a> RowEncoder<'a> {
     ) -> Self {
         let mut encoders = Vec::with_capacity(batch.num_columns());
         for (field, column) in fields.iter().zip(batch.columns()) {
+            if is_decimal(field)
+                && let Ok(f) = ArrayFormatter::try_new(column.as_ref(), &text_options())
+            {
+                encoders.push(CellEncoder::Decimal(f, column.as_ref()));
+                continue;
+            }
             let enc = match arrow_json::writer::make_encoder(field, column.as_ref(), options) {
                 Ok(e) => CellEncoder::Json(e),
                 Err(_) => match ArrayFormatter::try_new(column.as_ref(), &text_options()) {
@@ -48,6 +58,13 @@ impl<'a> RowEncoder<'a> {
                     out.extend_from_slice(b"null");
                 } else {
                     e.encode(row, out);
+                }
+            }
+            CellEncoder::Decimal(f, array) => {
+                if array.is_null(row) {
+                    out.extend_from_slice(b"null");
+                } else {
+                    write_decimal(&f.value(row).to_string(), out);
                 }
             }
             CellEncoder::Text(f, array) => {
@@ -77,6 +94,29 @@ impl<'a> RowEncoder<'a> {
             self.cell(row, col, out);
         }
         out.push(b']');
+    }
+}
+
+fn is_decimal(field: &Field) -> bool {
+    use duckdb::arrow::datatypes::DataType as D;
+    matches!(
+        field.data_type(),
+        D::Decimal32(..) | D::Decimal64(..) | D::Decimal128(..) | D::Decimal256(..)
+    )
+}
+
+/// The most significant digits a JSON number may carry and still read back exactly as a double.
+const EXACT_DIGITS: usize = 15;
+
+/// Appends a decimal's text as a JSON number when it has at most [`EXACT_DIGITS`] significant digits, else as a
+/// string of its exact digits (a JSON reader would round it).
+fn write_decimal(text: &str, out: &mut Vec<u8>) {
+    let digits = text.trim_start_matches('-').trim_start_matches(['0', '.']);
+    let significant = digits.chars().filter(char::is_ascii_digit).count();
+    if significant <= EXACT_DIGITS && text.parse::<f64>().is_ok() {
+        out.extend_from_slice(text.as_bytes());
+    } else {
+        write_json_string(text, out);
     }
 }
 
@@ -138,6 +178,8 @@ pub fn type_name(field: &Field) -> String {
         }
         D::Utf8 | D::LargeUtf8 | D::Utf8View => "VARCHAR".into(),
         D::Date32 | D::Date64 => "DATE".into(),
+        D::Decimal256(p, s) => format!("DECIMAL({p},{s})"),
+        D::Timestamp(duckdb::arrow::datatypes::TimeUnit::Nanosecond, None) => "TIMESTAMP_NS".into(),
         D::Timestamp(_, None) => "TIMESTAMP".into(),
         D::Timestamp(_, Some(_)) => "TIMESTAMPTZ".into(),
         D::Time32(_) | D::Time64(_) => "TIME".into(),
@@ -147,8 +189,93 @@ pub fn type_name(field: &Field) -> String {
         D::Struct(_) => "STRUCT".into(),
         D::Map(..) => "MAP".into(),
         D::Dictionary(..) => "VARCHAR".into(),
+        D::Union(fields, _) => {
+            let members: Vec<String> = fields
+                .iter()
+                .map(|(_, f)| format!("{} {}", f.name(), type_name(f)))
+                .collect();
+            format!("UNION({})", members.join(", "))
+        }
         other => format!("{other}"),
     }
+}
+
+/// `batch` with every nested column (lists, structs, maps, unions) as text in DuckDB's notation, for writers that
+/// take flat columns only (CSV). NULL cells stay NULL; NULLs inside a value read `NULL`.
+pub fn flat(batch: &RecordBatch) -> Result<RecordBatch, String> {
+    use duckdb::arrow::array::{ArrayRef, StringArray};
+    use duckdb::arrow::datatypes::{DataType as D, Schema};
+    let nested = |t: &D| {
+        matches!(
+            t,
+            D::List(_) | D::LargeList(_) | D::FixedSizeList(..) | D::Struct(_) | D::Map(..) | D::Union(..)
+        )
+    };
+    if !batch.schema().fields().iter().any(|f| nested(f.data_type())) {
+        return Ok(batch.clone());
+    }
+    let options = FormatOptions::new().with_display_error(true).with_null("NULL");
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if !nested(field.data_type()) {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+            continue;
+        }
+        let formatter = ArrayFormatter::try_new(column.as_ref(), &options).map_err(|e| e.to_string())?;
+        let text: StringArray = (0..column.len())
+            .map(|i| (!column.is_null(i)).then(|| formatter.value(i).to_string()))
+            .collect();
+        fields.push(Field::new(field.name(), D::Utf8, true));
+        columns.push(std::sync::Arc::new(text));
+    }
+    RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())
+}
+
+/// DuckDB types whose Arrow form misstates the value (UHUGEINT above 2^127 wraps, BIT travels as its internal
+/// bytes, BIGNUM as an opaque blob, TIME WITH TIME ZONE loses its offset): cast to text on DuckDB's side.
+fn misstated_in_arrow(duckdb_type: &str) -> bool {
+    static WORD: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    WORD.get_or_init(|| {
+        regex::Regex::new(r"\b(UHUGEINT|BIT|BITSTRING|BIGNUM|VARINT|TIME WITH TIME ZONE)\b").expect("a valid regex")
+    })
+    .is_match(duckdb_type)
+}
+
+/// `sql` wrapped so that the columns whose type Arrow misstates come out as text; None when there are none (or the
+/// result cannot be described, or its column names repeat), and `sql` runs as it is. `sql` passed the guard: the
+/// wrapper only adds casts around it.
+pub fn with_text_columns(conn: &duckdb::Connection, sql: &str) -> Option<String> {
+    let query = sql.trim().trim_end_matches(';').trim_end();
+    let mut stmt = conn.prepare(&format!("DESCRIBE {query}\n")).ok()?;
+    let columns: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .ok()?
+        .collect::<Result<_, _>>()
+        .ok()?;
+    if !columns.iter().any(|(_, ty)| misstated_in_arrow(ty)) {
+        return None;
+    }
+    let names: std::collections::HashSet<String> = columns.iter().map(|(n, _)| n.to_lowercase()).collect();
+    if names.len() != columns.len() {
+        return None;
+    }
+    let select: Vec<String> = columns
+        .iter()
+        .map(|(name, ty)| {
+            let q = crate::base::sql::quote_ident(name);
+            if misstated_in_arrow(ty) {
+                format!("CAST({q} AS VARCHAR) AS {q}")
+            } else {
+                q
+            }
+        })
+        .collect();
+    Some(format!(
+        "SELECT {} FROM ({query}\n) AS meshbox_rendered",
+        select.join(", ")
+    ))
 }
 
 #[cfg(test)]
@@ -161,6 +288,25 @@ mod tests {
     fn one_column(array: ArrayRef) -> RecordBatch {
         let schema = Schema::new(vec![Field::new("v", array.data_type().clone(), true)]);
         RecordBatch::try_new(Arc::new(schema), vec![array]).unwrap()
+    }
+
+    #[test]
+    fn decimals_stay_exact_numbers_or_become_exact_strings() {
+        for (text, json) in [
+            ("12.34", "12.34"),
+            ("-0.50", "-0.50"),
+            ("123456789012345", "123456789012345"),
+            ("1234567890123456", "\"1234567890123456\""),
+            ("0.000001234567890123456", "\"0.000001234567890123456\""),
+            (
+                "170141183460469231731687303715884105727",
+                "\"170141183460469231731687303715884105727\"",
+            ),
+        ] {
+            let mut out = Vec::new();
+            write_decimal(text, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), json, "{text}");
+        }
     }
 
     #[test]

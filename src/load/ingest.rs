@@ -1211,7 +1211,8 @@ fn count_cast_failures(conn: &Connection, target: &str, plans: &[Plan]) -> Resul
 
 /// Runs a query and returns its rows as JSON values.
 pub fn read_sample(conn: &Connection, sql: &str) -> Result<Sample, String> {
-    let mut stmt = conn.prepare(sql).map_err(clean_error)?;
+    let rendered = crate::base::values::with_text_columns(conn, sql);
+    let mut stmt = conn.prepare(rendered.as_deref().unwrap_or(sql)).map_err(clean_error)?;
     let batches: Vec<duckdb::arrow::record_batch::RecordBatch> = stmt.query_arrow([]).map_err(clean_error)?.collect();
     let columns = stmt.column_names();
     let rows = batches

@@ -53,7 +53,7 @@ impl Encoder {
                 let mut w = arrow_csv::WriterBuilder::new()
                     .with_header(!self.wrote_header)
                     .build(&mut out);
-                w.write(batch).map_err(|e| e.to_string())?;
+                w.write(&crate::base::values::flat(batch)?).map_err(|e| e.to_string())?;
                 drop(w);
             }
             ExportFormat::Json => {

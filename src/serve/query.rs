@@ -147,6 +147,8 @@ pub fn execute(
             }
         })
     };
+    let rendered = crate::base::values::with_text_columns(&conn, sql);
+    let sql = rendered.as_deref().unwrap_or(sql);
     let result = (|| -> Result<SchemaRef, duckdb::Error> {
         let mut stmt = conn.prepare(sql)?;
         let stream = stmt.stream_arrow([])?;
