@@ -43,6 +43,10 @@ pub struct Diagnostic {
     /// shown instead to roles that may not read that data unmasked (see governance's `disclosure`).
     #[serde(skip)]
     pub public_message: Option<String>,
+    /// The standard the file was judged against when this is a lint finding (`ODCS v3.1.0`, `ODPS v1.0.0`): an
+    /// error here means the file breaks the standard, and its product is `invalid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard: Option<String>,
 }
 
 impl Diagnostic {
@@ -57,6 +61,7 @@ impl Diagnostic {
             message: message.into(),
             hint: None,
             public_message: None,
+            standard: None,
         }
     }
 
@@ -104,6 +109,17 @@ impl Diagnostic {
 
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+
+    /// Marks a lint finding: the file was judged against `standard` (e.g. `ODCS v3.1.0`).
+    pub fn judged_by(mut self, standard: impl Into<String>) -> Self {
+        self.standard = Some(standard.into());
+        self
+    }
+
+    /// A lint error: the file breaks the standard it declares.
+    pub fn breaks_standard(&self) -> bool {
+        self.is_error() && self.standard.is_some()
     }
 
     /// `file:line:column`, as far as known; what editors and terminals turn into a link.

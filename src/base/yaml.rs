@@ -74,6 +74,32 @@ impl Document {
     }
 }
 
+/// Reads a YAML file into a document; unreadable or invalid files become a diagnostic. Only regular files are read
+/// (never through a symbolic link, never a FIFO or device), at most [`MAX_MANIFEST_BYTES`](crate::base::safe_read::MAX_MANIFEST_BYTES) of them.
+pub fn read_document(path: &Path) -> Result<Document, Diagnostic> {
+    let bytes =
+        crate::base::safe_read::read_regular(path, crate::base::safe_read::MAX_MANIFEST_BYTES).map_err(|e| {
+            let code = match e {
+                crate::base::safe_read::ReadError::NotRegular(_) => "not-regular",
+                crate::base::safe_read::ReadError::TooLarge(_) => "too-large",
+                crate::base::safe_read::ReadError::Io(_) => "unreadable",
+            };
+            Diagnostic::error(code, format!("cannot read this file: {e}")).in_file(path)
+        })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let (line, column) = crate::base::safe_read::line_and_column(e.as_bytes(), at);
+        Diagnostic::error(
+            "encoding",
+            format!("the file is not UTF-8 text (invalid byte at line {line}, column {column}; offset {at})"),
+        )
+        .in_file(path)
+        .at(line, column)
+        .hint("save the file as UTF-8")
+    })?;
+    Document::parse(path, &text)
+}
+
 /// serde_yaml appends " at line X column Y" to its messages; we report the position separately.
 fn strip_location(e: &serde_yaml::Error) -> String {
     let s = e.to_string();

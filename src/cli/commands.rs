@@ -1,6 +1,7 @@
 //! The commands: one function per `meshbox` subcommand. Each returns the process exit code; `main` prints errors
 //! and turns them into an exit code with [`exit_code`].
 
+use crate::base::diagnostics::Diagnostic;
 use crate::cli::args::{LintArgs, McpArgs, ReportFormat, ServeArgs, TestArgs, ValidateArgs, cache_dir};
 use crate::folder::manifests::{ProductSpec, read_contract};
 use crate::live::snapshot::{Mesh, build};
@@ -189,6 +190,10 @@ pub fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
     if args.missing_data == crate::cli::args::MissingData::Warn {
         missing_data_as_warnings(&mut diags);
     }
+    relax_undefined_fields(&mut diags);
+    if let Some(check) = standard_check(&diags) {
+        outcome.checks.insert(0, check);
+    }
     let status = crate::model::catalog::Product::derive_status(&diags, &outcome.checks);
     let contract = &spec.contracts[0];
     let prefix = args.contract.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -205,6 +210,67 @@ pub fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
         crate::model::catalog::Status::Passing | crate::model::catalog::Status::Warning
     );
     Ok(verdict(ok))
+}
+
+/// As datacontract-cli does (it validates without the schema's `unevaluatedProperties` and only logs the fields its
+/// model drops, and its result does not count lint warnings), `meshbox test` notes a field the standard does not
+/// define, and meshbox's own lint warnings, instead of failing or warning on them — so a contract
+/// written for datacontract-cli (a CSV server's `delimiter`, say) tests the same. `lint`, `validate` and `serve`
+/// judge by the official schema, where it is an error.
+fn relax_undefined_fields(diags: &mut [Diagnostic]) {
+    use crate::base::diagnostics::Severity;
+    // meshbox's own lint rules beyond the standard are notes too: datacontract-cli's result does not count them.
+    for d in diags
+        .iter_mut()
+        .filter(|d| d.standard.is_some() && d.severity == Severity::Warning)
+    {
+        d.severity = Severity::Info;
+    }
+    for d in diags
+        .iter_mut()
+        .filter(|d| d.breaks_standard() && d.code == "unknown-field")
+    {
+        d.severity = Severity::Info;
+        let note =
+            "`meshbox test` notes it as datacontract-cli does; `meshbox lint` and `validate` count it as an error";
+        d.hint = Some(match d.hint.take() {
+            Some(h) => format!("{h} ({note})"),
+            None => note.into(),
+        });
+    }
+}
+
+/// "The contract follows ODCS vX.Y.Z", failed with every error when the contract breaks the standard it declares
+/// (as datacontract-cli's `lint` check); None when it follows it.
+fn standard_check(diags: &[Diagnostic]) -> Option<crate::checks::CheckResult> {
+    let errors: Vec<&Diagnostic> = diags.iter().filter(|d| d.breaks_standard()).collect();
+    let standard = errors.first()?.standard.clone().unwrap_or_default();
+    let reason = errors.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
+    let mut check = crate::checks::CheckResult {
+        key: "lint".into(),
+        category: crate::checks::Category::Schema,
+        kind: "lint".into(),
+        name: format!("the contract follows {standard}"),
+        table: None,
+        column: None,
+        quality_id: None,
+        dimension: Some("conformity".into()),
+        severity: None,
+        status: crate::checks::CheckStatus::Fail,
+        measured: Some(errors.len() as f64),
+        unit: None,
+        count: None,
+        row_count: None,
+        threshold: None,
+        reason: None,
+        sql: None,
+        origin: None,
+        samples: None,
+        reads: crate::checks::Reads::Schema,
+        public_reason: None,
+    };
+    check.explain_publicly(reason);
+    Some(check)
 }
 
 pub fn lint(args: &LintArgs) -> anyhow::Result<ExitCode> {

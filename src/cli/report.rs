@@ -20,6 +20,8 @@ pub struct Summary {
     pub warning: usize,
     pub failing: usize,
     pub failed: usize,
+    /// Products whose contract or descriptor breaks the standard it declares.
+    pub invalid: usize,
     pub checks: usize,
     pub checks_failed: usize,
     pub checks_warned: usize,
@@ -39,6 +41,7 @@ impl Summary {
                 Status::Warning => s.warning += 1,
                 Status::Failing => s.failing += 1,
                 Status::Failed => s.failed += 1,
+                Status::Invalid => s.invalid += 1,
             }
             for c in &p.checks {
                 s.checks += 1;
@@ -153,6 +156,7 @@ fn mark(status: Status) -> &'static str {
         Status::Warning => "warn",
         Status::Failing => "FAIL",
         Status::Failed => "ERR ",
+        Status::Invalid => "INV ",
     }
 }
 
@@ -260,12 +264,17 @@ pub fn text(s: &Snapshot) -> String {
     let sum = Summary::of(s);
     let _ = writeln!(
         out,
-        "\n{}: {} products ({} passing, {} warning, {} failing, {} failed); {} checks, {} failed, {} warnings, {} errors",
+        "\n{}: {} products ({} passing, {} warning, {} failing, {}{} failed); {} checks, {} failed, {} warnings, {} errors",
         result_word(s),
         sum.products,
         sum.passing,
         sum.warning,
         sum.failing,
+        if sum.invalid > 0 {
+            format!("{} invalid, ", sum.invalid)
+        } else {
+            String::new()
+        },
         sum.failed,
         sum.checks,
         sum.checks_failed,
@@ -298,7 +307,7 @@ fn contract_result(status: Status) -> &'static str {
     match status {
         Status::Passing => "passed",
         Status::Warning => "warning",
-        Status::Failing | Status::Failed => "failed",
+        Status::Failing | Status::Failed | Status::Invalid => "failed",
     }
 }
 
@@ -488,9 +497,13 @@ fn junit_xml(report: &Report) -> anyhow::Result<String> {
     report.to_string().context("writing the JUnit XML")
 }
 
-/// JUnit XML for CI systems: a test suite per product, a test case per check, and a `policies` suite.
+/// JUnit XML for CI systems: a `mesh` suite for errors of no product (mesh.yaml, policies, folders), a test suite per
+/// product, a test case per check, and a `policies` suite.
 pub fn junit(s: &Snapshot, prefix: &Path) -> anyhow::Result<String> {
     let mut report = Report::new(s.catalog.name.as_str());
+    if s.catalog.diagnostics.iter().any(Diagnostic::is_error) {
+        report.add_test_suite(junit_suite("mesh", &[], &s.catalog.diagnostics, prefix));
+    }
     for p in &s.catalog.products {
         let mut suite = junit_suite(&p.key(), &p.checks, &p.diagnostics, prefix);
         suite.set_time(Duration::try_from_secs_f64(p.load_ms / 1000.0).unwrap_or_default());

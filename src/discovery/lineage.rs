@@ -19,7 +19,7 @@ pub struct Node {
     pub name: String,
     pub title: String,
     pub owner: Option<String>,
-    /// passing, warning, failing, failed — or `external` for a contract no product of the mesh provides.
+    /// passing, warning, failing, invalid, failed — or `external` for a contract no product of the mesh provides.
     pub health: String,
     pub quarantined: bool,
     pub url: Option<String>,
@@ -682,6 +682,7 @@ fn draw_box(s: &mut String, n: &Node, at: &NodeBox, focused: bool) {
         "warning" => ("#fdf2d0", "#b8860b"),
         "failing" => ("#fbe3e0", "#c0392b"),
         "failed" => ("#eeeeee", "#7b241c"),
+        "invalid" => ("#fbe3e0", "#7b241c"),
         _ => ("#ffffff", "#9aa3ae"),
     };
     let title: String = n.title.chars().take(28).collect();

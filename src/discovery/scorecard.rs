@@ -314,6 +314,19 @@ fn follows_a_released_version(p: &Product) -> Criterion {
             .as_deref()
             .is_some_and(|v| crate::model::manifest::odps::KNOWN_API_VERSIONS.contains(&v))
     });
+    // A manifest that breaks its standard does not follow it: the first error says where.
+    if let Some(d) = p.diagnostics.iter().find(|d| d.breaks_standard()) {
+        return criterion(
+            false,
+            "follows a released ODCS/ODPS version",
+            format!(
+                "{}: {} ({})",
+                d.location(),
+                d.message,
+                d.standard.as_deref().unwrap_or_default()
+            ),
+        );
+    }
     criterion(
         known_versions,
         "follows a released ODCS/ODPS version",

@@ -1531,27 +1531,72 @@ const ODPS_LISTS: &[OdpsList] = &[
 /// official schema's (of the version the file declares): what it rejects is an error, what it accepts has no error —
 /// meshbox's own rules beyond it stay warnings with hints.
 pub fn lint_file(path: &Path, display_root: &Path) -> Vec<Diagnostic> {
-    let doc = match crate::folder::manifests::read_document(path) {
+    let doc = match crate::base::yaml::read_document(path) {
         Ok(d) => d,
         Err(d) => return vec![d.relative_to(display_root)],
     };
-    let Some(root) = doc.value.as_mapping().cloned() else {
-        return vec![
-            Diagnostic::error("not-a-manifest", "the file holds no YAML object")
-                .in_file(path)
-                .relative_to(display_root),
-        ];
+    lint_document(&doc, path)
+        .into_iter()
+        .map(|d| d.relative_to(display_root))
+        .collect()
+}
+
+/// Lints a manifest already read (as reading the mesh folder does), each finding marked with the standard and
+/// version it was judged against; sorted by position.
+pub fn lint_document(doc: &Document, path: &Path) -> Vec<Diagnostic> {
+    let Some(root) = doc.value.as_mapping() else {
+        return vec![Diagnostic::error("not-a-manifest", "the file holds no YAML object").in_file(path)];
     };
     let api = root.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-    let standard = standard_of(&root, path);
-    let own = own_rules(&doc, &root, standard, api);
+    let standard = standard_of(root, path);
+    let own = own_rules(doc, root, standard, api);
     let judged = match standard {
-        Some(standard) => agree_with_schema(&doc, standard, api, own),
+        Some(standard) => agree_with_schema(doc, standard, api, own),
         None => own,
     };
-    let mut out: Vec<Diagnostic> = judged.into_iter().map(|d| d.relative_to(display_root)).collect();
+    let label = standard_label(standard, api);
+    let mut out: Vec<Diagnostic> = judged.into_iter().map(|d| d.judged_by(label.clone())).collect();
     out.sort_by_key(|d| (d.line, d.column));
     out
+}
+
+/// `ODCS v3.1.0`, `ODPS v1.0.0`: the standard and the version a file declares (the version left out when it
+/// declares none).
+fn standard_label(standard: Option<Standard>, api: &str) -> String {
+    let name = match standard {
+        Some(Standard::Odcs) => "ODCS",
+        Some(Standard::Odps) => "ODPS",
+        None => "ODCS/ODPS",
+    };
+    if api.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name} {api}")
+    }
+}
+
+/// Adds lint findings to what reading the file already reported, so that each problem is told once: a finding at the
+/// place of one already reported is dropped, but makes that one an error marked with the standard when the finding
+/// is an error (the reader's message explains better; the standard decides the verdict).
+pub fn merge_into(read: &mut Vec<Diagnostic>, lint: Vec<Diagnostic>) {
+    for finding in lint {
+        let same_place = read.iter_mut().find(|d| {
+            d.file == finding.file
+                && (d.line.is_some() && d.line == finding.line
+                    || related(
+                        d.field.as_deref().unwrap_or_default(),
+                        finding.field.as_deref().unwrap_or_default(),
+                    ))
+        });
+        match same_place {
+            Some(d) if finding.is_error() => {
+                d.severity = Severity::Error;
+                d.standard = finding.standard;
+            }
+            Some(_) => {}
+            None => read.push(finding),
+        }
+    }
 }
 
 /// The standard a manifest follows: by its `kind`, else by its file name.
@@ -1753,7 +1798,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.odcs.yaml");
         std::fs::write(&path, format!("{head}schema:\n  - name: t\n")).unwrap();
-        let doc = crate::folder::manifests::read_document(&path).unwrap();
+        let doc = crate::base::yaml::read_document(&path).unwrap();
         let own = vec![Diagnostic::error("made-up", "an own rule").field("schema[0].name")];
         let d = agree_with_schema(&doc, Standard::Odcs, "v3.2.0", own);
         assert_eq!((d.len(), d[0].severity), (1, Severity::Warning), "{d:?}");

@@ -2,8 +2,9 @@
 //! and ODCS contracts. Every problem becomes a diagnostic with file, line and field; nothing stops at a bad file.
 
 use crate::base::diagnostics::Diagnostic;
-use crate::base::safe_read::{MAX_MANIFEST_BYTES, ReadError, line_and_column, read_regular};
+use crate::base::safe_read::{MAX_MANIFEST_BYTES, read_regular};
 use crate::base::yaml::Document;
+pub use crate::base::yaml::read_document;
 use crate::folder::scan::{Layout, ProductDir, fingerprint, scan};
 use crate::model::catalog::Domain;
 use crate::model::manifest::mesh::{DomainFile, MeshFile};
@@ -142,31 +143,6 @@ pub struct MeshSpec {
     pub governance_broken: Vec<PathBuf>,
 }
 
-/// Reads a YAML file into a document; unreadable or invalid files become a diagnostic. Only regular files are read
-/// (never through a symbolic link, never a FIFO or device), at most [`MAX_MANIFEST_BYTES`] of them.
-pub fn read_document(path: &Path) -> Result<Document, Diagnostic> {
-    let bytes = read_regular(path, MAX_MANIFEST_BYTES).map_err(|e| {
-        let code = match e {
-            ReadError::NotRegular(_) => "not-regular",
-            ReadError::TooLarge(_) => "too-large",
-            ReadError::Io(_) => "unreadable",
-        };
-        Diagnostic::error(code, format!("cannot read this file: {e}")).in_file(path)
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let (line, column) = line_and_column(e.as_bytes(), at);
-        Diagnostic::error(
-            "encoding",
-            format!("the file is not UTF-8 text (invalid byte at line {line}, column {column}; offset {at})"),
-        )
-        .in_file(path)
-        .at(line, column)
-        .hint("save the file as UTF-8")
-    })?;
-    Document::parse(path, &text)
-}
-
 /// Reads one contract file, with its problems as diagnostics (positions relative to `root`).
 pub fn read_contract(path: &Path, root: &Path) -> (Option<Contract>, Vec<Diagnostic>) {
     let doc = match read_document(path) {
@@ -176,11 +152,15 @@ pub fn read_contract(path: &Path, root: &Path) -> (Option<Contract>, Vec<Diagnos
     let mut problems = Vec::new();
     let probe = doc.clone();
     let contract = Contract::read(doc, &mut problems);
-    let diags = problems
-        .into_iter()
-        .map(|p| probe.diagnostic(p).relative_to(root))
-        .collect();
-    (contract, diags)
+    (contract, with_lint(&probe, path, root, problems))
+}
+
+/// What reading a manifest found, and the lint findings it did not (one pass per read, so once per change of the
+/// file), relative to `root`.
+fn with_lint(doc: &Document, path: &Path, root: &Path, problems: Vec<crate::base::yaml::Problem>) -> Vec<Diagnostic> {
+    let mut diags: Vec<Diagnostic> = problems.into_iter().map(|p| doc.diagnostic(p)).collect();
+    crate::folder::lint::merge_into(&mut diags, crate::folder::lint::lint_document(doc, path));
+    diags.into_iter().map(|d| d.relative_to(root)).collect()
 }
 
 fn read_descriptor(path: &Path, root: &Path) -> (Option<Descriptor>, Vec<Diagnostic>) {
@@ -191,11 +171,7 @@ fn read_descriptor(path: &Path, root: &Path) -> (Option<Descriptor>, Vec<Diagnos
     let mut problems = Vec::new();
     let probe = doc.clone();
     let descriptor = Descriptor::read(doc, &mut problems);
-    let diags = problems
-        .into_iter()
-        .map(|p| probe.diagnostic(p).relative_to(root))
-        .collect();
-    (descriptor, diags)
+    (descriptor, with_lint(&probe, path, root, problems))
 }
 
 /// Reads the manifests of one product folder.

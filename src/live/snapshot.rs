@@ -442,12 +442,18 @@ impl Built {
         let mut diagnostics = p.diagnostics.clone();
         diagnostics.extend(cx.collisions.get(&key).cloned().unwrap_or_default());
         diagnostics.extend(outcome.diagnostics.iter().cloned());
-        let broken = diagnostics.iter().any(Diagnostic::is_error);
+        // A manifest that only breaks the standard (a lint error) was read: its data loads as written, the product
+        // marked invalid. Any other error keeps the last good version serving.
+        let broken = diagnostics.iter().any(|d| d.is_error() && !d.breaks_standard());
         let files_fp = crate::folder::scan::fingerprint(outcome.data_files.iter().map(PathBuf::as_path));
         self.data.insert(key.clone(), (outcome.data_files.clone(), files_fp));
         if let Some(old) = old.filter(|o| broken && o.status != Status::Failed && !o.tables.is_empty()) {
             let mut kept = Product::clone(old);
             kept.stale = true;
+            // The last good data keeps serving, but a product whose manifest breaks the standard is not passing.
+            if diagnostics.iter().any(Diagnostic::breaks_standard) {
+                kept.status = kept.status.min(Status::Invalid);
+            }
             kept.diagnostics = diagnostics;
             kept.fingerprint = p.fingerprint;
             self.products.insert(key, Arc::new(kept));
@@ -777,7 +783,13 @@ impl Change {
                 .catalog
                 .products
                 .iter()
-                .filter(|p| p.stale || p.status == crate::model::catalog::Status::Failed)
+                .filter(|p| {
+                    p.stale
+                        || matches!(
+                            p.status,
+                            crate::model::catalog::Status::Failed | crate::model::catalog::Status::Invalid
+                        )
+                })
                 .filter(|p| s.reload.reloaded.contains(&p.key()))
                 .map(|p| p.key())
                 .collect(),

@@ -109,6 +109,9 @@ impl Domain {
 pub enum Status {
     /// Its descriptor, contract or data could not be read.
     Failed,
+    /// Its contract or descriptor breaks the standard it declares (a lint error): never passing, whatever its
+    /// checks say; its data still loads and answers queries.
+    Invalid,
     /// It loaded, but a blocking check fails.
     Failing,
     /// It loaded; only non-blocking checks fail or there are warnings.
@@ -121,6 +124,7 @@ impl Status {
     pub fn as_str(&self) -> &'static str {
         match self {
             Status::Failed => "failed",
+            Status::Invalid => "invalid",
             Status::Failing => "failing",
             Status::Warning => "warning",
             Status::Passing => "passing",
@@ -273,8 +277,13 @@ impl Product {
     /// Derives the status from diagnostics and check results.
     pub fn derive_status(diagnostics: &[Diagnostic], checks: &[CheckResult]) -> Status {
         use crate::model::check::CheckStatus;
-        if diagnostics.iter().any(Diagnostic::is_error) {
-            Status::Failed
+        let mut errors = diagnostics.iter().filter(|d| d.is_error()).peekable();
+        if errors.peek().is_some() {
+            if errors.all(Diagnostic::breaks_standard) {
+                Status::Invalid
+            } else {
+                Status::Failed
+            }
         } else if checks
             .iter()
             .any(|c| matches!(c.status, CheckStatus::Fail | CheckStatus::Error))

@@ -678,7 +678,8 @@ async fn metadata_updated_in_place_equals_a_fresh_build() {
     live.mesh.rebuild().unwrap();
     let fresh = crate::common::serve(dir.path());
     let edited = metadata_of(&live.app, &roles).await;
-    assert_eq!(edited, metadata_of(&fresh.app, &roles).await);
+    let fresh_rows = metadata_of(&fresh.app, &roles).await;
+    assert_eq!(edited, fresh_rows);
     let admin_checks = &edited
         .iter()
         .find(|((r, t), _)| r == "admin" && t == "checks")

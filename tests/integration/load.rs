@@ -85,14 +85,32 @@ fn json_parquet_and_csv_load_with_declared_types() {
 }
 
 #[test]
-fn unknown_fields_are_kept() {
-    let s = load(&fixture("basic"));
+fn unknown_fields_are_kept_and_flagged_as_breaking_the_standard() {
+    let dir = copy_fixture("basic");
+    let descriptor = dir.path().join("shop/orders/orders.odps.yaml");
+    let text = std::fs::read_to_string(&descriptor).unwrap();
+    std::fs::write(
+        &descriptor,
+        format!("{text}x-team-notes: kept even though no standard defines it\n"),
+    )
+    .unwrap();
+    let s = load(dir.path());
     let orders = product(&s, "shop/orders");
     let raw = &orders.descriptor.as_ref().unwrap().doc.value;
     assert_eq!(
         raw["x-team-notes"].as_str(),
         Some("kept even though no standard defines it")
     );
+    // Kept, and told: ODPS does not allow it at the top level, so the product is invalid, its data still served.
+    assert_eq!(orders.status, meshbox::model::catalog::Status::Invalid);
+    let d = orders.diagnostics.iter().find(|d| d.breaks_standard()).unwrap();
+    assert_eq!(d.field.as_deref(), Some("x-team-notes"));
+    assert_eq!(
+        d.file.as_deref(),
+        Some(std::path::Path::new("shop/orders/orders.odps.yaml"))
+    );
+    assert!(d.line.is_some());
+    assert!(!orders.tables.is_empty());
 }
 
 #[test]
@@ -112,7 +130,11 @@ fn a_wrong_field_is_reported_with_file_line_and_field_and_the_rest_loads() {
     assert_eq!(d.line, Some(13));
     assert_eq!(d.field.as_deref(), Some("schema[0].properties[0].required"));
     assert!(d.message.contains("boolean"), "{}", d.message);
-    assert_eq!(orders.status, Status::Failed);
+    // The reader explains it; lint agrees (one diagnostic, marked with the standard): the product is invalid, its
+    // data still served.
+    assert_eq!(d.standard.as_deref(), Some("ODCS v3.1.0"));
+    assert_eq!(orders.status, Status::Invalid);
+    assert!(!orders.tables.is_empty());
     assert_eq!(product(&s, "people/visits").status, Status::Passing);
 }
 

@@ -20,6 +20,7 @@ mod parity;
 mod pg;
 mod references;
 mod semantics;
+mod standard;
 mod types;
 mod watch;
 mod web_security;

@@ -336,6 +336,8 @@ pub struct MeshView {
     pub warning: usize,
     pub failing: usize,
     pub failed: usize,
+    /// Products whose contract or descriptor breaks its standard.
+    pub invalid: usize,
     pub problems: usize,
     pub diagnostics: Vec<Problem>,
     pub recent: Vec<RecentChange>,
@@ -429,6 +431,7 @@ impl MeshView {
             warning: count(Status::Warning),
             failing: count(Status::Failing),
             failed: count(Status::Failed),
+            invalid: count(Status::Invalid),
             problems: error_count(c),
             diagnostics: mesh_problems(s, role),
             recent: Vec::new(),
