@@ -57,9 +57,19 @@ struct Builder<'a> {
     table: &'a Table,
     root: &'a Path,
     out: Vec<Planned>,
+    /// SQL for properties nested in an object column, by their dotted name (`customer.id`).
+    nested: std::collections::HashMap<String, String>,
 }
 
 impl Builder<'_> {
+    /// The SQL expression of a property: its quoted column, or the field of the object it is nested in.
+    fn sql(&self, col: &Column) -> String {
+        self.nested
+            .get(&col.name)
+            .cloned()
+            .unwrap_or_else(|| quote_ident(&col.name))
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
@@ -137,12 +147,21 @@ pub fn plan_table(contract: &Contract, object: usize, load: Option<&TableLoad>, 
         table,
         root,
         out: Vec::new(),
+        nested: std::collections::HashMap::new(),
     };
     let Some(load) = load else {
         return b.out;
     };
     for col in &table.columns {
         plan_column(&mut b, col, load);
+    }
+    for col in table.columns.iter().filter(|c| !c.fields.is_empty()) {
+        let first = b.out.len();
+        plan_nested(&mut b, col, &quote_ident(&col.name), &col.name, load);
+        // What they measure is data of the object column: disclosed only to roles that read it unmasked.
+        for p in &mut b.out[first..] {
+            p.result.reads = Reads::column(&col.name);
+        }
     }
     // Composite primary key, ordered by primaryKeyPosition.
     let mut pk: Vec<&Column> = table.columns.iter().filter(|c| c.primary_key).collect();
@@ -219,6 +238,44 @@ pub fn plan_table(contract: &Contract, object: usize, load: Option<&TableLoad>, 
 }
 
 /// Every check of one column, family by family; the order is the order of the report.
+/// The properties nested in object column `col` (at SQL `expr`, named `name`): each is checked as datacontract-cli does
+/// — required (an absent object does not make its property missing), lengths, bounds, pattern, format, enum — under
+/// its dotted name (`customer.id`). Only objects loaded as structs (JSON, Parquet) have fields to read.
+fn plan_nested(b: &mut Builder, col: &Column, expr: &str, name: &str, load: &TableLoad) {
+    if !loaded_type(load, &col.name).to_ascii_uppercase().starts_with("STRUCT") && expr == quote_ident(&col.name) {
+        return;
+    }
+    for field in &col.fields {
+        let mut nested = field.clone();
+        nested.name = format!("{name}.{}", field.name);
+        let field_expr = format!("struct_extract({expr}, {})", quote_literal(&field.name));
+        b.nested.insert(nested.name.clone(), field_expr.clone());
+        let c = nested.name.clone();
+        if nested.required {
+            b.push(
+                Category::Schema,
+                "field_required",
+                Some(&c),
+                format!("{c} has no missing values"),
+                &nested.path,
+                Measure::Count {
+                    predicate: format!("{expr} IS NOT NULL AND {field_expr} IS NULL"),
+                },
+                zero(),
+                Some("completeness"),
+            );
+        }
+        plan_lengths(b, &nested);
+        plan_bounds(b, &nested);
+        plan_exclusive_bounds(b, &nested);
+        plan_pattern(b, &nested);
+        plan_enum(b, &nested);
+        if !nested.fields.is_empty() {
+            plan_nested(b, &nested, &field_expr, &c, load);
+        }
+    }
+}
+
 fn plan_column(b: &mut Builder, col: &Column, load: &TableLoad) {
     let present = plan_presence(b, col, load);
     if present {
@@ -335,7 +392,7 @@ fn plan_type(b: &mut Builder, col: &Column, load: &TableLoad) {
 /// `required`, `unique` and a single-column primary key (which implies both).
 fn plan_nullability_and_keys(b: &mut Builder, col: &Column) {
     let c = col.name.as_str();
-    let q = quote_ident(c);
+    let q = b.sql(col);
     if col.required {
         b.push(
             Category::Schema,
@@ -398,7 +455,7 @@ fn plan_nullability_and_keys(b: &mut Builder, col: &Column) {
 /// `minLength` and `maxLength`.
 fn plan_lengths(b: &mut Builder, col: &Column) {
     let c = col.name.as_str();
-    let q = quote_ident(c);
+    let q = b.sql(col);
     let text = as_text(&q);
     let o = &col.options;
     if let Some(n) = o.min_length {
@@ -434,7 +491,7 @@ fn plan_lengths(b: &mut Builder, col: &Column) {
 /// `minimum` and `maximum`.
 fn plan_bounds(b: &mut Builder, col: &Column) {
     let c = col.name.as_str();
-    let q = quote_ident(c);
+    let q = b.sql(col);
     let o = &col.options;
     // v3.0 wrote `exclusiveMinimum: true` to make `minimum` exclusive; v3.1+ gives the bound itself.
     let excl_min_flag = matches!(o.exclusive_minimum, Some(Value::Bool(true)));
@@ -479,7 +536,7 @@ fn plan_bounds(b: &mut Builder, col: &Column) {
 /// v3.1+ `exclusiveMinimum` and `exclusiveMaximum` given as bounds.
 fn plan_exclusive_bounds(b: &mut Builder, col: &Column) {
     let c = col.name.as_str();
-    let q = quote_ident(c);
+    let q = b.sql(col);
     let o = &col.options;
     // As datacontract-cli, an inclusive bound plus "is not equal to the bound".
     for (bound, op, what, key) in [
@@ -528,7 +585,7 @@ fn plan_multiple_of(b: &mut Builder, col: &Column, fam: Family) {
         return;
     };
     let c = col.name.as_str();
-    let q = quote_ident(c);
+    let q = b.sql(col);
     let pred = if fam == Family::Integer && m.fract() == 0.0 {
         format!("{q} IS NOT NULL AND {q} % {} <> 0", m as i64)
     } else {
@@ -552,7 +609,7 @@ fn plan_pattern(b: &mut Builder, col: &Column) {
         return;
     };
     let c = col.name.as_str();
-    let q = quote_ident(c);
+    let q = b.sql(col);
     b.push(
         Category::Schema,
         "field_regex",
@@ -596,7 +653,7 @@ fn plan_format(b: &mut Builder, col: &Column, fam: Family) {
         return;
     };
     let c = col.name.as_str();
-    let q = quote_ident(c);
+    let q = b.sql(col);
     b.push(
         Category::Schema,
         "field_format",
@@ -621,7 +678,7 @@ fn plan_enum(b: &mut Builder, col: &Column) {
         return;
     }
     let c = col.name.as_str();
-    let q = quote_ident(c);
+    let q = b.sql(col);
     let list: Vec<String> = col.enum_values.iter().map(|v| quote_literal(v)).collect();
     b.push(
         Category::Schema,

@@ -185,3 +185,41 @@ fn freshness_and_retention_use_the_injected_now() {
         2
     );
 }
+
+/// Properties nested in an object are checked under their dotted name (as datacontract-cli keys them), an absent
+/// object does not make its property missing, and what the checks measure counts as data of the object column.
+#[test]
+fn nested_object_properties_are_checked_and_disclosed_as_their_column() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::write(
+        dir.path(),
+        "shop/tickets/tickets.odcs.yaml",
+        "apiVersion: v3.1.0\nkind: DataContract\nid: urn:t\nversion: 1.0.0\nstatus: active\nschema:\n  - name: tickets\n    \
+         properties:\n      - name: id\n        logicalType: integer\n      - name: customer\n        logicalType: \
+         object\n        classification: restricted\n        properties:\n          - name: cid\n            \
+         logicalType: integer\n            required: true\n          - name: cname\n            logicalType: \
+         string\n            logicalTypeOptions: {minLength: 2}\nservers:\n  - server: local\n    type: local\n    \
+         format: json\n    path: tickets.json\n",
+    );
+    crate::common::write(
+        dir.path(),
+        "shop/tickets/tickets.json",
+        "{\"id\": 1, \"customer\": {\"cid\": 7, \"cname\": \"Al\"}}\n{\"id\": 2, \"customer\": {\"cid\": null, \"cname\": \
+         \"B\"}}\n{\"id\": 3, \"customer\": null}\n",
+    );
+    let s = crate::common::load(dir.path());
+    let p = crate::common::product(&s, "shop/tickets");
+    let check = |key: &str| {
+        p.checks
+            .iter()
+            .find(|c| c.key == key)
+            .unwrap_or_else(|| panic!("no {key}: {:?}", p.checks.iter().map(|c| &c.key).collect::<Vec<_>>()))
+    };
+    let required = check("tickets__customer.cid__field_required");
+    assert_eq!((required.status, required.measured), (CheckStatus::Fail, Some(1.0)));
+    let length = check("tickets__customer.cname__field_min_length");
+    assert_eq!((length.status, length.measured), (CheckStatus::Fail, Some(1.0)));
+    for c in [required, length] {
+        assert_eq!(c.reads, meshbox::model::check::Reads::column("customer"), "{}", c.key);
+    }
+}

@@ -41,26 +41,6 @@ const DIFFERENT_CHECKS: &[(&str, &str, &str)] = &[
         "payments__paid_at__servicelevel_freshness",
         "--schema-name runs only the selected schema's SLAs (datacontract-cli runs the others and fails them)",
     ),
-    (
-        "json-array/local_json_array",
-        "tickets__customer.id__field_required",
-        "NOT YET: meshbox does not test properties nested in an object",
-    ),
-    (
-        "json-array/local_json_array",
-        "tickets__customer.name__field_min_length",
-        "NOT YET: meshbox does not test properties nested in an object",
-    ),
-    (
-        "json-array/local_ndjson",
-        "tickets__customer.id__field_required",
-        "NOT YET: meshbox does not test properties nested in an object",
-    ),
-    (
-        "json-array/local_ndjson",
-        "tickets__customer.name__field_min_length",
-        "NOT YET: meshbox does not test properties nested in an object",
-    ),
 ];
 
 /// Runs whose outcome meshbox deliberately decides otherwise (case/run, meshbox's exit code, why).

@@ -90,6 +90,8 @@ pub struct Column {
     pub transform_logic: Option<String>,
     pub transform_description: Option<String>,
     pub transform_source_objects: Vec<String>,
+    /// The properties of an `object` property (`properties` nested in it), read the same way.
+    pub fields: Vec<Column>,
 }
 
 /// The `semanticType` values of ODCS v3.2.
@@ -607,6 +609,11 @@ fn read_column(r: &mut Reader, v: &Value, path: &str) -> Option<Column> {
         transform_logic: r.string(m, "transformLogic", path),
         transform_description: r.string(m, "transformDescription", path),
         transform_source_objects: r.strings(m, "transformSourceObjects", path),
+        fields: r
+            .list(m, "properties", path)
+            .into_iter()
+            .filter_map(|(p, v)| read_column(r, v, &p))
+            .collect(),
         name,
         path: path.to_string(),
     })
