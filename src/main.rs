@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    // A panic is a bug: the default hook has printed it; the exit code says it was meshbox's fault, not the input's.
+    // A panic is a bug: the default hook has printed it; the message says it was meshbox's fault, not the input's.
     let Ok(result) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli.command))) else {
         say_error("internal error (a bug in meshbox; the panic above says where)");
         return ExitCode::from(INTERNAL);
@@ -25,10 +25,14 @@ fn main() -> ExitCode {
         Ok(code) => code,
         // The reader of standard output has gone (`| head -1`): it had what it wanted.
         Err(e) if commands::is_closed_output(&e) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err(e) if commands::is_unusable(&e) => {
             say_error(&format!("{e:#}"));
+            ExitCode::from(commands::UNUSABLE)
+        }
+        Err(e) => {
+            say_error(&format!("meshbox failed (not your input): {e:#}"));
             // Check failures are reported through Ok(1); an error means meshbox could not do its job at all.
-            ExitCode::from(commands::exit_code(&e))
+            ExitCode::from(INTERNAL)
         }
     }
 }

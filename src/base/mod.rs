@@ -8,6 +8,7 @@ pub mod diagnostics;
 pub mod errors;
 pub mod format;
 pub mod html;
+pub mod progress;
 pub mod safe_read;
 pub mod sql;
 pub mod sql_guard;

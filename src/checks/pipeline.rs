@@ -35,6 +35,8 @@ pub struct Options {
     pub paths_fallback: Option<PathBuf>,
     /// Which checks run, on which rows (`meshbox test`'s selection flags; everything by default).
     pub selection: crate::checks::select::Selection,
+    /// Told of each product loaded and tested (a terminal's progress bar; nothing by default).
+    pub progress: crate::base::progress::ProgressSink,
 }
 
 impl Options {
@@ -320,8 +322,11 @@ pub fn load_and_check_with(
             .conn
             .execute_batch(&format!("CREATE SCHEMA {}", crate::base::sql::quote_ident(schema)))?;
     }
+    opts.progress.phase("loading", specs.len());
     let mut outcomes = in_parallel(&staging, specs.len(), workers, |conn, i| {
-        load_product(conn, specs[i], &schemas[i], root, &policy, opts)
+        let loaded = load_product(conn, specs[i], &schemas[i], root, &policy, opts);
+        opts.progress.step();
+        loaded
     })?;
     // From here on, SQL written in the mesh runs: no file may be read or written.
     staging.forbid_files()?;
@@ -336,9 +341,12 @@ pub fn load_and_check_with(
     crate::load::derived::build(&derived, &mut outcomes);
     let now = opts.now();
     let slots: Vec<std::sync::Mutex<&mut Outcome>> = outcomes.iter_mut().map(std::sync::Mutex::new).collect();
+    opts.progress.phase("testing", specs.len());
     let results = in_parallel(&staging, specs.len(), workers, |conn, i| {
         let mut out = slots[i].lock().unwrap_or_else(|e| e.into_inner());
-        check_product(conn, specs[i], &mut out, root, opts, now)
+        let tested = check_product(conn, specs[i], &mut out, root, opts, now);
+        opts.progress.step();
+        tested
     })?;
     drop(slots);
     for r in results {

@@ -459,6 +459,7 @@ impl EngineArgs {
             state_dir: None,
             paths_fallback: None,
             selection: Default::default(),
+            progress: Default::default(),
         })
     }
 }

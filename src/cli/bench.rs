@@ -49,6 +49,7 @@ fn options(scratch: &Path) -> Options {
         state_dir: None,
         paths_fallback: None,
         selection: Default::default(),
+        progress: Default::default(),
     }
 }
 

@@ -17,8 +17,10 @@ pub const FAILED: u8 = 1;
 /// Exit code 2: the input cannot be used at all (a missing folder, an unreadable contract, a bad flag value).
 /// clap's own usage errors exit 2 as well.
 pub const UNUSABLE: u8 = 2;
-/// Exit code 3: meshbox itself failed (DuckDB on meshbox's own SQL, an I/O error writing the output, a bug).
-pub const INTERNAL: u8 = 3;
+/// When meshbox itself failed (DuckDB on meshbox's own SQL, an I/O error writing the output, a bug): exit 2 as for
+/// unusable input — the command could not do its job (issue 15: never 101, never a code scripts do not expect); the
+/// message says that the fault is meshbox's.
+pub const INTERNAL: u8 = 2;
 
 /// A problem with the input, reported without a backtrace and exiting 2.
 #[derive(Debug, thiserror::Error)]
@@ -36,14 +38,9 @@ pub fn is_closed_output(error: &anyhow::Error) -> bool {
     error.chain().any(|e| e.is::<OutputClosed>())
 }
 
-/// The exit code of a command that failed: 2 for a mistake in the input or the flags ([`Unusable`]), 3 for any
-/// other error, which is meshbox's own.
-pub fn exit_code(error: &anyhow::Error) -> u8 {
-    if error.chain().any(|e| e.is::<Unusable>()) {
-        UNUSABLE
-    } else {
-        INTERNAL
-    }
+/// Whether a command's error is about its input or flags (else it is meshbox's own failure).
+pub fn is_unusable(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| e.is::<Unusable>())
 }
 
 /// Writes `text` to standard output. A closed pipe becomes [`OutputClosed`]; any other write error is meshbox's.
@@ -101,7 +98,10 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     if !state.starts_with(&root) {
         opts.state_dir = Some(state);
     }
-    let snapshot = build(&root, &opts, None, None)?;
+    opts.progress = crate::cli::progress::sink(args.format == ReportFormat::Text && args.output.is_none());
+    let built = build(&root, &opts, None, None);
+    opts.progress.done();
+    let snapshot = built?;
     let report = match args.format {
         ReportFormat::Text => crate::cli::report::text(&snapshot),
         ReportFormat::Json => crate::cli::report::json(&snapshot) + "\n",
@@ -139,6 +139,7 @@ pub fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let selection = crate::checks::select::Selection::of(&args.selection_flags(), &contract).map_err(Unusable)?;
     let mut opts = args.engine.options(true).map_err(|e| Unusable(e.to_string()))?;
     opts.selection = selection.clone();
+    opts.progress = crate::cli::progress::sink(args.format == ReportFormat::Text && args.output.is_none());
     // Contracts written for datacontract-cli name paths relative to where it runs: tried when the contract's own
     // folder has nothing at the path, with a note.
     opts.paths_fallback = std::env::current_dir().ok();
@@ -153,7 +154,9 @@ pub fn test(args: &TestArgs) -> anyhow::Result<ExitCode> {
         fingerprint: 0,
         transforms: Vec::new(),
     };
-    let (staging, outcomes) = crate::checks::pipeline::load_and_check(&[&spec], &root, &opts)?;
+    let loaded = crate::checks::pipeline::load_and_check(&[&spec], &root, &opts);
+    opts.progress.done();
+    let (staging, outcomes) = loaded?;
     let mut outcome = outcomes.into_iter().next().expect("one product in, one outcome out");
     // Relationships inside the contract run; references to other contracts are skipped as unresolved.
     let relationships = crate::checks::references::check_contract(
@@ -393,7 +396,10 @@ async fn open_mesh(
 ) -> anyhow::Result<Arc<Mesh>> {
     let max_exec = sql_time_limit_ms.saturating_mul(2).max(1000);
     let open_root = root.to_path_buf();
-    let mesh = tokio::task::spawn_blocking(move || Mesh::open_salted(&open_root, opts, max_exec, salt)).await??;
+    let progress = opts.progress.clone();
+    let opened = tokio::task::spawn_blocking(move || Mesh::open_salted(&open_root, opts, max_exec, salt)).await;
+    progress.done();
+    let mesh = opened??;
     let snapshot = mesh.snapshot();
     let summary = crate::cli::report::Summary::of(&snapshot);
     tracing::info!(
@@ -448,6 +454,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
     opts.profiles = true;
     opts.pii = true;
+    opts.progress = crate::cli::progress::sink(true);
     let public_host = args.public_host().map_err(Unusable)?;
     let root = mesh_root(args.dir.as_ref(), args.engine.cache_dir.as_ref())?;
     let state = outside_state_dir(args.state_dir.as_ref(), &root)?;

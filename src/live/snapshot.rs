@@ -200,6 +200,7 @@ pub fn build(
     if !root.is_dir() {
         anyhow::bail!("the mesh folder {} does not exist or is not a folder", root.display());
     }
+    opts.progress.phase("reading the folder", 0);
     let (spec, mut governance) = read_folder(root, opts, prev)?;
     let t_read = started.elapsed();
     let mut opts = opts.clone();
@@ -236,10 +237,12 @@ pub fn build(
     }
     let removed = built.remove_vanished(&spec, &prev_products);
     let t_load = started.elapsed();
+    opts.progress.phase("publishing", 0);
     if let Some(db) = serving {
         built.publish(db, staging.as_ref())?;
     }
     let t_publish = started.elapsed();
+    opts.progress.phase("relationships and policies", 0);
     let (products, reloaded) = built.in_folder_order(&spec, &mut reused, prev);
     let products = built.check_references(products, &reloaded, serving, staging.as_ref(), root);
     drop(staging);
@@ -870,8 +873,16 @@ impl Mesh {
         max_execution_ms: u64,
         salt: crate::governance::masking::Salt,
     ) -> anyhow::Result<Mesh> {
+        let mut opts = opts;
+        let started = Instant::now();
         let serving = Arc::new(ServingDb::open(&opts.engine, max_execution_ms)?);
         let first = build(root, &opts, None, Some(&serving))?;
+        let mut phases = Phases {
+            build_ms: ms(started.elapsed()),
+            build: first.reload.phases,
+            ..Phases::default()
+        };
+        opts.progress.phase("role databases", 0);
         let profiles = crate::governance::role_dbs::update(
             None,
             &first.catalog,
@@ -881,13 +892,17 @@ impl Mesh {
             max_execution_ms,
             &salt,
         );
+        phases.profiles_ms = ms(started.elapsed()) - phases.build_ms;
+        opts.progress.phase("search index", 0);
+        let indexed = Instant::now();
         let search = crate::discovery::search::SearchIndex::new()?;
         search.update(&first.catalog, &first.governance.compliance)?;
+        phases.index_ms = ms(indexed.elapsed());
+        phases.rebuild_ms = ms(started.elapsed());
+        // Later rebuilds are quick and run while the user works: only the first load is shown.
+        opts.progress = Default::default();
         let (events, _) = tokio::sync::broadcast::channel(64);
-        let history = Mutex::new(std::collections::VecDeque::from([Change::of(
-            &first,
-            Phases::default(),
-        )]));
+        let history = Mutex::new(std::collections::VecDeque::from([Change::of(&first, phases)]));
         Ok(Mesh {
             root: root.to_path_buf(),
             opts,

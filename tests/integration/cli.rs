@@ -1,4 +1,4 @@
-//! The `meshbox` binary: exit codes (0 passed, 1 failed, 2 unusable input, 3 meshbox's own failure), the output of
+//! The `meshbox` binary: exit codes (0 passed, 1 failed, 2 could not run: unusable input or meshbox's own failure), the output of
 //! `validate`, `test` and `lint`, and a closed standard output.
 
 use crate::common::{copy_dir, fixture};
@@ -200,19 +200,24 @@ fn user_mistakes_exit_two() {
 
 #[cfg(target_os = "linux")]
 #[test]
-fn failing_to_write_the_output_exits_three() {
+fn failing_to_write_the_output_exits_two_and_says_so() {
     // /dev/full takes no byte: an I/O error writing the output is meshbox's failure, not the input's.
     let contract = fixture("basic/shop/orders/orders.odcs.yaml");
     let out = meshbox(&["test", contract.to_str().unwrap(), "--output", "/dev/full"]);
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("writing /dev/full"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("meshbox failed (not your input)"),
+        "{}",
+        stderr(&out)
+    );
     let scratch = tempfile::tempdir().unwrap();
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
     let out = command(&["lint", fixture("foreign").to_str().unwrap()], scratch.path())
         .stdout(full)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("writing to standard output"), "{}", stderr(&out));
 }
 
@@ -360,4 +365,36 @@ fn test_reads_a_path_relative_to_the_working_directory_when_the_contract_folder_
     std::fs::write(dir.path().join("data/cities.csv"), "id,name\n,Lyon\n").unwrap();
     let out = run(dir.path(), &["--missing-data", "warn"]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// On a terminal, `validate` shows its progress (phase, products of total) while it loads; with `--format json`, or
+/// when standard error is not a terminal, nothing extra is printed. The terminal is a pseudo-terminal from `script`.
+#[test]
+fn progress_shows_on_a_terminal_and_never_in_json_or_a_pipe() {
+    let scratch = tempfile::tempdir().unwrap();
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-mesh");
+    let on_terminal = |format: &str| {
+        let line = format!(
+            "{} validate {} --format {format}",
+            env!("CARGO_BIN_EXE_meshbox"),
+            sample.display()
+        );
+        let out = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .env("MESHBOX_CACHE_DIR", scratch.path())
+            .env("MESHBOX_STATE_DIR", scratch.path().join("state"))
+            .env("MESHBOX_THREADS", "2")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let text = on_terminal("text");
+    assert!(text.contains("products ·") && text.contains("loading"), "{text}");
+    assert!(text.contains("mesh Northwind Outdoor"), "the report follows: {text}");
+    let json = on_terminal("json");
+    assert!(!json.contains("loading") && !json.contains("products ·"), "{json}");
+    let piped = meshbox(&["validate", sample.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(!stderr.contains("loading"), "{stderr}");
 }

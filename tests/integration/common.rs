@@ -35,6 +35,7 @@ pub fn options(scratch: &Path) -> Options {
         state_dir: None,
         paths_fallback: None,
         selection: Default::default(),
+        progress: Default::default(),
     }
 }
 
