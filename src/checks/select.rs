@@ -26,15 +26,7 @@ pub struct Selection {
 }
 
 /// The dimensions ODCS knows.
-pub const DIMENSIONS: &[&str] = &[
-    "accuracy",
-    "completeness",
-    "conformity",
-    "consistency",
-    "coverage",
-    "timeliness",
-    "uniqueness",
-];
+pub const DIMENSIONS: &[&str] = crate::model::manifest::odcs::QUALITY_DIMENSIONS;
 
 /// The reason a check carries when `--metadata-only` kept it from reading rows (datacontract-cli's wording).
 pub const METADATA_ONLY_REASON: &str = "Row-value check disabled by --metadata-only";

@@ -363,15 +363,7 @@ fn server_fields(kind: &str) -> &'static [&'static str] {
     }
 }
 
-const DIMENSIONS: &[&str] = &[
-    "accuracy",
-    "completeness",
-    "conformity",
-    "consistency",
-    "coverage",
-    "timeliness",
-    "uniqueness",
-];
+const DIMENSIONS: &[&str] = crate::model::manifest::odcs::QUALITY_DIMENSIONS;
 const DIMENSION_ABBREVIATIONS: &[&str] = &["ac", "cp", "cf", "cs", "cv", "tm", "uq"];
 const METRICS: &[&str] = &[
     "nullValues",

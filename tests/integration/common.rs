@@ -168,3 +168,17 @@ async fn query_request(app: &Router, role: Option<&str>, sql: &str) -> (StatusCo
             .unwrap_or_else(|e| panic!("query did not answer JSON ({e}): {}", String::from_utf8_lossy(&b))),
     )
 }
+
+/// The `meshbox` binary run in `dir`, with a private cache and state folder, two DuckDB threads and default logging.
+pub fn meshbox_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    let scratch = tempfile::tempdir().unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_meshbox"))
+        .current_dir(dir)
+        .args(args)
+        .env("MESHBOX_CACHE_DIR", scratch.path())
+        .env("MESHBOX_STATE_DIR", scratch.path().join("state"))
+        .env("MESHBOX_THREADS", "2")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}

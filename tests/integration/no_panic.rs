@@ -4,19 +4,10 @@
 
 use crate::common::copy_dir;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn meshbox(dir: &Path, args: &[&str]) -> Output {
-    let scratch = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_meshbox"))
-        .current_dir(dir)
-        .args(args)
-        .env("MESHBOX_CACHE_DIR", scratch.path())
-        .env("MESHBOX_STATE_DIR", scratch.path().join("state"))
-        .env("MESHBOX_THREADS", "2")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
+    crate::common::meshbox_in(dir, args)
 }
 
 /// The exit code, or a description of what went wrong.

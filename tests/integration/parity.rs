@@ -5,7 +5,6 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// datacontract-cli check types meshbox does not mirror one to one, with the reason (see tests/parity/README.md).
 const NOT_COMPARED: &[(&str, &str)] = &[
@@ -159,19 +158,10 @@ fn runs() -> Vec<Run> {
 /// `meshbox test` on the run's contract from its folder, as datacontract-cli was run: exit code and JSON report.
 fn run_meshbox(run: &Run) -> (i32, Value, String) {
     let dir = run.contract.parent().unwrap();
-    let scratch = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_meshbox"))
-        .current_dir(dir)
-        .arg("test")
-        .arg(run.contract.file_name().unwrap())
-        .args(["--format", "json"])
-        .args(&run.args)
-        .env("MESHBOX_CACHE_DIR", scratch.path())
-        .env("MESHBOX_STATE_DIR", scratch.path().join("state"))
-        .env("MESHBOX_THREADS", "2")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
+    let contract = run.contract.file_name().unwrap().to_string_lossy().to_string();
+    let mut args = vec!["test", contract.as_str(), "--format", "json"];
+    args.extend(run.args.iter().map(String::as_str));
+    let out = crate::common::meshbox_in(dir, &args);
     let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (
         out.status.code().unwrap_or(-1),

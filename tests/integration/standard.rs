@@ -6,7 +6,7 @@ use crate::common::{copy_dir, get_json, serve};
 use axum::http::StatusCode;
 use meshbox::model::catalog::Status;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// One mutation: the file, the text replaced (first occurrence) and its replacement, text on the line the problem is
 /// at (in the mutated file), and the product it breaks (None for governance files).
@@ -92,16 +92,7 @@ const GOVERNANCE_MUTATIONS: &[Mutation] = &[
 ];
 
 fn meshbox(dir: &Path, args: &[&str]) -> Output {
-    let scratch = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_meshbox"))
-        .current_dir(dir)
-        .args(args)
-        .env("MESHBOX_CACHE_DIR", scratch.path())
-        .env("MESHBOX_STATE_DIR", scratch.path().join("state"))
-        .env("MESHBOX_THREADS", "2")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
+    crate::common::meshbox_in(dir, args)
 }
 
 fn sample_mesh() -> tempfile::TempDir {

@@ -94,6 +94,17 @@ pub struct Column {
     pub fields: Vec<Column>,
 }
 
+/// The data-quality dimensions ODCS names for a quality rule's `dimension`.
+pub const QUALITY_DIMENSIONS: &[&str] = &[
+    "accuracy",
+    "completeness",
+    "conformity",
+    "consistency",
+    "coverage",
+    "timeliness",
+    "uniqueness",
+];
+
 /// The `semanticType` values of ODCS v3.2.
 pub const SEMANTIC_TYPES: &[&str] = &["column", "measure", "dimension"];
 
