@@ -387,6 +387,22 @@ fn outside_state_dir(flag: Option<&PathBuf>, root: &Path) -> anyhow::Result<Path
     Ok(state)
 }
 
+/// Starts watching the mesh folder (in `mode`), unless told not to; the watcher stops when dropped.
+fn watch_unless(
+    no_watch: bool,
+    mesh: &Arc<Mesh>,
+    mode: crate::live::watch::WatchMode,
+) -> anyhow::Result<Option<crate::live::watch::Watcher>> {
+    if no_watch {
+        return Ok(None);
+    }
+    let opts = crate::live::watch::WatchOptions {
+        mode,
+        ..Default::default()
+    };
+    Ok(Some(crate::live::watch::spawn(mesh.clone(), opts)?))
+}
+
 /// Loads the mesh off the async threads and logs what it found.
 async fn open_mesh(
     sql_time_limit_ms: u64,
@@ -464,15 +480,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let salt = crate::governance::masking::Salt::stored_in(&state);
     tracing::info!(path = %state.display(), "state folder (audit log, hash salt)");
     let mesh = open_mesh(args.sql_time_limit_ms, &root, opts, salt).await?;
-    let _watcher = if args.no_watch {
-        None
-    } else {
-        let opts = crate::live::watch::WatchOptions {
-            mode: args.watch,
-            ..Default::default()
-        };
-        Some(crate::live::watch::spawn(mesh.clone(), opts)?)
-    };
+    let _watcher = watch_unless(args.no_watch, &mesh, args.watch)?;
     let web = crate::serve::http::WebSecurity::for_bind(args.bind, public_host.as_deref(), args.lock_roles)
         .context("making the room token (reading /dev/urandom)")?;
     let room = web.room.as_ref().map(|lock| {
@@ -776,15 +784,7 @@ pub async fn mcp(args: McpArgs) -> anyhow::Result<ExitCode> {
     let salt = crate::governance::masking::Salt::stored_in(&state);
     let mesh = open_mesh(args.sql_time_limit_ms, &root, opts, salt).await?;
     let role = mcp_role(&mesh, args.role.as_deref())?;
-    let _watcher = if args.no_watch {
-        None
-    } else {
-        let opts = crate::live::watch::WatchOptions {
-            mode: args.watch,
-            ..Default::default()
-        };
-        Some(crate::live::watch::spawn(mesh.clone(), opts)?)
-    };
+    let _watcher = watch_unless(args.no_watch, &mesh, args.watch)?;
     let state =
         crate::serve::http::AppState::with_audit(mesh, args.limits(), 2 * 1024 * 1024, 100_000, Arc::new(audit));
     crate::serve::mcp::serve_stdio(state, role).await?;

@@ -33,15 +33,7 @@ const EXPECTED: &[(&str, &str, Option<f64>)] = &[
 ];
 
 fn meshbox(args: &[&str]) -> Output {
-    let scratch = tempfile::tempdir().unwrap();
-    std::process::Command::new(env!("CARGO_BIN_EXE_meshbox"))
-        .args(args)
-        .env("MESHBOX_CACHE_DIR", scratch.path())
-        .env("MESHBOX_STATE_DIR", scratch.path().join("state"))
-        .env("MESHBOX_THREADS", "2")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
+    crate::common::meshbox_in(&std::env::current_dir().unwrap(), args)
 }
 
 fn relationship_checks(checks: &[CheckResult]) -> Vec<&CheckResult> {
