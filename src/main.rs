@@ -53,7 +53,12 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             .enable_all()
             .build()
             .map_err(anyhow::Error::from)
-            .and_then(|rt| rt.block_on(commands::serve(args))),
+            .and_then(|rt| {
+                let served = rt.block_on(commands::serve(args));
+                // Stopped during the first load: the load still running is not waited for.
+                rt.shutdown_timeout(std::time::Duration::from_secs(1));
+                served
+            }),
         Command::Mcp(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

@@ -32,6 +32,14 @@ impl ProgressSink {
         ProgressSink(Some(progress))
     }
 
+    /// Reports to this sink and to `also`.
+    pub fn and(self, also: Arc<dyn Progress>) -> Self {
+        match self.0 {
+            None => ProgressSink(Some(also)),
+            Some(first) => ProgressSink(Some(Arc::new(Both(first, also)))),
+        }
+    }
+
     pub fn phase(&self, name: &str, total: usize) {
         if let Some(p) = &self.0 {
             p.phase(name, total);
@@ -48,5 +56,25 @@ impl ProgressSink {
         if let Some(p) = &self.0 {
             p.done();
         }
+    }
+}
+
+/// Two sinks told the same.
+struct Both(Arc<dyn Progress>, Arc<dyn Progress>);
+
+impl Progress for Both {
+    fn phase(&self, name: &str, total: usize) {
+        self.0.phase(name, total);
+        self.1.phase(name, total);
+    }
+
+    fn step(&self) {
+        self.0.step();
+        self.1.step();
+    }
+
+    fn done(&self) {
+        self.0.done();
+        self.1.done();
     }
 }

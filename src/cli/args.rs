@@ -84,6 +84,22 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         runs: usize,
     },
+    /// Cold start of `meshbox serve` to its first answer and to a loaded catalog, per phase, with memory, beside the
+    /// floor (the same files read by DuckDB in one process): the sample mesh and a synthetic mesh.
+    Start {
+        #[arg(long, default_value_t = 1000)]
+        products: usize,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// The meshbox binaries to start, side by side (default: this one).
+        #[arg(long = "binary")]
+        binaries: Vec<PathBuf>,
+    },
+    /// Memory and open files over many edits (a rebuild after each), sampled every 100 edits.
+    Soak {
+        #[arg(long, default_value_t = 2000)]
+        edits: usize,
+    },
     /// Write a synthetic mesh (products with lineage, tags and PII columns) into a new folder.
     Generate {
         dir: PathBuf,

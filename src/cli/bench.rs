@@ -397,12 +397,21 @@ fn reload_by_mesh_size(runs: usize, out: &mut String) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// 3. Soak: edits across a 20-product mesh, a rebuild after each; memory and open files sampled ten times.
+/// The soak alone: `meshbox bench soak`.
+pub fn soak_only(edits: usize) -> anyhow::Result<String> {
+    let mut out = String::new();
+    soak(edits, &mut out)?;
+    Ok(out)
+}
+
+/// Soak (part 3 of `reload`): memory and open files over `edits` edits on a 20-product mesh, sampled every 100
+/// edits (every tenth of them when fewer than 1,000), with the growth after warm-up (from edit 500).
 fn soak(edits: usize, out: &mut String) -> anyhow::Result<()> {
     let dir = Scratch::new("soak");
     let keys = crate::cli::bench_mesh::generate(&dir.0, 20, 4, 200)?;
     let scratch = Scratch::new("soak-db");
     let mesh = Mesh::open(&std::fs::canonicalize(&dir.0)?, options(&scratch.0), 60_000)?;
+    let every = if edits >= 1000 { 100 } else { (edits / 10).max(1) };
     let mut samples = Vec::new();
     for i in 0..edits {
         let csv = dir.0.join(&keys[i % keys.len()]).join("data.csv");
@@ -412,7 +421,7 @@ fn soak(edits: usize, out: &mut String) -> anyhow::Result<()> {
         text.push('\n');
         std::fs::write(&csv, text)?;
         mesh.rebuild().map_err(anyhow::Error::msg)?;
-        if (i + 1) % (edits / 10).max(1) == 0 {
+        if (i + 1) % every == 0 {
             samples.push((i + 1, rss_kib(), open_fds()));
         }
     }
@@ -423,7 +432,8 @@ fn soak(edits: usize, out: &mut String) -> anyhow::Result<()> {
     for (n, rss, fds) in &samples {
         let _ = writeln!(out, "| {n} | {:.1} | {fds} |", *rss as f64 / 1024.0);
     }
-    if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
+    let warm = samples.iter().find(|s| s.0 >= 500).or(samples.first());
+    if let (Some(first), Some(last)) = (warm, samples.last()) {
         let _ = writeln!(
             out,
             "\nRSS from edit {} to edit {}: {:+.1} %; open file descriptors {} → {}",

@@ -331,6 +331,15 @@ pub fn bench(what: &crate::cli::args::BenchCommand) -> anyhow::Result<ExitCode> 
             let sample = crate::lifecycle::sample_mesh::unpack(&cache_dir(None))?;
             print(&crate::cli::bench::render(&sample, *products, *runs)?)?;
         }
+        BenchCommand::Start {
+            products,
+            runs,
+            binaries,
+        } => {
+            let sample = crate::lifecycle::sample_mesh::unpack(&cache_dir(None))?;
+            print(&crate::cli::bench_start::start(&sample, *products, *runs, binaries)?)?;
+        }
+        BenchCommand::Soak { edits } => print(&crate::cli::bench::soak_only(*edits)?)?,
         BenchCommand::Reload { runs, edits } => print(&crate::cli::bench::reload(*runs, *edits)?)?,
         BenchCommand::Access { rows, runs } => print(&crate::cli::bench::access(*rows, *runs)?)?,
         BenchCommand::Discovery { products, runs } => print(&crate::cli::bench::discovery(*products, *runs)?)?,
@@ -403,19 +412,33 @@ fn watch_unless(
     Ok(Some(crate::live::watch::spawn(mesh.clone(), opts)?))
 }
 
-/// Loads the mesh off the async threads and logs what it found.
+/// Loads the mesh off the async threads (every role's database built) and logs what it found.
 async fn open_mesh(
     sql_time_limit_ms: u64,
     root: &Path,
     opts: crate::checks::pipeline::Options,
     salt: crate::governance::masking::Salt,
 ) -> anyhow::Result<Arc<Mesh>> {
-    let max_exec = sql_time_limit_ms.saturating_mul(2).max(1000);
-    let open_root = root.to_path_buf();
-    let progress = opts.progress.clone();
-    let opened = tokio::task::spawn_blocking(move || Mesh::open_salted(&open_root, opts, max_exec, salt)).await;
-    progress.done();
-    let mesh = opened??;
+    let mesh = Arc::new(Mesh::preparing(
+        root,
+        opts,
+        max_execution_ms(sql_time_limit_ms),
+        salt,
+        crate::live::snapshot::RolePreparation::Eager,
+    )?);
+    load_first(&mesh).await?;
+    Ok(mesh)
+}
+
+/// How long DuckDB may run one statement before meshbox's own interrupt is overdue: twice the SQL time limit.
+fn max_execution_ms(sql_time_limit_ms: u64) -> u64 {
+    sql_time_limit_ms.saturating_mul(2).max(1000)
+}
+
+/// Runs the first load of `mesh` off the async threads and logs what it found.
+async fn load_first(mesh: &Arc<Mesh>) -> anyhow::Result<()> {
+    let loading = mesh.clone();
+    tokio::task::spawn_blocking(move || loading.load_first()).await??;
     let snapshot = mesh.snapshot();
     let summary = crate::cli::report::Summary::of(&snapshot);
     tracing::info!(
@@ -426,27 +449,29 @@ async fn open_mesh(
         took_ms = snapshot.reload.took_ms,
         "mesh loaded"
     );
-    Ok(Arc::new(mesh))
+    Ok(())
 }
 
-/// What `serve` prints at start: where it serves and, in a locked room, the token that unlocks the roles.
-fn serve_banner(
-    args: &ServeArgs,
-    root: &Path,
-    bound: std::net::SocketAddr,
-    room: Option<(String, std::collections::BTreeSet<String>)>,
-) -> String {
-    let address = match &args.public_url {
+/// The address people open: the public URL, else the bound address (127.0.0.1 for an unspecified bind).
+fn serve_address(args: &ServeArgs, bound: std::net::SocketAddr) -> String {
+    match &args.public_url {
         Some(url) => url.trim_end_matches('/').to_string(),
         // 0.0.0.0 is not an address a browser can visit: this machine is.
         None if bound.ip().is_unspecified() => format!("http://127.0.0.1:{}", bound.port()),
         None => format!("http://{bound}"),
-    };
-    let mut out = format!("meshbox is serving {} at {address}/\n", root.display());
-    let _ = writeln!(
-        out,
-        "MCP clients (AI assistants): {address}/mcp (the role in an X-Meshbox-Role header; see docs/mcp.md)"
-    );
+    }
+}
+
+/// What `serve` prints once the mesh is loaded: the MCP address and, in a locked room, the token that unlocks the
+/// roles. (Where it serves is printed at start, before the load.)
+fn serve_banner(
+    args: &ServeArgs,
+    bound: std::net::SocketAddr,
+    room: Option<(String, std::collections::BTreeSet<String>)>,
+) -> String {
+    let address = serve_address(args, bound);
+    let mut out =
+        format!("MCP clients (AI assistants): {address}/mcp (the role in an X-Meshbox-Role header; see docs/mcp.md)\n");
     if let Some((token, guarded)) = room {
         let roles: Vec<&str> = guarded.iter().map(String::as_str).collect();
         let _ = writeln!(
@@ -466,6 +491,16 @@ fn serve_banner(
     out
 }
 
+/// Prints to standard output; nobody reading it (`meshbox serve | head -1` has gone) is no reason to stop serving.
+fn print_banner(text: &str) -> anyhow::Result<()> {
+    match print(text) {
+        Err(e) if is_closed_output(&e) => Ok(()),
+        printed => printed,
+    }
+}
+
+/// `meshbox serve`: answers from the moment it listens (pages show the first load's progress, the API answers 503
+/// "preparing"), then serves the mesh, each role's database built when the role first asks for data.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut opts = args.engine.options(false).map_err(|e| Unusable(e.to_string()))?;
     opts.profiles = true;
@@ -479,16 +514,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("opening the audit log in {}", state.display()))?;
     let salt = crate::governance::masking::Salt::stored_in(&state);
     tracing::info!(path = %state.display(), "state folder (audit log, hash salt)");
-    let mesh = open_mesh(args.sql_time_limit_ms, &root, opts, salt).await?;
-    let _watcher = watch_unless(args.no_watch, &mesh, args.watch)?;
+    let mesh = Arc::new(Mesh::preparing(
+        &root,
+        opts,
+        max_execution_ms(args.sql_time_limit_ms),
+        salt,
+        crate::live::snapshot::RolePreparation::OnFirstUse,
+    )?);
     let web = crate::serve::http::WebSecurity::for_bind(args.bind, public_host.as_deref(), args.lock_roles)
         .context("making the room token (reading /dev/urandom)")?;
-    let room = web.room.as_ref().map(|lock| {
-        let guarded = crate::serve::http::guarded_roles(&mesh.snapshot());
-        (lock.token().to_string(), guarded)
-    });
+    let token = web.room.as_ref().map(|lock| lock.token().to_string());
     let state = crate::serve::http::AppState::with_security(
-        mesh,
+        mesh.clone(),
         args.limits(),
         args.max_body_bytes,
         args.export_max_rows,
@@ -500,18 +537,33 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| Unusable(format!("cannot listen on {addr}: {e} (pick another --port or --bind)")))?;
     let bound = listener.local_addr()?;
+    let app = crate::serve::http::router_with(state.clone(), crate::serve::mcp::routes(state.clone()));
+    let mut server = tokio::spawn(crate::serve::http::serve(listener, app));
+    print_banner(&format!(
+        "meshbox is serving {} at {}/\n",
+        root.display(),
+        serve_address(&args, bound)
+    ))?;
+    // Ctrl-C while loading stops the server, and with it meshbox.
+    tokio::select! {
+        loaded = load_first(&mesh) => if let Err(e) = loaded {
+            server.abort();
+            return Err(e);
+        },
+        stopped = &mut server => {
+            stopped??;
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let _watcher = watch_unless(args.no_watch, &mesh, args.watch)?;
+    let room = token.map(|token| (token, crate::serve::http::guarded_roles(&mesh.snapshot())));
     let postgres = start_postgres(&args, &state).await?;
-    let mut banner = serve_banner(&args, &root, bound, room);
+    let mut banner = serve_banner(&args, bound, room);
     if let Some(pg) = &postgres {
         banner.push_str(&pg.banner());
     }
-    match print(&banner) {
-        // Nobody reads the banner (`meshbox serve | head -1` has gone): keep serving.
-        Err(e) if is_closed_output(&e) => {}
-        printed => printed?,
-    }
-    let app = crate::serve::http::router_with(state.clone(), crate::serve::mcp::routes(state));
-    crate::serve::http::serve(listener, app).await?;
+    print_banner(&banner)?;
+    (&mut server).await??;
     if let Some(pg) = postgres {
         pg.stop().await;
     }

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod bench;
 pub mod bench_mesh;
+pub mod bench_start;
 pub mod commands;
 pub mod progress;
 pub mod report;

@@ -141,6 +141,13 @@ fn sound(spec: &MeshSpec, policies: PolicySet) -> Governance {
     }
 }
 
+/// Before anything is read (a mesh still loading): no roles, and every non-admin role denied.
+pub fn locked_until_read(spec: &MeshSpec) -> Governance {
+    let mut governance = lockdown(spec, PolicySet::default(), Vec::new());
+    governance.diagnostics.clear();
+    governance
+}
+
 /// No good version to keep: the roles as far as they could be read, every non-admin role denied.
 fn lockdown(spec: &MeshSpec, policies: PolicySet, broken: Vec<PathBuf>) -> Governance {
     let mut access = AccessModel::new(&spec.mesh_file.access, &spec.mesh_file.roles, policies.masking.clone());

@@ -165,8 +165,26 @@ struct Group {
     sights: Vec<Sight>,
 }
 
-/// Brings every role's database up to date with `catalog`, reusing the previous ones where it can (only tables
-/// whose data or masks changed are copied again). `raw` is the unmasked database, already up to date.
+/// Which roles get a database of their own: every one, or (built on first use) only those asked for so far.
+#[derive(Debug, Clone, Copy)]
+pub enum Wanted<'a> {
+    All,
+    Only(&'a std::collections::BTreeSet<String>),
+}
+
+impl Wanted<'_> {
+    fn any_of(&self, roles: &[String]) -> bool {
+        match self {
+            Wanted::All => true,
+            Wanted::Only(set) => roles.iter().any(|r| set.contains(r)),
+        }
+    }
+}
+
+/// Brings the databases of the `wanted` roles up to date with `catalog`, reusing the previous ones where it can
+/// (only tables whose data or masks changed are copied again). `raw` is the unmasked database, already up to date.
+/// A role that reads everything unmasked always gets `raw`; a role not wanted gets no database (yet).
+#[allow(clippy::too_many_arguments)]
 pub fn update(
     prev: Option<&Profiles>,
     catalog: &Catalog,
@@ -175,6 +193,7 @@ pub fn update(
     engine: &EngineSettings,
     max_execution_ms: u64,
     salt: &Salt,
+    wanted: Wanted<'_>,
 ) -> Profiles {
     let started = std::time::Instant::now();
     // The complete metadata (for the unmasked database) and what each role sees do not depend on each other.
@@ -186,7 +205,8 @@ pub fn update(
         rows: rows.clone(),
         ..Profiles::default()
     };
-    let groups = group_roles(views, raw, &mut next);
+    let mut groups = group_roles(views, raw, &mut next);
+    groups.retain(|g| wanted.any_of(&g.roles));
     tracing::debug!(views_ms = started.elapsed().as_secs_f64() * 1e3, "role views");
     // Read before the unmasked database's metadata is written: that holds its administrative connection.
     let columns = raw_columns(raw);

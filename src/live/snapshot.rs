@@ -5,6 +5,7 @@ use crate::base::diagnostics::{Diagnostic, Severity};
 use crate::checks::pipeline::{Options, Outcome};
 use crate::folder::manifests::{MeshSpec, ProductSpec, read_mesh};
 use crate::governance::Governance;
+use crate::live::first_load::FirstLoad;
 use crate::load::ingest::{TableLoad, contract_diag};
 use crate::load::serving_db::{Publish, ServingDb};
 use crate::model::catalog::{Catalog, LoadedColumn, Previous, Product, Status, Table};
@@ -91,6 +92,32 @@ impl Snapshot {
     /// and every policy could run.
     pub fn passes(&self) -> bool {
         self.governance.passes(&self.catalog)
+    }
+
+    /// What a mesh serves before its first load: nothing, and every role but admins locked out.
+    fn placeholder(root: &Path) -> Snapshot {
+        let spec = MeshSpec {
+            root: root.to_path_buf(),
+            name: String::new(),
+            mesh_file: Default::default(),
+            domains: Vec::new(),
+            products: Vec::new(),
+            diagnostics: Vec::new(),
+            governance_broken: Vec::new(),
+        };
+        let governance = crate::governance::last_good::locked_until_read(&spec);
+        Snapshot {
+            generation: 0,
+            built_at: unix_ms(),
+            catalog: catalog_of(root, &spec, &governance, Vec::new()),
+            governance,
+            lineage: Default::default(),
+            previous: Default::default(),
+            reload: ReloadInfo::default(),
+            spec,
+            data: HashMap::new(),
+            served: HashMap::new(),
+        }
     }
 
     /// May this role read this product's data?
@@ -858,10 +885,35 @@ pub struct Mesh {
     /// How the folder is watched (`native`, `poll`), once a watcher runs.
     watch_mode: ArcSwap<Option<&'static str>>,
     pub events: tokio::sync::broadcast::Sender<Event>,
+    /// The first load: until it is done, pages show its progress and serve nothing of the mesh.
+    first_load: Arc<FirstLoad>,
+    /// Roles that get a database: every one (`None`), or only those asked for so far (built on first use).
+    wanted_roles: Mutex<Option<std::collections::BTreeSet<String>>>,
+    /// Bumped whenever the role databases change, for queries waiting for theirs.
+    roles_changed: tokio::sync::watch::Sender<u64>,
+}
+
+/// When role databases are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RolePreparation {
+    /// With every snapshot, for every role.
+    Eager,
+    /// When a role first asks for data (a query answered "preparing" meanwhile), then kept up to date.
+    OnFirstUse,
+}
+
+/// A role's database, as a query finds it.
+#[derive(Clone)]
+pub enum RoleDb {
+    Ready(Arc<ServingDb>),
+    /// Not built yet (built on first use, or the mesh is still loading): ask again in a moment.
+    Preparing,
+    /// Could not be brought up to date: refused until a rebuild works.
+    Unavailable,
 }
 
 impl Mesh {
-    /// Loads the mesh for serving. Fails only when the folder cannot be used at all.
+    /// Loads the mesh for serving, every role's database built. Fails only when the folder cannot be used at all.
     pub fn open(root: &Path, opts: Options, max_execution_ms: u64) -> anyhow::Result<Mesh> {
         Mesh::open_salted(root, opts, max_execution_ms, crate::governance::masking::Salt::random())
     }
@@ -873,51 +925,198 @@ impl Mesh {
         max_execution_ms: u64,
         salt: crate::governance::masking::Salt,
     ) -> anyhow::Result<Mesh> {
+        let mesh = Mesh::preparing(root, opts, max_execution_ms, salt, RolePreparation::Eager)?;
+        mesh.load_first()?;
+        Ok(mesh)
+    }
+
+    /// A mesh not loaded yet (`load_first` loads it): what `meshbox serve` answers from while it loads. Its
+    /// placeholder snapshot holds nothing and locks every role out.
+    pub fn preparing(
+        root: &Path,
+        opts: Options,
+        max_execution_ms: u64,
+        salt: crate::governance::masking::Salt,
+        roles: RolePreparation,
+    ) -> anyhow::Result<Mesh> {
+        if !root.is_dir() {
+            anyhow::bail!("the mesh folder {} does not exist or is not a folder", root.display());
+        }
         let mut opts = opts;
-        let started = Instant::now();
+        let first_load = Arc::new(FirstLoad::starting());
+        opts.progress = opts.progress.clone().and(first_load.clone());
         let serving = Arc::new(ServingDb::open(&opts.engine, max_execution_ms)?);
-        let first = build(root, &opts, None, Some(&serving))?;
-        let mut phases = Phases {
-            build_ms: ms(started.elapsed()),
-            build: first.reload.phases,
-            ..Phases::default()
-        };
-        opts.progress.phase("role databases", 0);
-        let profiles = crate::governance::role_dbs::update(
-            None,
-            &first.catalog,
-            &first.governance,
-            &serving,
-            &opts.engine,
-            max_execution_ms,
-            &salt,
-        );
-        phases.profiles_ms = ms(started.elapsed()) - phases.build_ms;
-        opts.progress.phase("search index", 0);
-        let indexed = Instant::now();
-        let search = crate::discovery::search::SearchIndex::new()?;
-        search.update(&first.catalog, &first.governance.compliance)?;
-        phases.index_ms = ms(indexed.elapsed());
-        phases.rebuild_ms = ms(started.elapsed());
-        // Later rebuilds are quick and run while the user works: only the first load is shown.
-        opts.progress = Default::default();
         let (events, _) = tokio::sync::broadcast::channel(64);
-        let history = Mutex::new(std::collections::VecDeque::from([Change::of(&first, phases)]));
         Ok(Mesh {
             root: root.to_path_buf(),
             opts,
             max_execution_ms,
             serving: ArcSwap::new(serving),
-            profiles: ArcSwap::from_pointee(profiles),
+            profiles: ArcSwap::from_pointee(Default::default()),
             salt,
-            search,
-            current: ArcSwap::from_pointee(first),
+            search: crate::discovery::search::SearchIndex::new()?,
+            current: ArcSwap::from_pointee(Snapshot::placeholder(root)),
             last_error: ArcSwap::from_pointee(None),
             rebuilding: Mutex::new(()),
-            history,
+            history: Mutex::new(Default::default()),
             watch_mode: ArcSwap::from_pointee(None),
             events,
+            first_load,
+            wanted_roles: Mutex::new(match roles {
+                RolePreparation::Eager => None,
+                RolePreparation::OnFirstUse => Some(Default::default()),
+            }),
+            roles_changed: tokio::sync::watch::channel(0).0,
         })
+    }
+
+    /// Loads the mesh the first time: the snapshot, the role databases wanted so far and the search index. The
+    /// mesh is served from the moment this returns `Ok`.
+    pub fn load_first(&self) -> anyhow::Result<()> {
+        let _one_at_a_time = self.rebuilding.lock().unwrap_or_else(|e| e.into_inner());
+        let loaded = self.load_first_locked();
+        self.opts.progress.done();
+        // The staging database is gone: hand its memory back.
+        release_free_memory();
+        if let Err(e) = &loaded {
+            self.first_load.fail(format!("{e:#}"));
+        }
+        loaded
+    }
+
+    fn load_first_locked(&self) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let serving = self.serving();
+        let first = build(&self.root, &self.opts, None, Some(&serving))?;
+        let mut phases = Phases {
+            build_ms: ms(started.elapsed()),
+            build: first.reload.phases,
+            ..Phases::default()
+        };
+        self.opts.progress.phase("role databases", 0);
+        let profiles = self.update_roles(None, &first, &serving);
+        phases.profiles_ms = ms(started.elapsed()) - phases.build_ms;
+        self.opts.progress.phase("search index", 0);
+        let indexed = Instant::now();
+        self.search.update(&first.catalog, &first.governance.compliance)?;
+        phases.index_ms = ms(indexed.elapsed());
+        phases.rebuild_ms = ms(started.elapsed());
+        self.remember(Change::of(&first, phases));
+        self.store_profiles(profiles);
+        self.current.store(Arc::new(first));
+        self.first_load.finish();
+        let _ = self.events.send(Event::Snapshot {
+            generation: self.snapshot().generation,
+        });
+        Ok(())
+    }
+
+    /// Is the mesh loaded (the first load done)?
+    pub fn is_ready(&self) -> bool {
+        self.first_load.is_ready()
+    }
+
+    /// How far the first load has come.
+    pub fn first_load(&self) -> crate::live::first_load::LoadProgress {
+        self.first_load.progress()
+    }
+
+    /// The role databases for `snapshot` (published to `serving`), from `prev` where it can: only the roles wanted.
+    fn update_roles(
+        &self,
+        prev: Option<&crate::governance::role_dbs::Profiles>,
+        snapshot: &Snapshot,
+        serving: &Arc<ServingDb>,
+    ) -> crate::governance::role_dbs::Profiles {
+        let wanted = self.wanted_roles.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        crate::governance::role_dbs::update(
+            prev,
+            &snapshot.catalog,
+            &snapshot.governance,
+            serving,
+            &self.opts.engine,
+            self.max_execution_ms,
+            &self.salt,
+            match &wanted {
+                None => crate::governance::role_dbs::Wanted::All,
+                Some(set) => crate::governance::role_dbs::Wanted::Only(set),
+            },
+        )
+    }
+
+    fn store_profiles(&self, profiles: crate::governance::role_dbs::Profiles) {
+        self.profiles.store(Arc::new(profiles));
+        self.roles_changed.send_modify(|n| *n += 1);
+    }
+
+    /// The database of `role` as it stands: built, being prepared (built on first use: asking starts it), or
+    /// unavailable. Never another role's.
+    pub fn role_db(self: &Arc<Self>, role: &str) -> RoleDb {
+        if !self.is_ready() {
+            return RoleDb::Preparing;
+        }
+        let profiles = self.profiles.load();
+        if let Some(db) = profiles.for_role(role) {
+            return RoleDb::Ready(db);
+        }
+        if profiles.unavailable.iter().any(|r| r == role) {
+            return RoleDb::Unavailable;
+        }
+        if self.want_role(role) {
+            let mesh = self.clone();
+            std::thread::spawn(move || mesh.prepare_roles());
+        }
+        RoleDb::Preparing
+    }
+
+    /// Waits up to `patience` for the database of `role` (started by asking for it).
+    pub async fn role_db_within(self: &Arc<Self>, role: &str, patience: std::time::Duration) -> RoleDb {
+        let mut changed = self.roles_changed.subscribe();
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            match self.role_db(role) {
+                RoleDb::Preparing => {}
+                found => return found,
+            }
+            match tokio::time::timeout_at(deadline, changed.changed()).await {
+                Ok(Ok(())) => {}
+                _ => return self.role_db(role),
+            }
+        }
+    }
+
+    /// Adds `role` to the roles that get a database; false when it was there already (its build is under way) or
+    /// every role gets one.
+    fn want_role(&self, role: &str) -> bool {
+        match &mut *self.wanted_roles.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(set) => set.insert(role.to_string()),
+            None => false,
+        }
+    }
+
+    /// Does every wanted role have its database (or is it known unavailable)? Then there is nothing to prepare.
+    fn wanted_are_built(&self) -> bool {
+        let profiles = self.profiles.load();
+        let wanted = self.wanted_roles.lock().unwrap_or_else(|e| e.into_inner());
+        wanted
+            .iter()
+            .flatten()
+            .all(|r| profiles.for_role(r).is_some() || profiles.unavailable.contains(r))
+    }
+
+    /// Builds the databases of roles asked for since the last update (between rebuilds, which build them too).
+    fn prepare_roles(&self) {
+        let _one_at_a_time = self.rebuilding.lock().unwrap_or_else(|e| e.into_inner());
+        if self.wanted_are_built() {
+            return;
+        }
+        let started = Instant::now();
+        let snapshot = self.snapshot();
+        let serving = self.serving();
+        let prev = self.profiles.load_full();
+        let profiles = self.update_roles(Some(&prev), &snapshot, &serving);
+        self.store_profiles(profiles);
+        tracing::info!(took_ms = ms(started.elapsed()), "role databases prepared");
     }
 
     /// The unmasked database (meshbox's own use; queries go through `serving_for`).
@@ -925,8 +1124,8 @@ impl Mesh {
         self.serving.load_full()
     }
 
-    /// The database a role's queries run on: None for a role without one (unknown, or its database could not
-    /// be brought up to date).
+    /// The database a role's queries run on when it is built: None for a role without one (unknown, not built
+    /// yet, or its database could not be brought up to date).
     pub fn serving_for(&self, role: &str) -> Option<Arc<ServingDb>> {
         self.profiles.load().for_role(role)
     }
@@ -1013,7 +1212,8 @@ impl Mesh {
         };
         let (db, previous) = match &fresh {
             Some(db) => (db.clone(), None),
-            None => (serving, Some(prev.as_ref())),
+            // Before the first load, the placeholder holds nothing to reuse.
+            None => (serving, self.is_ready().then_some(prev.as_ref())),
         };
         let built = build(&self.root, &self.opts, previous, Some(&db));
         phases.build_ms = ms(started.elapsed());
@@ -1082,18 +1282,11 @@ impl Mesh {
             )
         });
         phases.reloaded_first_ms = ms(started.elapsed());
-        let profiles = crate::governance::role_dbs::update(
-            early.as_ref(),
-            &next.catalog,
-            &next.governance,
-            db,
-            &self.opts.engine,
-            self.max_execution_ms,
-            &self.salt,
-        );
+        let profiles = self.update_roles(early.as_ref(), &next, db);
         phases.profiles_ms = ms(started.elapsed());
-        self.profiles.store(Arc::new(profiles));
+        self.store_profiles(profiles);
         self.current.store(next.clone());
+        self.first_load.finish();
         let indexed = Instant::now();
         match self.search.update(&next.catalog, &next.governance.compliance) {
             Ok(n) => tracing::debug!(documents = n, "search index updated"),

@@ -21,6 +21,7 @@ mod pg;
 mod references;
 mod semantics;
 mod standard;
+mod startup;
 mod types;
 mod watch;
 mod web_security;

@@ -108,13 +108,23 @@
     status.textContent = "running…";
     runBtn.disabled = true;
     cancelBtn.disabled = false;
-    fetch("/api/query", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sql: text, query_id: currentId })
-    }).then(function (res) {
-      return res.json().then(function (data) { return { ok: res.ok, data: data }; });
-    }).then(function (r) {
+    // A role's database is built when it first asks: the server says "preparing" (503, Retry-After) until then.
+    function send() {
+      return fetch("/api/query", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ sql: text, query_id: currentId })
+      }).then(function (res) {
+        return res.json().then(function (data) { return { ok: res.ok, data: data }; });
+      }).then(function (r) {
+        if (!r.ok && r.data && r.data.kind === "preparing") {
+          status.textContent = "preparing this role's data…";
+          return new Promise(function (resolve) { setTimeout(resolve, 1000); }).then(send);
+        }
+        return r;
+      });
+    }
+    send().then(function (r) {
       if (r.ok) { showRows(r.data); } else { showError(r.data); }
     }).catch(function (e) {
       showError({ error: String(e) });

@@ -23,6 +23,8 @@ pub async fn mesh(State(st): State<Arc<AppState>>, caller: Caller) -> ApiResult 
 pub async fn status(State(st): State<Arc<AppState>>) -> ApiResult {
     let s = st.mesh.snapshot();
     Ok(Json(json!({
+        "ready": st.mesh.is_ready(),
+        "loading": st.mesh.first_load(),
         "generation": s.generation,
         "built_at": s.built_at,
         "reload": s.reload,
@@ -97,7 +99,7 @@ pub async fn query(
     let limits = st.limits;
     let state = st.clone();
     let id = req.query_id.clone().filter(|i| !i.is_empty() && i.len() <= 64);
-    let db = match st.serving_for(&caller) {
+    let db = match st.serving_for(&caller).await {
         Ok(db) => db,
         Err(e) => {
             st.audit(&caller, "query", &req.sql, 0, "unavailable", 0.0);
@@ -234,7 +236,7 @@ async fn stream_export(
     stem: &str,
 ) -> Result<axum::response::Response, AppError> {
     use axum::http::header;
-    let db = st.serving_for(caller)?;
+    let db = st.serving_for(caller).await?;
     let finished = {
         let (st, caller, endpoint, sql) = (st.clone(), caller.clone(), endpoint.to_string(), sql.clone());
         let started = std::time::Instant::now();

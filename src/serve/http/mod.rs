@@ -53,6 +53,8 @@ pub struct AppState {
     pub usage: crate::governance::usage::Usage,
     /// Which hosts requests may name, and the room lock.
     pub web: WebSecurity,
+    /// How long a query waits for its role's database to be built (on first use) before answering 503.
+    prepare_patience_ms: std::sync::atomic::AtomicU64,
 }
 
 /// How the server meets the network: the `Host` values it answers, and — when it serves a room — the token that
@@ -143,21 +145,42 @@ impl AppState {
             audit,
             usage,
             web,
+            prepare_patience_ms: std::sync::atomic::AtomicU64::new(3000),
         })
     }
 
-    /// The database `caller` queries; 503 when its database is not available.
-    pub fn serving_for(&self, caller: &Caller) -> Result<Arc<crate::load::serving_db::ServingDb>, AppError> {
-        self.mesh.serving_for(&caller.role.name).ok_or_else(|| {
-            AppError::new(
+    /// Sets how long a query waits for its role's database before answering 503 "preparing".
+    pub fn set_prepare_patience(&self, patience: std::time::Duration) {
+        self.prepare_patience_ms
+            .store(patience.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The database `caller` queries, waiting a moment for it when it is being built; 503 when it is not there.
+    pub async fn serving_for(&self, caller: &Caller) -> Result<Arc<crate::load::serving_db::ServingDb>, AppError> {
+        self.serving_for_role(&caller.role.name).await
+    }
+
+    /// The database of the role named `role` (known to be one of the mesh's), as [`AppState::serving_for`].
+    pub async fn serving_for_role(&self, role: &str) -> Result<Arc<crate::load::serving_db::ServingDb>, AppError> {
+        use crate::live::snapshot::RoleDb;
+        let patience = self.prepare_patience_ms.load(std::sync::atomic::Ordering::Relaxed);
+        match self
+            .mesh
+            .role_db_within(role, std::time::Duration::from_millis(patience))
+            .await
+        {
+            RoleDb::Ready(db) => Ok(db),
+            RoleDb::Preparing => Err(AppError::preparing(format!(
+                "the data of role `{role}` is being prepared (its database is built on first use); try again in a moment"
+            ))),
+            RoleDb::Unavailable => Err(AppError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 format!(
-                    "the data of role `{}` is not available right now (see the meshbox log); try again after the next rebuild",
-                    caller.role.name
+                    "the data of role `{role}` is not available right now (see the meshbox log); try again after the next rebuild"
                 ),
-            )
-        })
+            )),
+        }
     }
 
     /// Adds an audit entry for a statement a role ran, and counts it as a use of the products it names.
@@ -283,6 +306,8 @@ pub fn router_with(state: Arc<AppState>, extra: Router<Arc<AppState>>) -> Router
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), known_role))
         .layer(middleware::from_fn_with_state(state.clone(), room::room_gate))
+        // Before the room and role checks: they read the mesh's roles, which the first load brings.
+        .layer(middleware::from_fn_with_state(state.clone(), until_ready))
         .layer(middleware::from_fn(same_origin_writes))
         // Outermost (after the headers): a request for another host is answered by nothing else.
         .layer(middleware::from_fn_with_state(state.clone(), host::only_bound_hosts))
@@ -390,6 +415,11 @@ impl AppError {
         )
     }
 
+    /// 503 with `Retry-After`: what is asked for is being built.
+    pub fn preparing(message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::SERVICE_UNAVAILABLE, PREPARING, message)
+    }
+
     pub fn page(mut self) -> AppError {
         self.html = true;
         self
@@ -429,8 +459,52 @@ impl IntoResponse for AppError {
         if let Some(c) = self.column {
             body["column"] = c.into();
         }
-        (self.status, axum::Json(body)).into_response()
+        let mut res = (self.status, axum::Json(body)).into_response();
+        if self.kind == PREPARING {
+            retry_after(&mut res);
+        }
+        res
     }
+}
+
+/// The error kind of a 503 whose answer is on its way (the mesh loading, a role's database being built).
+pub const PREPARING: &str = "preparing";
+
+/// Asks the client to try again in a second.
+pub fn retry_after(res: &mut Response) {
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+}
+
+/// Until the first load is done, every page is the loading page and every API answer a 503 "preparing" with the
+/// load's progress; only `/api/status`, the event stream and static files answer as usual.
+async fn until_ready(
+    axum::extract::State(st): axum::extract::State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    if st.mesh.is_ready() || path == "/api/status" || path == "/api/events" || path.starts_with("/static/") {
+        return next.run(req).await;
+    }
+    if !path.starts_with("/api/") && path != "/mcp" {
+        return pages::loading_page(&st);
+    }
+    let progress = st.mesh.first_load();
+    let message = match &progress.error {
+        Some(e) => format!("the mesh could not be loaded: {e}"),
+        None => format!(
+            "meshbox is loading the mesh ({}); try again in a moment",
+            progress.phase
+        ),
+    };
+    let mut res = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(serde_json::json!({"error": message, "kind": PREPARING, "loading": progress})),
+    )
+        .into_response();
+    retry_after(&mut res);
+    res
 }
 
 /// Serves until Ctrl-C or SIGTERM. Each connection must send its request headers within 10 s (slowloris).

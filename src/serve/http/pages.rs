@@ -213,7 +213,7 @@ pub async fn console(
         }
     }
     // The metadata tables every role can query.
-    if let Some(conn) = st.serving_for(&caller).ok().and_then(|db| db.connect().ok()) {
+    if let Some(conn) = st.mesh.serving_for(&caller.role.name).and_then(|db| db.connect().ok()) {
         let tables = crate::governance::metadata::describe(&conn).unwrap_or_default();
         domains.push(BrowserDomain {
             name: crate::governance::metadata::SCHEMA.to_string(),
@@ -328,4 +328,29 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
         return AppError::not_found(format!("no API endpoint at {}", uri.path())).into_response();
     }
     error_page(StatusCode::NOT_FOUND, "There is nothing at this address.")
+}
+
+#[derive(Template)]
+#[template(path = "loading.html")]
+struct LoadingPage<'a> {
+    progress: &'a crate::live::first_load::LoadProgress,
+    folder: String,
+    elapsed: String,
+}
+
+/// The page every address shows while the mesh loads: what runs now, how far it is, refreshed every second.
+pub fn loading_page(st: &AppState) -> Response {
+    let progress = st.mesh.first_load();
+    let page = LoadingPage {
+        folder: st.mesh.root.display().to_string(),
+        elapsed: format!("{:.1} s", progress.elapsed_ms as f64 / 1000.0),
+        progress: &progress,
+    };
+    let status = StatusCode::SERVICE_UNAVAILABLE;
+    let mut res = match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (status, "meshbox is loading the mesh").into_response(),
+    };
+    super::retry_after(&mut res);
+    res
 }

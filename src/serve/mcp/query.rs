@@ -21,7 +21,7 @@ pub async fn run(st: &Arc<AppState>, caller: &Caller, args: &JsonObject) -> Tool
         max_rows: count(args, "max_rows", cap, cap)?,
     };
     let audited = attributed(caller);
-    let db = match st.serving_for(caller) {
+    let db = match st.serving_for(caller).await {
         Ok(db) => db,
         Err(e) => {
             st.audit(&audited, ENDPOINT, &sql, 0, "unavailable", 0.0);

@@ -107,7 +107,7 @@ impl Endpoint {
     /// audited like a console query.
     pub(super) async fn target(&self, session: &Session, job: &mut Job) -> PgWireResult<Arc<ServingDb>> {
         let found = match job.route {
-            Route::Data => self.state.serving_for(&session.caller).map_err(|e| e.message),
+            Route::Data => self.state.serving_for(&session.caller).await.map_err(|e| e.message),
             Route::Catalog => self
                 .catalogs
                 .for_role(&self.state, session.role())

@@ -35,12 +35,7 @@ pub struct Catalogs {
 impl Catalogs {
     /// The catalog of `role` for the current snapshot, built when missing or stale.
     pub async fn for_role(&self, state: &Arc<AppState>, role: &str) -> Result<Arc<Catalog>, String> {
-        let role_db = state.mesh.serving_for(role).ok_or_else(|| {
-            format!(
-                "the data of role `{role}` is not available right now (see the meshbox log); try again after the \
-                 next rebuild"
-            )
-        })?;
+        let role_db = state.serving_for_role(role).await.map_err(|e| e.message)?;
         let key = (state.mesh.snapshot().generation, Arc::as_ptr(&role_db) as usize);
         let mut built = self.built.lock().await;
         if let Some((k, c)) = built.get(role)
