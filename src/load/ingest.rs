@@ -1031,7 +1031,8 @@ fn type_notes(plans: &[Plan], format: Format) -> Vec<String> {
         .collect()
 }
 
-/// CSV: a fast typed read; if any value does not convert, read again as text and convert per cell.
+/// CSV: a fast typed read; if any value does not convert, read again as text and convert per cell. A plain file
+/// (see `plain_csv`) is first read without DuckDB's sniffer; any problem there and it is read the sniffing way.
 fn load_csv(
     conn: &Connection,
     target: &str,
@@ -1040,35 +1041,12 @@ fn load_csv(
     malformed: &mut Vec<MalformedLine>,
     malformed_count: &mut u64,
 ) -> Result<(Vec<Plan>, Vec<String>), String> {
+    if let Some(read) = load_plain_csv(conn, target, table, source) {
+        return Ok(read);
+    }
     let source_cols = describe(conn, &reader_sql(source, None, None))?;
     let (plans, extras) = plan_columns(&table.columns, &source_cols, true);
-    // Typed read: declared types go straight to the CSV parser; everything else is text.
-    let types: Vec<(String, String)> = source_cols
-        .iter()
-        .map(|(n, _)| {
-            let t = plans
-                .iter()
-                .find(|p| p.source.as_deref() == Some(n))
-                .and_then(|p| if p.strptime.is_some() { None } else { p.target.clone() })
-                .unwrap_or_else(|| "VARCHAR".into());
-            (n.clone(), t)
-        })
-        .collect();
-    let typed_plans: Vec<Plan> = plans
-        .iter()
-        .map(|p| Plan {
-            decl: p.decl.clone(),
-            target: p.target.clone(),
-            source: p.source.clone(),
-            source_type: if p.strptime.is_some() {
-                Some("VARCHAR".into())
-            } else {
-                p.target.clone()
-            },
-            convert: p.strptime.is_some(),
-            strptime: p.strptime.clone(),
-        })
-        .collect();
+    let (types, typed_plans) = typed_read(&source_cols, &plans);
     let rejects = "meshbox_rejects";
     let reader = reader_sql(source, Some(&types), Some(rejects));
     conn.execute_batch(&format!(
@@ -1095,6 +1073,63 @@ fn load_csv(
     *malformed_count = structural.0;
     *malformed = structural.1;
     Ok((plans, extras))
+}
+
+/// The types a typed read gives each source column (declared types straight to the CSV parser, everything else
+/// text), and the plans that go with it (dates with a format are read as text and converted after).
+fn typed_read(source_cols: &[(String, String)], plans: &[Plan]) -> (Vec<(String, String)>, Vec<Plan>) {
+    let types: Vec<(String, String)> = source_cols
+        .iter()
+        .map(|(n, _)| {
+            let t = plans
+                .iter()
+                .find(|p| p.source.as_deref() == Some(n))
+                .and_then(|p| if p.strptime.is_some() { None } else { p.target.clone() })
+                .unwrap_or_else(|| "VARCHAR".into());
+            (n.clone(), t)
+        })
+        .collect();
+    let typed_plans: Vec<Plan> = plans
+        .iter()
+        .map(|p| Plan {
+            decl: p.decl.clone(),
+            target: p.target.clone(),
+            source: p.source.clone(),
+            source_type: if p.strptime.is_some() {
+                Some("VARCHAR".into())
+            } else {
+                p.target.clone()
+            },
+            convert: p.strptime.is_some(),
+            strptime: p.strptime.clone(),
+        })
+        .collect();
+    (types, typed_plans)
+}
+
+/// A plain single CSV file read in one statement, without the sniffer. None (and no table left behind) when the
+/// file is not plain or any line or value does not read: the sniffing read decides then.
+fn load_plain_csv(conn: &Connection, target: &str, table: &Table, source: &Source) -> Option<(Vec<Plan>, Vec<String>)> {
+    let [file] = source.files.as_slice() else {
+        return None;
+    };
+    let header = crate::load::plain_csv::header_of(file, source.delimiter.as_deref())?;
+    let source_cols: Vec<(String, String)> = header.names.iter().map(|n| (n.clone(), "VARCHAR".into())).collect();
+    let (plans, extras) = plan_columns(&table.columns, &source_cols, true);
+    let (types, typed_plans) = typed_read(&source_cols, &plans);
+    let reader = crate::load::plain_csv::reader(file, header.delimiter, &types);
+    let sql = format!(
+        "CREATE TABLE {target} AS SELECT {} FROM {reader}",
+        projection(&typed_plans, &extras)
+    );
+    match conn.execute_batch(&sql) {
+        Ok(()) => Some((typed_plans, extras)),
+        Err(e) => {
+            tracing::debug!(error = %e, file = %file.display(), "plain CSV read failed; sniffing");
+            let _ = conn.execute_batch(&format!("DROP TABLE IF EXISTS {target}"));
+            None
+        }
+    }
 }
 
 /// Counts rejected CSV lines: (conversion errors, (structural error count, first structural errors)). Drops the tables.

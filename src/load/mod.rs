@@ -6,6 +6,7 @@ pub mod column_profiles;
 pub mod derived;
 pub mod ingest;
 pub mod pii;
+pub mod plain_csv;
 pub mod product_load;
 pub mod reach;
 pub mod sandbox;

@@ -312,3 +312,69 @@ fn an_empty_json_object_is_present() {
         );
     }
 }
+
+/// The data of one CSV product written plainly (read without DuckDB's sniffer) and with CRLF line ends (read the
+/// sniffing way), for every case of a small table: typed columns, a date with a format, a quoted delimiter, an
+/// undeclared column, a bad value, a duplicate key, another delimiter. Both must load and test the same.
+#[test]
+fn a_plain_csv_file_loads_and_tests_exactly_as_the_sniffing_read_does() {
+    let contract = "apiVersion: v3.1.0\nkind: DataContract\nid: plain\nversion: 1.0.0\nstatus: active\n\
+        servers:\n  - server: local\n    type: local\n    format: csv\n    path: data.csv\n\
+        schema:\n  - name: things\n    properties:\n\
+        \x20     - name: id\n        logicalType: integer\n        required: true\n        unique: true\n\
+        \x20     - name: label\n        logicalType: string\n\
+        \x20     - name: amount\n        logicalType: number\n        physicalType: DECIMAL(10,2)\n\
+        \x20     - name: day\n        logicalType: date\n\
+        \x20     - name: stamp\n        logicalType: date\n        logicalTypeOptions:\n          format: dd.MM.yyyy\n";
+    let cases: [(&str, &str); 4] = [
+        (
+            "clean",
+            "id,label,amount,day,stamp,extra\n1,\"a, b\",1.50,2026-01-02,03.04.2025,x\n2,c,2,2026-02-03,04.05.2025,y\n",
+        ),
+        (
+            "bad value",
+            "id,label,amount,day,stamp,extra\n1,a,oops,2026-01-02,03.04.2025,x\n2,b,2,2026-13-45,31.02.2025,y\n",
+        ),
+        (
+            "duplicate key",
+            "id,label,amount,day,stamp,extra\n1,a,1,2026-01-02,03.04.2025,x\n1,b,2,2026-01-03,04.04.2025,y\n",
+        ),
+        (
+            "semicolons",
+            "id;label;amount;day;stamp;extra\n1;a;1;2026-01-02;03.04.2025;x\n",
+        ),
+    ];
+    for (case, data) in cases {
+        let verdicts: Vec<Vec<(String, CheckStatus, Option<f64>)>> = [data.to_string(), data.replace('\n', "\r\n")]
+            .iter()
+            .map(|text| {
+                let dir = tempfile::tempdir().unwrap();
+                write(dir.path(), "shop/things/things.odcs.yaml", contract);
+                write(dir.path(), "shop/things/data.csv", text);
+                let plain = meshbox::load::plain_csv::header_of(&dir.path().join("shop/things/data.csv"), None);
+                assert_eq!(
+                    plain.is_some(),
+                    !text.contains('\r'),
+                    "{case}: which way the file is read"
+                );
+                let s = load(dir.path());
+                let p = product(&s, "shop/things");
+                let mut found: Vec<(String, CheckStatus, Option<f64>)> =
+                    p.checks.iter().map(|c| (c.key.clone(), c.status, c.measured)).collect();
+                for t in &p.tables {
+                    found.push((
+                        format!("rows {} sample {:?}", t.row_count, t.sample.rows),
+                        CheckStatus::Pass,
+                        None,
+                    ));
+                }
+                for d in &p.diagnostics {
+                    found.push((format!("{} {}", d.code, d.message), CheckStatus::Warn, None));
+                }
+                found
+            })
+            .collect();
+        assert_eq!(verdicts[0], verdicts[1], "{case}: plain read vs sniffing read");
+        assert!(verdicts[0].len() > 3, "{case}: {:?}", verdicts[0]);
+    }
+}
