@@ -524,6 +524,11 @@ impl Built {
                 from: load.qualified(),
                 schema: t.schema.clone(),
                 table: t.name.clone(),
+                columns: load
+                    .columns
+                    .iter()
+                    .map(|c| (c.name.clone(), c.data_type.clone()))
+                    .collect(),
             });
         }
         for t in old.unwrap_or_default() {

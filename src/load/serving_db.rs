@@ -15,6 +15,9 @@ pub struct Publish {
     pub from: String,
     pub schema: String,
     pub table: String,
+    /// The staging table's columns and DuckDB types when known from loading it (saves asking DuckDB again);
+    /// empty: asked for.
+    pub columns: Vec<(String, String)>,
 }
 
 pub struct ServingDb {
@@ -116,6 +119,12 @@ impl ServingDb {
         let mut failures = Vec::new();
         base.execute_batch("BEGIN TRANSACTION")?;
         let result = (|| -> anyhow::Result<()> {
+            let schemas: std::collections::BTreeSet<&str> = updates.iter().map(|p| p.schema.as_str()).collect();
+            let create: String = schemas
+                .iter()
+                .map(|s| format!("CREATE SCHEMA IF NOT EXISTS {};", quote_ident(s)))
+                .collect();
+            base.execute_batch(&create)?;
             for (schema, table) in removals {
                 base.execute_batch(&format!(
                     "DROP TABLE IF EXISTS {}.{}",
@@ -227,18 +236,25 @@ impl ServingDb {
     }
 }
 
-/// Copies one staging table into the serving database (inside the caller's transaction).
-fn copy_table(base: &Connection, staging: &Staging, p: &Publish) -> Result<(), String> {
-    let target = format!("{}.{}", quote_ident(&p.schema), quote_ident(&p.table));
+/// The columns and DuckDB types of a staging relation.
+fn staging_columns(staging: &Staging, relation: &str) -> Result<Vec<(String, String)>, String> {
     let mut stmt = staging
         .conn
-        .prepare(&format!("DESCRIBE SELECT * FROM {}", p.from))
+        .prepare(&format!("DESCRIBE SELECT * FROM {relation}"))
         .map_err(clean_error)?;
-    let cols: Vec<(String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .map_err(clean_error)?
         .collect::<Result<_, _>>()
-        .map_err(clean_error)?;
+        .map_err(clean_error)
+}
+
+/// Copies one staging table into the serving database (inside the caller's transaction, its schema created).
+fn copy_table(base: &Connection, staging: &Staging, p: &Publish) -> Result<(), String> {
+    let target = format!("{}.{}", quote_ident(&p.schema), quote_ident(&p.table));
+    let cols = match p.columns.as_slice() {
+        [] => staging_columns(staging, &p.from)?,
+        known => known.to_vec(),
+    };
     let mut select = Vec::new();
     let mut defs = Vec::new();
     for (name, ty) in &cols {
@@ -251,12 +267,8 @@ fn copy_table(base: &Connection, staging: &Staging, p: &Publish) -> Result<(), S
             defs.push(format!("{q} VARCHAR"));
         }
     }
-    base.execute_batch(&format!(
-        "CREATE SCHEMA IF NOT EXISTS {}; DROP TABLE IF EXISTS {target}; CREATE TABLE {target} ({});",
-        quote_ident(&p.schema),
-        defs.join(", ")
-    ))
-    .map_err(clean_error)?;
+    base.execute_batch(&format!("CREATE OR REPLACE TABLE {target} ({})", defs.join(", ")))
+        .map_err(clean_error)?;
     let mut read = staging
         .conn
         .prepare(&format!("SELECT {} FROM {}", select.join(", "), p.from))
